@@ -1,0 +1,25 @@
+//! myna-consent: the consent, review and revocation screens and the
+//! authorization flow that operators of the Mynaportal API
+//! (マイナポータルAPI) must show citizens, as a Rust/WebAssembly SDK.
+//!
+//! The map of the crate:
+//!
+//! - [`catalogue`] — the 16 APIs and every data item of the reference report,
+//!   with availability, sensitivity and ja/en labels.
+//! - [`request`] — [`request::ConsentRequest`], what an operator asks for, and
+//!   every rule it must meet.
+//! - [`consent`] — a granted consent: status, end date and days left in
+//!   Japan's calendar, and the consent receipt.
+//! - [`i18n`] — locales and every message a person reads.
+//! - `js` (feature `browser`) — the JavaScript API.
+//!
+//! The domain modules are plain Rust with no browser dependency, so the
+//! sandbox validates requests with the same code and tests run natively.
+
+pub mod catalogue;
+pub mod consent;
+pub mod i18n;
+pub mod request;
+
+#[cfg(feature = "browser")]
+pub mod js;

@@ -1,0 +1,1019 @@
+//! [`ConsentRequest`]: what an operator asks a citizen to agree to, and every
+//! rule it must meet before a consent screen may show it.
+//!
+//! Requests arrive as JSON from operators' pages and backends. [`parse`]
+//! reads any JSON value, never panics, and reports every problem at once —
+//! wrong types, unknown fields and broken rules alike — each with a stable
+//! code and the path of the field it concerns, so an operator's engineer can
+//! fix a request in one pass. A request that passes becomes a
+//! [`ValidRequest`], the only form the screens and the backend accept.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::catalogue::{self, Availability, DataItem, Sensitivity};
+use crate::i18n::{self, Locale};
+
+/// Longest operator name, in characters.
+pub const MAX_NAME: usize = 100;
+/// Longest contact line (phone, address, e-mail or form URL), in characters.
+pub const MAX_CONTACT: usize = 200;
+/// Longest approval id, in characters.
+pub const MAX_APPROVAL_ID: usize = 64;
+/// Longest URL, in characters.
+pub const MAX_URL: usize = 2048;
+/// Longest purpose description or recipient purpose, in characters.
+pub const MAX_DESCRIPTION: usize = 500;
+/// Longest retention statement, in characters.
+pub const MAX_RETENTION: usize = 1000;
+/// Most purposes in one request.
+pub const MAX_PURPOSES: usize = 20;
+/// Most onward recipients in one request.
+pub const MAX_RECIPIENTS: usize = 20;
+/// Most items in one request (required and optional together).
+pub const MAX_ITEMS: usize = 200;
+/// 期間連携 — continuous linkage lasts at most this many days.
+pub const MAX_LINKAGE_DAYS: u32 = 90;
+
+/// What an operator asks a citizen to agree to.
+///
+/// Build one with [`parse`] (or [`ConsentRequest::validate`] for a request
+/// built in Rust); only a [`ValidRequest`] reaches a screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentRequest {
+    /// Who is asking.
+    pub operator: Operator,
+    /// Which data items, required and optional.
+    pub items: RequestedItems,
+    /// Why: at least one purpose.
+    pub purposes: Vec<Purpose>,
+    /// For how long.
+    pub period: Period,
+    /// Platform onward sharing: who else receives the data, and why.
+    pub recipients: Vec<Recipient>,
+    /// How long the operator keeps retrieved data, and what happens to it
+    /// on withdrawal.
+    pub retention: String,
+    /// The language of the consent screen.
+    pub locale: Locale,
+    /// Admits items that are not offered to operators yet (sandbox and
+    /// playground only).
+    pub preview: bool,
+}
+
+/// The operator asking for consent, as approved by the Digital Agency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operator {
+    /// The operator's name as the citizen knows it.
+    pub name: String,
+    /// Where the citizen can ask questions: phone, address, e-mail or form.
+    pub contact: String,
+    /// The operator's privacy policy (https).
+    pub privacy_policy_url: String,
+    /// The id of the operator's approval to use the Mynaportal API.
+    pub approval_id: String,
+}
+
+/// The items asked for, by catalogue id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestedItems {
+    /// Items the service cannot work without.
+    pub required: Vec<String>,
+    /// Items the citizen may choose to share; never pre-ticked.
+    pub optional: Vec<String>,
+}
+
+/// Why the operator asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Purpose {
+    /// The kind of purpose.
+    pub category: PurposeCategory,
+    /// The purpose in the operator's plain words.
+    pub description: String,
+}
+
+/// The kinds of purpose an operator can state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PurposeCategory {
+    /// Providing the service the citizen signed up for.
+    ServiceProvision,
+    /// Health management (PHR): records, reminders, advice.
+    HealthManagement,
+    /// Proving a fact about the citizen (e.g. single status, disability).
+    IdentityVerification,
+    /// Credit and loan screening.
+    CreditScreening,
+    /// Payroll, year-end adjustment and other HR procedures.
+    Employment,
+    /// Welfare services and discounts.
+    Welfare,
+    /// Research.
+    Research,
+    /// Advertising.
+    Advertising,
+    /// Marketing.
+    Marketing,
+    /// Anything else, described in the description.
+    #[default]
+    Other,
+}
+
+impl PurposeCategory {
+    /// Every category, in the order the catalogue documents them.
+    pub const ALL: [Self; 10] = [
+        Self::ServiceProvision,
+        Self::HealthManagement,
+        Self::IdentityVerification,
+        Self::CreditScreening,
+        Self::Employment,
+        Self::Welfare,
+        Self::Research,
+        Self::Advertising,
+        Self::Marketing,
+        Self::Other,
+    ];
+
+    /// Stable code used in JSON.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::ServiceProvision => "serviceProvision",
+            Self::HealthManagement => "healthManagement",
+            Self::IdentityVerification => "identityVerification",
+            Self::CreditScreening => "creditScreening",
+            Self::Employment => "employment",
+            Self::Welfare => "welfare",
+            Self::Research => "research",
+            Self::Advertising => "advertising",
+            Self::Marketing => "marketing",
+            Self::Other => "other",
+        }
+    }
+
+    /// The category with this code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|category| category.code() == code)
+    }
+
+    /// Whether the purpose is advertising or marketing, which the report
+    /// names as the use of medical data to prevent.
+    pub fn is_advertising(self) -> bool {
+        matches!(self, Self::Advertising | Self::Marketing)
+    }
+}
+
+/// For how long the operator may retrieve the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Period {
+    /// One retrieval, now (この1回のみ).
+    #[default]
+    OneTime,
+    /// 期間連携 — continuous linkage, 1 to 90 days, fixed at grant time.
+    Linkage {
+        /// Length in days.
+        days: u32,
+    },
+}
+
+/// Someone the operator passes the data on to (platform onward sharing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recipient {
+    /// Who receives the data.
+    pub name: String,
+    /// What they use it for.
+    pub purpose: String,
+}
+
+/// One problem with a request: a stable code, the field it concerns, and a
+/// message in either locale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    /// The JSON path of the field, e.g. `items.required[2]` or
+    /// `operator.privacyPolicyUrl`; empty for the request as a whole.
+    pub field: String,
+    /// What is wrong.
+    pub kind: ErrorKind,
+}
+
+impl ValidationError {
+    fn new(field: impl Into<String>, kind: ErrorKind) -> Self {
+        Self {
+            field: field.into(),
+            kind,
+        }
+    }
+
+    /// Stable code, shared by the JS API and the HTTP problem `type`.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// The message for an operator's engineer in `locale`.
+    pub fn message(&self, locale: Locale) -> String {
+        i18n::validation_message(&self.kind, locale)
+    }
+
+    /// `{ code, field, message }` as JSON, message in `locale`.
+    pub fn to_json(&self, locale: Locale) -> Value {
+        serde_json::json!({
+            "code": self.code(),
+            "field": self.field,
+            "message": self.message(locale),
+        })
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}", self.message(Locale::En))
+        } else {
+            write!(f, "{}: {}", self.field, self.message(Locale::En))
+        }
+    }
+}
+
+/// The JSON type a field should have had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    /// `{…}`
+    Object,
+    /// `[…]`
+    Array,
+    /// `"…"`
+    String,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+}
+
+/// What is wrong with a field. Each variant has a stable [`code`](Self::code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The text is not JSON at all.
+    InvalidJson,
+    /// The field has the wrong JSON type.
+    WrongType(JsonType),
+    /// The field is not part of a consent request (often a typo).
+    UnknownField,
+    /// A required field is missing or empty.
+    Required,
+    /// The text is longer than allowed.
+    TooLong {
+        /// Allowed characters.
+        max: usize,
+    },
+    /// The list is longer than allowed.
+    TooMany {
+        /// Allowed entries.
+        max: usize,
+    },
+    /// The text holds control or bidirectional-override characters that could
+    /// hide or reorder what the citizen reads.
+    ControlCharacter,
+    /// No data item is requested.
+    NoItems,
+    /// The catalogue has no item with this id.
+    UnknownItem(String),
+    /// The item is shared between institutions or viewable on Mynaportal
+    /// only; no operator may ask for it.
+    ItemNotRequestable(String, Availability),
+    /// The item is not offered to operators yet (admitted with `preview`).
+    ItemNotYetOffered(String),
+    /// The item appears twice in the same list.
+    DuplicateItem(String),
+    /// The item is both required and optional.
+    RequiredOptionalOverlap(String),
+    /// Linkage was asked for an item that only a one-time retrieval may fetch.
+    LinkageNotEligible(String),
+    /// A linkage must last 1 to 90 days.
+    PeriodOutOfRange,
+    /// `period.kind` is neither `oneTime` nor `linkage`.
+    UnknownPeriodKind(String),
+    /// No purpose is stated.
+    NoPurpose,
+    /// The purpose category is not one of [`PurposeCategory`].
+    UnknownPurposeCategory(String),
+    /// Advertising or marketing with medical or special-care data.
+    AdvertisingWithHealthData(String),
+    /// The text is not an absolute URL.
+    InvalidUrl,
+    /// The URL is not https (http is allowed for loopback hosts only).
+    InsecureUrl,
+    /// The URL carries a user name or password.
+    UrlWithCredentials,
+    /// An onward recipient has no purpose.
+    RecipientWithoutPurpose,
+    /// The locale is neither `ja` nor `en`.
+    UnknownLocale(String),
+}
+
+impl ErrorKind {
+    /// Stable code, shared by the JS API and the HTTP problem `type`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::WrongType(_) => "wrong_type",
+            Self::UnknownField => "unknown_field",
+            Self::Required => "required",
+            Self::TooLong { .. } => "too_long",
+            Self::TooMany { .. } => "too_many",
+            Self::ControlCharacter => "control_character",
+            Self::NoItems => "no_items",
+            Self::UnknownItem(_) => "unknown_item",
+            Self::ItemNotRequestable(..) => "item_not_requestable",
+            Self::ItemNotYetOffered(_) => "item_not_yet_offered",
+            Self::DuplicateItem(_) => "duplicate_item",
+            Self::RequiredOptionalOverlap(_) => "required_optional_overlap",
+            Self::LinkageNotEligible(_) => "linkage_not_eligible",
+            Self::PeriodOutOfRange => "period_out_of_range",
+            Self::UnknownPeriodKind(_) => "unknown_period_kind",
+            Self::NoPurpose => "no_purpose",
+            Self::UnknownPurposeCategory(_) => "unknown_purpose_category",
+            Self::AdvertisingWithHealthData(_) => "advertising_with_health_data",
+            Self::InvalidUrl => "invalid_url",
+            Self::InsecureUrl => "insecure_url",
+            Self::UrlWithCredentials => "url_with_credentials",
+            Self::RecipientWithoutPurpose => "recipient_without_purpose",
+            Self::UnknownLocale(_) => "unknown_locale",
+        }
+    }
+}
+
+/// Every problem found in a request, in the order of the fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationErrors(pub Vec<ValidationError>);
+
+impl ValidationErrors {
+    /// The problems, in field order.
+    pub fn iter(&self) -> impl Iterator<Item = &ValidationError> {
+        self.0.iter()
+    }
+
+    /// How many problems there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always false for a returned error; here for clippy's sake.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether some problem has this code and field.
+    pub fn has(&self, code: &str, field: &str) -> bool {
+        self.iter().any(|e| e.code() == code && e.field == field)
+    }
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the consent request has {} problem(s)", self.0.len())?;
+        for error in &self.0 {
+            write!(f, "\n- {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// A request that meets every rule: the only form a screen will show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidRequest(ConsentRequest);
+
+impl ValidRequest {
+    /// The request.
+    pub fn request(&self) -> &ConsentRequest {
+        &self.0
+    }
+
+    /// Every requested item, required first, with its catalogue entry.
+    pub fn items(&self) -> impl Iterator<Item = &'static DataItem> + '_ {
+        let ids = self.0.items.required.iter().chain(&self.0.items.optional);
+        // Validation guarantees every id is in the catalogue.
+        ids.filter_map(|id| catalogue::item(id))
+    }
+
+    /// The special-care items (要配慮個人情報) that the citizen must confirm
+    /// separately before agreeing.
+    pub fn special_care_items(&self) -> Vec<&'static DataItem> {
+        self.items()
+            .filter(|item| item.sensitivity == Sensitivity::SpecialCare)
+            .collect()
+    }
+
+    /// Whether the consent screen must ask for a separate confirmation.
+    pub fn needs_separate_confirmation(&self) -> bool {
+        !self.special_care_items().is_empty()
+    }
+}
+
+impl ConsentRequest {
+    /// Checks every rule of a request built in Rust.
+    pub fn validate(self) -> Result<ValidRequest, ValidationErrors> {
+        let errors = self.rule_errors();
+        if errors.is_empty() {
+            Ok(ValidRequest(self))
+        } else {
+            Err(ValidationErrors(errors))
+        }
+    }
+
+    fn rule_errors(&self) -> Vec<ValidationError> {
+        let mut errors = Vec::new();
+        self.check_operator(&mut errors);
+        self.check_items(&mut errors);
+        self.check_purposes(&mut errors);
+        self.check_period(&mut errors);
+        self.check_recipients(&mut errors);
+        check_text(
+            &mut errors,
+            "retention",
+            &self.retention,
+            MAX_RETENTION,
+            Lines::Many,
+        );
+        errors
+    }
+
+    fn check_operator(&self, errors: &mut Vec<ValidationError>) {
+        let op = &self.operator;
+        check_text(errors, "operator.name", &op.name, MAX_NAME, Lines::One);
+        check_text(
+            errors,
+            "operator.contact",
+            &op.contact,
+            MAX_CONTACT,
+            Lines::One,
+        );
+        check_text(
+            errors,
+            "operator.approvalId",
+            &op.approval_id,
+            MAX_APPROVAL_ID,
+            Lines::One,
+        );
+        let field = "operator.privacyPolicyUrl";
+        if check_text(errors, field, &op.privacy_policy_url, MAX_URL, Lines::One) {
+            if let Err(kind) = check_policy_url(&op.privacy_policy_url) {
+                errors.push(ValidationError::new(field, kind));
+            }
+        }
+    }
+
+    fn check_items(&self, errors: &mut Vec<ValidationError>) {
+        let RequestedItems { required, optional } = &self.items;
+        if required.is_empty() && optional.is_empty() {
+            errors.push(ValidationError::new("items", ErrorKind::NoItems));
+            return;
+        }
+        if required.len() + optional.len() > MAX_ITEMS {
+            errors.push(ValidationError::new(
+                "items",
+                ErrorKind::TooMany { max: MAX_ITEMS },
+            ));
+        }
+        let required_ids: HashSet<&str> = required.iter().map(String::as_str).collect();
+        for (list, ids) in [("required", required), ("optional", optional)] {
+            let mut seen = HashSet::new();
+            for (i, id) in ids.iter().enumerate() {
+                let field = format!("items.{list}[{i}]");
+                if !seen.insert(id.as_str()) {
+                    errors.push(ValidationError::new(
+                        field,
+                        ErrorKind::DuplicateItem(id.clone()),
+                    ));
+                    continue;
+                }
+                if list == "optional" && required_ids.contains(id.as_str()) {
+                    let kind = ErrorKind::RequiredOptionalOverlap(id.clone());
+                    errors.push(ValidationError::new(field, kind));
+                    continue;
+                }
+                if let Some(kind) = self.item_problem(id) {
+                    errors.push(ValidationError::new(field, kind));
+                }
+            }
+        }
+    }
+
+    fn item_problem(&self, id: &str) -> Option<ErrorKind> {
+        let Some(item) = catalogue::item(id) else {
+            return Some(if id.is_empty() {
+                ErrorKind::Required
+            } else {
+                ErrorKind::UnknownItem(id.to_owned())
+            });
+        };
+        match item.availability {
+            Availability::InstitutionsOnly | Availability::PortalOnly => Some(
+                ErrorKind::ItemNotRequestable(id.to_owned(), item.availability),
+            ),
+            Availability::NotYetOffered if !self.preview => {
+                Some(ErrorKind::ItemNotYetOffered(id.to_owned()))
+            }
+            _ if matches!(self.period, Period::Linkage { .. })
+                && !item.availability.allows_linkage() =>
+            {
+                Some(ErrorKind::LinkageNotEligible(id.to_owned()))
+            }
+            _ => None,
+        }
+    }
+
+    fn check_purposes(&self, errors: &mut Vec<ValidationError>) {
+        if self.purposes.is_empty() {
+            errors.push(ValidationError::new("purposes", ErrorKind::NoPurpose));
+            return;
+        }
+        if self.purposes.len() > MAX_PURPOSES {
+            errors.push(ValidationError::new(
+                "purposes",
+                ErrorKind::TooMany { max: MAX_PURPOSES },
+            ));
+        }
+        let health_item = self
+            .items
+            .required
+            .iter()
+            .chain(&self.items.optional)
+            .filter_map(|id| catalogue::item(id))
+            .find(|item| item.sensitivity >= Sensitivity::Health);
+        for (i, purpose) in self.purposes.iter().enumerate() {
+            let field = format!("purposes[{i}].description");
+            check_text(
+                errors,
+                &field,
+                &purpose.description,
+                MAX_DESCRIPTION,
+                Lines::Many,
+            );
+            if let (true, Some(item)) = (purpose.category.is_advertising(), health_item) {
+                let kind = ErrorKind::AdvertisingWithHealthData(item.id.to_owned());
+                errors.push(ValidationError::new(
+                    format!("purposes[{i}].category"),
+                    kind,
+                ));
+            }
+        }
+    }
+
+    fn check_period(&self, errors: &mut Vec<ValidationError>) {
+        if let Period::Linkage { days } = self.period {
+            if !(1..=MAX_LINKAGE_DAYS).contains(&days) {
+                errors.push(ValidationError::new(
+                    "period.days",
+                    ErrorKind::PeriodOutOfRange,
+                ));
+            }
+        }
+    }
+
+    fn check_recipients(&self, errors: &mut Vec<ValidationError>) {
+        if self.recipients.len() > MAX_RECIPIENTS {
+            let kind = ErrorKind::TooMany {
+                max: MAX_RECIPIENTS,
+            };
+            errors.push(ValidationError::new("recipients", kind));
+        }
+        for (i, recipient) in self.recipients.iter().enumerate() {
+            check_text(
+                errors,
+                &format!("recipients[{i}].name"),
+                &recipient.name,
+                MAX_NAME,
+                Lines::One,
+            );
+            let field = format!("recipients[{i}].purpose");
+            if recipient.purpose.trim().is_empty() {
+                errors.push(ValidationError::new(
+                    field,
+                    ErrorKind::RecipientWithoutPurpose,
+                ));
+            } else {
+                check_text(
+                    errors,
+                    &field,
+                    &recipient.purpose,
+                    MAX_DESCRIPTION,
+                    Lines::Many,
+                );
+            }
+        }
+    }
+}
+
+/// Whether a text may span lines.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    One,
+    Many,
+}
+
+/// Checks a required text; returns whether it passed.
+fn check_text(
+    errors: &mut Vec<ValidationError>,
+    field: &str,
+    text: &str,
+    max: usize,
+    lines: Lines,
+) -> bool {
+    let kind = if text.trim().is_empty() {
+        ErrorKind::Required
+    } else if text.chars().count() > max {
+        ErrorKind::TooLong { max }
+    } else if text.chars().any(|c| is_forbidden_char(c, lines)) {
+        ErrorKind::ControlCharacter
+    } else {
+        return true;
+    };
+    errors.push(ValidationError::new(field, kind));
+    false
+}
+
+/// Control characters, and the bidirectional controls that can make a text
+/// display differently from what it says (Trojan Source, CVE-2021-42574).
+fn is_forbidden_char(c: char, lines: Lines) -> bool {
+    if c == '\n' || c == '\r' || c == '\t' {
+        return lines == Lines::One;
+    }
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// https, or http to a loopback host (local development); no credentials.
+fn check_policy_url(text: &str) -> Result<(), ErrorKind> {
+    let url = url::Url::parse(text).map_err(|_| ErrorKind::InvalidUrl)?;
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(ErrorKind::InvalidUrl);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ErrorKind::UrlWithCredentials);
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&url) => Ok(()),
+        "http" => Err(ErrorKind::InsecureUrl),
+        _ => Err(ErrorKind::InvalidUrl),
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        None => false,
+    }
+}
+
+/// Reads a consent request from JSON text and checks every rule.
+pub fn parse_json(text: &str) -> Result<ValidRequest, ValidationErrors> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => parse(&value),
+        Err(_) => Err(ValidationErrors(vec![ValidationError::new(
+            "",
+            ErrorKind::InvalidJson,
+        )])),
+    }
+}
+
+/// Reads a consent request from any JSON value and checks every rule,
+/// reporting every problem at once. Never panics.
+pub fn parse(value: &Value) -> Result<ValidRequest, ValidationErrors> {
+    let mut reader = Reader::default();
+    let request = reader.request(value);
+    let structural = reader.errors;
+    // A field that is already malformed gets no second, derived complaint:
+    // `operator` missing is one problem, not five.
+    let mut errors = structural.clone();
+    errors.extend(request.rule_errors().into_iter().filter(|rule| {
+        !structural
+            .iter()
+            .any(|s| path_within(&rule.field, &s.field))
+    }));
+    if errors.is_empty() {
+        Ok(ValidRequest(request))
+    } else {
+        errors.sort_by_key(|e| field_order(&e.field));
+        Err(ValidationErrors(errors))
+    }
+}
+
+/// Whether `path` is `parent` or a field inside it.
+fn path_within(path: &str, parent: &str) -> bool {
+    parent.is_empty()
+        || path == parent
+        || path
+            .strip_prefix(parent)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// Sorts errors by the order fields appear in a request, keeping the order
+/// within a field.
+fn field_order(field: &str) -> usize {
+    const ORDER: [&str; 8] = [
+        "operator",
+        "items",
+        "purposes",
+        "period",
+        "recipients",
+        "retention",
+        "locale",
+        "preview",
+    ];
+    let top = field.split(['.', '[']).next().unwrap_or_default();
+    ORDER
+        .iter()
+        .position(|name| *name == top)
+        .unwrap_or(ORDER.len())
+}
+
+/// Reads JSON into a [`ConsentRequest`], recording type problems and putting
+/// a default in place of each malformed value so that positions (and so the
+/// paths of later errors) stay true.
+#[derive(Default)]
+struct Reader {
+    errors: Vec<ValidationError>,
+}
+
+impl Reader {
+    fn error(&mut self, field: impl Into<String>, kind: ErrorKind) {
+        self.errors.push(ValidationError::new(field, kind));
+    }
+
+    fn request(&mut self, value: &Value) -> ConsentRequest {
+        let known = [
+            "operator",
+            "items",
+            "purposes",
+            "period",
+            "recipients",
+            "retention",
+            "locale",
+            "preview",
+        ];
+        let Some(map) = self.object(value, "", &known) else {
+            return ConsentRequest::default();
+        };
+        ConsentRequest {
+            operator: self.operator(map),
+            items: self.items(map),
+            purposes: self.purposes(map),
+            period: self.period(map),
+            recipients: self.recipients(map),
+            retention: self.string(map, "retention", "retention"),
+            locale: self.locale(map),
+            preview: self.boolean(map, "preview", "preview"),
+        }
+    }
+
+    fn operator(&mut self, map: &Map<String, Value>) -> Operator {
+        let known = ["name", "contact", "privacyPolicyUrl", "approvalId"];
+        let Some(op) = self.required_object(map, "operator", "operator", &known) else {
+            return Operator::default();
+        };
+        Operator {
+            name: self.string(op, "name", "operator.name"),
+            contact: self.string(op, "contact", "operator.contact"),
+            privacy_policy_url: self.string(op, "privacyPolicyUrl", "operator.privacyPolicyUrl"),
+            approval_id: self.string(op, "approvalId", "operator.approvalId"),
+        }
+    }
+
+    fn items(&mut self, map: &Map<String, Value>) -> RequestedItems {
+        let Some(items) = self.required_object(map, "items", "items", &["required", "optional"])
+        else {
+            return RequestedItems::default();
+        };
+        let mut list = |key: &str| -> Vec<String> {
+            let field = format!("items.{key}");
+            self.array(items, key, &field)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| self.string_value(v, &format!("{field}[{i}]")))
+                .collect()
+        };
+        RequestedItems {
+            required: list("required"),
+            optional: list("optional"),
+        }
+    }
+
+    fn purposes(&mut self, map: &Map<String, Value>) -> Vec<Purpose> {
+        let values = self.array(map, "purposes", "purposes");
+        let mut purposes = Vec::with_capacity(values.len());
+        for (i, value) in values.iter().enumerate() {
+            let field = format!("purposes[{i}]");
+            let Some(purpose) = self.object(value, &field, &["category", "description"]) else {
+                purposes.push(Purpose {
+                    category: PurposeCategory::Other,
+                    description: String::new(),
+                });
+                continue;
+            };
+            let category_field = format!("{field}.category");
+            let code = self.string(purpose, "category", &category_field);
+            let category = match PurposeCategory::from_code(&code) {
+                Some(category) => category,
+                None if code.is_empty() => {
+                    if purpose.get("category").is_none_or(Value::is_null) {
+                        self.error(category_field, ErrorKind::Required);
+                    }
+                    PurposeCategory::Other
+                }
+                None => {
+                    self.error(category_field, ErrorKind::UnknownPurposeCategory(code));
+                    PurposeCategory::Other
+                }
+            };
+            let description = self.string(purpose, "description", &format!("{field}.description"));
+            purposes.push(Purpose {
+                category,
+                description,
+            });
+        }
+        purposes
+    }
+
+    fn period(&mut self, map: &Map<String, Value>) -> Period {
+        let Some(period) = self.required_object(map, "period", "period", &["kind", "days"]) else {
+            return Period::OneTime;
+        };
+        let kind = self.string(period, "kind", "period.kind");
+        match kind.as_str() {
+            "oneTime" => {
+                if period.contains_key("days") {
+                    self.error("period.days", ErrorKind::UnknownField);
+                }
+                Period::OneTime
+            }
+            "linkage" => Period::Linkage {
+                days: self.days(period),
+            },
+            "" => {
+                if period.get("kind").is_none_or(Value::is_null) {
+                    self.error("period.kind", ErrorKind::Required);
+                }
+                Period::OneTime
+            }
+            _ => {
+                self.error("period.kind", ErrorKind::UnknownPeriodKind(kind));
+                Period::OneTime
+            }
+        }
+    }
+
+    fn days(&mut self, period: &Map<String, Value>) -> u32 {
+        match period.get("days") {
+            None | Some(Value::Null) => {
+                self.error("period.days", ErrorKind::Required);
+                0
+            }
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(days) => u32::try_from(days).unwrap_or_else(|_| {
+                    self.error("period.days", ErrorKind::PeriodOutOfRange);
+                    0
+                }),
+                None if n.as_u64().is_some() => {
+                    self.error("period.days", ErrorKind::PeriodOutOfRange);
+                    0
+                }
+                None => {
+                    self.error("period.days", ErrorKind::WrongType(JsonType::Integer));
+                    0
+                }
+            },
+            Some(_) => {
+                self.error("period.days", ErrorKind::WrongType(JsonType::Integer));
+                0
+            }
+        }
+    }
+
+    fn recipients(&mut self, map: &Map<String, Value>) -> Vec<Recipient> {
+        let values = self.array(map, "recipients", "recipients");
+        let mut recipients = Vec::with_capacity(values.len());
+        for (i, value) in values.iter().enumerate() {
+            let field = format!("recipients[{i}]");
+            let recipient = match self.object(value, &field, &["name", "purpose"]) {
+                Some(r) => Recipient {
+                    name: self.string(r, "name", &format!("{field}.name")),
+                    purpose: self.string(r, "purpose", &format!("{field}.purpose")),
+                },
+                None => Recipient {
+                    name: String::new(),
+                    purpose: String::new(),
+                },
+            };
+            recipients.push(recipient);
+        }
+        recipients
+    }
+
+    fn locale(&mut self, map: &Map<String, Value>) -> Locale {
+        let code = self.string(map, "locale", "locale");
+        if code.is_empty() {
+            return Locale::default();
+        }
+        match code.as_str() {
+            "ja" => Locale::Ja,
+            "en" => Locale::En,
+            _ => {
+                self.error("locale", ErrorKind::UnknownLocale(code));
+                Locale::default()
+            }
+        }
+    }
+
+    fn object<'v>(
+        &mut self,
+        value: &'v Value,
+        field: &str,
+        known: &[&str],
+    ) -> Option<&'v Map<String, Value>> {
+        let Value::Object(map) = value else {
+            self.error(field, ErrorKind::WrongType(JsonType::Object));
+            return None;
+        };
+        for key in map.keys().filter(|key| !known.contains(&key.as_str())) {
+            let path = if field.is_empty() {
+                key.clone()
+            } else {
+                format!("{field}.{key}")
+            };
+            self.error(path, ErrorKind::UnknownField);
+        }
+        Some(map)
+    }
+
+    fn required_object<'v>(
+        &mut self,
+        map: &'v Map<String, Value>,
+        key: &str,
+        field: &str,
+        known: &[&str],
+    ) -> Option<&'v Map<String, Value>> {
+        match map.get(key) {
+            None | Some(Value::Null) => {
+                self.error(field, ErrorKind::Required);
+                None
+            }
+            Some(value) => self.object(value, field, known),
+        }
+    }
+
+    fn array<'v>(&mut self, map: &'v Map<String, Value>, key: &str, field: &str) -> &'v [Value] {
+        match map.get(key) {
+            None | Some(Value::Null) => &[],
+            Some(Value::Array(values)) => values,
+            Some(_) => {
+                self.error(field, ErrorKind::WrongType(JsonType::Array));
+                &[]
+            }
+        }
+    }
+
+    /// A string field; missing or null reads as empty (the rules decide
+    /// whether it was required).
+    fn string(&mut self, map: &Map<String, Value>, key: &str, field: &str) -> String {
+        match map.get(key) {
+            None | Some(Value::Null) => String::new(),
+            Some(value) => self.string_value(value, field),
+        }
+    }
+
+    fn string_value(&mut self, value: &Value, field: &str) -> String {
+        match value {
+            Value::String(text) => text.clone(),
+            _ => {
+                self.error(field, ErrorKind::WrongType(JsonType::String));
+                String::new()
+            }
+        }
+    }
+
+    fn boolean(&mut self, map: &Map<String, Value>, key: &str, field: &str) -> bool {
+        match map.get(key) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(flag)) => *flag,
+            Some(_) => {
+                self.error(field, ErrorKind::WrongType(JsonType::Boolean));
+                false
+            }
+        }
+    }
+}

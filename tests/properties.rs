@@ -1,0 +1,100 @@
+//! Validation reads any JSON without panicking, and its verdict is stable.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use myna_consent::request;
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+fn arbitrary_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        ".{0,12}".prop_map(Value::String),
+        // Field names and item ids that the validator knows, so the search
+        // reaches the deeper rules, not only the type checks.
+        prop::sample::select(vec![
+            "operator",
+            "items",
+            "required",
+            "optional",
+            "purposes",
+            "period",
+            "linkage",
+            "oneTime",
+            "insurance.drugs",
+            "ehr.lab.hba1c",
+            "ehr.patient_summary",
+            "advertising",
+            "https://example.jp/",
+        ])
+        .prop_map(|s| Value::String(s.to_owned())),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        let keys = prop::sample::select(vec![
+            "operator",
+            "name",
+            "contact",
+            "privacyPolicyUrl",
+            "approvalId",
+            "items",
+            "required",
+            "optional",
+            "purposes",
+            "category",
+            "description",
+            "period",
+            "kind",
+            "days",
+            "recipients",
+            "purpose",
+            "retention",
+            "locale",
+            "preview",
+            "other",
+        ]);
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((keys, inner), 0..8).prop_map(|pairs| Value::Object(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect::<Map<_, _>>()
+            )),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn validation_never_panics_on_arbitrary_json(value in arbitrary_json()) {
+        match request::parse(&value) {
+            Ok(valid) => prop_assert!(valid.request().clone().validate().is_ok()),
+            Err(errors) => prop_assert!(!errors.is_empty()),
+        }
+    }
+
+    #[test]
+    fn validation_never_panics_on_arbitrary_text(text in ".{0,64}") {
+        let _ = request::parse_json(&text);
+    }
+
+    #[test]
+    fn a_valid_request_with_one_field_replaced_reports_that_field(
+        pointer in prop::sample::select(vec![
+            "/operator/name", "/operator/contact", "/operator/privacyPolicyUrl", "/operator/approvalId",
+            "/purposes/0/description", "/retention",
+        ]),
+        replacement in prop_oneof![Just(Value::Null), any::<i64>().prop_map(Value::from), Just(Value::from(""))],
+    ) {
+        let value = common::with(common::phr_request(), pointer, replacement);
+        let errors = request::parse(&value).expect_err("a required text was removed");
+        let field = pointer.trim_start_matches('/').replace("/0/", "[0].").replace('/', ".");
+        prop_assert!(errors.iter().any(|e| e.field == field), "{}", errors);
+    }
+}
