@@ -1,0 +1,66 @@
+# Shared by scripts/demo and scripts/test: installs what the project needs
+# and is missing. Every step checks first, so a second run installs nothing.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# Two cores: more jobs only thrash.
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_rust() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    step "installing the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  local component
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed | grep -q "^$component"; then
+      step "installing $component"
+      rustup component add "$component"
+    fi
+  done
+}
+
+# The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' "$ROOT/Cargo.lock"
+}
+
+ensure_wasm_bindgen() {
+  local want
+  want=$(wasm_bindgen_version)
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $want" ] \
+    || ! command -v wasm-bindgen-test-runner >/dev/null; then
+    step "installing wasm-bindgen-cli $want (about 5 minutes)"
+    # No --locked: the registry mirror lacks one of its pinned dependencies.
+    cargo install wasm-bindgen-cli --version "$want"
+  fi
+}
+
+ensure_chromium() {
+  # fonts-noto-cjk: without a Japanese font, screens and screenshots show tofu.
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+    || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
+    step "installing Debian's chromium, chromium-driver and a Japanese font"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      chromium chromium-driver fonts-noto-cjk
+  fi
+}
+
+# Builds the SDK's JavaScript package into pkg/ (release, size-tuned).
+build_pkg() {
+  step "building the wasm package into pkg/"
+  cargo build --release --lib --target wasm32-unknown-unknown
+  wasm-bindgen --target web --out-dir pkg --out-name myna_consent \
+    target/wasm32-unknown-unknown/release/myna_consent.wasm
+}

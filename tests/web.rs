@@ -1,0 +1,189 @@
+//! The JS API in a real browser (headless Chromium through
+//! wasm-bindgen-test): what an operator's page gets when it calls
+//! `MynaConsent.catalogue()` and `MynaConsent.validate()`.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Reflect, JSON};
+use myna_consent::js::MynaConsent;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &JsValue::from_str(key)).expect("readable property")
+}
+
+fn string(value: &JsValue, key: &str) -> String {
+    get(value, key)
+        .as_string()
+        .unwrap_or_else(|| panic!("{key} is not a string"))
+}
+
+fn parse(json: &str) -> JsValue {
+    JSON::parse(json).expect("fixture is JSON")
+}
+
+const PHR: &str = r#"{
+  "operator": {
+    "name": "すこやか手帳株式会社",
+    "contact": "0120-000-000",
+    "privacyPolicyUrl": "https://example.jp/privacy",
+    "approvalId": "MPA-2025-0123"
+  },
+  "items": { "required": ["insurance.drugs"], "optional": ["insurance.treatment"] },
+  "purposes": [{ "category": "healthManagement", "description": "お薬の記録に使います。" }],
+  "period": { "kind": "linkage", "days": 90 },
+  "retention": "連携をやめたときは30日以内に削除します。"
+}"#;
+
+#[wasm_bindgen_test]
+fn catalogue_is_a_plain_object_in_japanese_by_default() {
+    let catalogue = MynaConsent::catalogue(None).expect("catalogue");
+    assert!(
+        !catalogue.is_instance_of::<js_sys::Map>(),
+        "JSON data must be plain objects"
+    );
+    assert_eq!(string(&catalogue, "locale"), "ja");
+    assert_eq!(Array::from(&get(&catalogue, "apis")).length(), 16);
+    let categories = Array::from(&get(&catalogue, "categories"));
+    let biochemistry = categories
+        .iter()
+        .find(|category| string(category, "id") == "ehr.lab.biochemistry")
+        .expect("biochemistry group");
+    let items = Array::from(&get(&biochemistry, "items"));
+    assert_eq!(items.length(), 26);
+    let hba1c = items
+        .iter()
+        .find(|item| string(item, "id") == "ehr.lab.hba1c")
+        .expect("HbA1c");
+    assert_eq!(string(&hba1c, "availability"), "notYetOffered");
+    assert!(string(&hba1c, "explanation").contains("血糖"));
+}
+
+#[wasm_bindgen_test]
+fn catalogue_speaks_english_when_asked() {
+    let catalogue = MynaConsent::catalogue(Some("en".into())).expect("catalogue");
+    assert_eq!(string(&catalogue, "locale"), "en");
+    let first_api = Array::from(&get(&catalogue, "apis")).get(0);
+    assert_eq!(string(&first_api, "name"), "Single sign-on");
+}
+
+#[wasm_bindgen_test]
+fn catalogue_throws_a_typed_error_for_an_unknown_locale() {
+    let error = MynaConsent::catalogue(Some("fr".into())).expect_err("unknown locale");
+    assert!(error.is_instance_of::<js_sys::Error>());
+    assert_eq!(string(&error, "code"), "unknown_locale");
+    assert_eq!(string(&error, "field"), "locale");
+    assert!(string(&error, "message").contains("fr"));
+}
+
+#[wasm_bindgen_test]
+fn validate_accepts_a_compliant_request_and_flags_special_care() {
+    let result = MynaConsent::validate(parse(PHR), None).expect("result");
+    assert_eq!(get(&result, "ok"), JsValue::TRUE);
+    assert_eq!(get(&result, "needsSeparateConfirmation"), JsValue::TRUE);
+    let special = Array::from(&get(&result, "specialCareItems"));
+    assert_eq!(
+        special.get(0).as_string().as_deref(),
+        Some("insurance.treatment")
+    );
+    let request = get(&result, "request");
+    assert_eq!(
+        string(&get(&request, "operator"), "approvalId"),
+        "MPA-2025-0123"
+    );
+    assert_eq!(string(&request, "locale"), "ja");
+}
+
+#[wasm_bindgen_test]
+fn validate_reports_every_error_with_code_field_and_message() {
+    let request = parse(PHR);
+    let operator = get(&request, "operator");
+    Reflect::set(
+        &operator,
+        &"privacyPolicyUrl".into(),
+        &"http://example.jp/p".into(),
+    )
+    .expect("set");
+    Reflect::set(&request, &"purposes".into(), &Array::new()).expect("set");
+    Reflect::set(
+        &get(&request, "period"),
+        &"days".into(),
+        &JsValue::from(365),
+    )
+    .expect("set");
+    let result = MynaConsent::validate(request, Some("en".into())).expect("result");
+    assert_eq!(get(&result, "ok"), JsValue::FALSE);
+    let found: Vec<(String, String)> = Array::from(&get(&result, "errors"))
+        .iter()
+        .map(|error| {
+            assert!(!string(&error, "message").is_empty());
+            (string(&error, "code"), string(&error, "field"))
+        })
+        .collect();
+    let expected = [
+        ("insecure_url", "operator.privacyPolicyUrl"),
+        ("no_purpose", "purposes"),
+        ("period_out_of_range", "period.days"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(c, f)| (c.to_string(), f.to_string()))
+        .collect();
+    assert_eq!(found, expected);
+}
+
+#[wasm_bindgen_test]
+fn validate_messages_follow_the_request_locale() {
+    let request = parse(PHR);
+    Reflect::set(&request, &"locale".into(), &"en".into()).expect("set");
+    Reflect::set(&request, &"retention".into(), &"".into()).expect("set");
+    let result = MynaConsent::validate(request, None).expect("result");
+    let error = Array::from(&get(&result, "errors")).get(0);
+    assert_eq!(string(&error, "message"), "Required.");
+    let japanese = parse(PHR);
+    Reflect::set(&japanese, &"retention".into(), &"".into()).expect("set");
+    let result = MynaConsent::validate(japanese, None).expect("result");
+    let error = Array::from(&get(&result, "errors")).get(0);
+    assert_eq!(string(&error, "message"), "入力してください。");
+}
+
+#[wasm_bindgen_test]
+fn validate_treats_undefined_as_missing() {
+    let request = parse(PHR);
+    Reflect::set(
+        &get(&request, "operator"),
+        &"name".into(),
+        &JsValue::UNDEFINED,
+    )
+    .expect("set");
+    let result = MynaConsent::validate(request, None).expect("result");
+    let error = Array::from(&get(&result, "errors")).get(0);
+    assert_eq!(string(&error, "code"), "required");
+    assert_eq!(string(&error, "field"), "operator.name");
+}
+
+#[wasm_bindgen_test]
+fn validate_refuses_what_is_not_an_object() {
+    for value in [JsValue::NULL, JsValue::from_str(PHR), JsValue::from(3)] {
+        let result = MynaConsent::validate(value, None).expect("result");
+        let error = Array::from(&get(&result, "errors")).get(0);
+        assert_eq!(string(&error, "code"), "wrong_type");
+        assert_eq!(string(&error, "field"), "");
+    }
+}
+
+#[wasm_bindgen_test]
+fn validate_refuses_values_that_are_not_json() {
+    let function = js_sys::Function::new_no_args("return 1");
+    let result = MynaConsent::validate(function.unchecked_into(), None).expect("result");
+    let error = Array::from(&get(&result, "errors")).get(0);
+    assert_eq!(string(&error, "code"), "invalid_json");
+}
+
+#[wasm_bindgen_test]
+fn validate_throws_for_an_unknown_message_locale() {
+    let error = MynaConsent::validate(parse(PHR), Some("de".into())).expect_err("unknown locale");
+    assert_eq!(string(&error, "code"), "unknown_locale");
+}
