@@ -10,6 +10,8 @@
 //!   every rule it must meet.
 //! - [`consent`] — a granted consent: status, end date and days left in
 //!   Japan's calendar, and the consent receipt.
+//! - [`flow`] — the pending authorization transaction and every check on
+//!   the callback from Mynaportal before it reaches the backend.
 //! - [`i18n`] — locales and every message a person reads.
 //! - `js` (feature `browser`) — the JavaScript API.
 //!
@@ -18,6 +20,7 @@
 
 pub mod catalogue;
 pub mod consent;
+pub mod flow;
 pub mod i18n;
 pub mod request;
 

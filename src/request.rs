@@ -419,6 +419,19 @@ impl ValidRequest {
     pub fn needs_separate_confirmation(&self) -> bool {
         !self.special_care_items().is_empty()
     }
+
+    /// SHA-256 of the request's canonical JSON (RFC 8785), lowercase hex:
+    /// the same request gives the same digest in the browser and the backend.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        // A request holds only strings, booleans and small integers, which
+        // always serialise.
+        let canonical = serde_json_canonicalizer::to_string(&self.0).unwrap_or_default();
+        Sha256::digest(canonical.as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
 }
 
 impl ConsentRequest {
