@@ -52,7 +52,7 @@ pub struct Consent {
 }
 
 /// Where a consent stands at a given moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ConsentStatus {
     /// In force.

@@ -1,16 +1,30 @@
-//! The JavaScript API: `MynaConsent` and its TypeScript declarations.
+//! The JavaScript API: `MynaConsent`, its screens and events, and its
+//! TypeScript declarations.
 //!
-//! So far the static half: `MynaConsent.catalogue(locale)` and
-//! `MynaConsent.validate(request, locale)`. Nothing here panics across the
-//! wasm boundary: bad input comes back as a typed error object
-//! (`code`, `message`, `field`).
+//! Nothing here panics across the wasm boundary: bad input comes back as a
+//! typed error object (`code`, `message`, `field`), and every failure of the
+//! flow is reported through the `error` event as well.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::callback::UnsyncCallback;
+use leptos::prelude::*;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::future_to_promise;
 
+use crate::backend::{Backend, BackendError, ConsentView};
 use crate::catalogue;
-use crate::i18n::Locale;
+use crate::flow::{self, PendingTransaction};
+use crate::i18n::{words, Locale};
 use crate::request;
+use crate::ui::consent::{ConsentScreen, Stage};
+use crate::ui::error_panel::InvalidRequestPanel;
+use crate::ui::outcome::{Failure, Retrieval, ReturnScreen, ReturnState};
+use crate::ui::review::ReviewScreen;
+use crate::ui::{mount_in_shadow, Mounted};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -54,6 +68,57 @@ export interface ValidationError {
   message: string;
 }
 
+/** The options of MynaConsent.create(). */
+export interface MynaConsentOptions {
+  /** The operator backend's base path on this origin, e.g. "/myna". */
+  backend: string;
+  /** The language of the screens; Japanese by default. */
+  locale?: Locale;
+  /** How to leave for Mynaportal; location.assign by default. */
+  navigate?: (url: string) => void;
+}
+
+/** A consent as the operator backend reports it. */
+export interface Consent {
+  id: string;
+  operator: ConsentRequest["operator"];
+  items: string[];
+  purposes: ConsentRequest["purposes"];
+  recipients: { name: string; purpose: string }[];
+  period: ConsentRequest["period"];
+  retention: string;
+  grantedAt: string;
+  revokedAt?: string | null;
+  suspendedAt?: string | null;
+  status: "active" | "endingSoon" | "expired" | "revoked" | "suspended";
+  daysLeft?: number | null;
+  endDate?: string | null;
+  lastRetrievalAt?: string | null;
+}
+
+/** A consent receipt document: the receipt and the SHA-256 of its RFC 8785 form. */
+export interface ReceiptDocument {
+  receipt: Record<string, unknown> & { receiptId: string; event: "grant" | "revocation" };
+  sha256: string;
+}
+
+/** Options of completeAuthorization(). */
+export interface CompleteOptions {
+  /** Where to show the outcome (a CSS selector or an element). */
+  target?: string | Element;
+  /** Start a first retrieval and show its progress. */
+  retrieve?: boolean;
+}
+
+/** What each event passes to its listeners. */
+export interface MynaConsentEvents {
+  granted: Consent;
+  denied: { stage: "consent" | "mynaportal" };
+  revoked: { consentId: string; receipt: ReceiptDocument };
+  renew: Consent;
+  error: { code: string; message: string; field?: string; errors?: ValidationError[] };
+}
+
 export type ValidationResult =
   | { ok: true; request: ConsentRequest; needsSeparateConfirmation: boolean; specialCareItems: string[] }
   | { ok: false; errors: ValidationError[] };
@@ -83,10 +148,296 @@ export interface Catalogue {
 
 /// The SDK's entry point in JavaScript.
 #[wasm_bindgen]
-pub struct MynaConsent {}
+pub struct MynaConsent {
+    sdk: Rc<Sdk>,
+}
+
+/// A mounted screen; `unmount()` removes every node, listener and effect.
+#[wasm_bindgen]
+pub struct MountHandle {
+    mounted: RefCell<Option<Mounted>>,
+}
+
+#[wasm_bindgen]
+impl MountHandle {
+    /// Removes the screen. Calling it twice does nothing more.
+    pub fn unmount(&self) {
+        if let Some(mounted) = self.mounted.borrow_mut().take() {
+            mounted.unmount();
+        }
+    }
+}
+
+impl MountHandle {
+    fn new(mounted: Mounted) -> Self {
+        Self {
+            mounted: RefCell::new(Some(mounted)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    Granted,
+    Denied,
+    Revoked,
+    Renew,
+    Error,
+}
+
+impl Event {
+    fn parse(name: &str) -> Result<Self, JsValue> {
+        Ok(match name {
+            "granted" => Self::Granted,
+            "denied" => Self::Denied,
+            "revoked" => Self::Revoked,
+            "renew" => Self::Renew,
+            "error" => Self::Error,
+            _ => {
+                let message = format!(
+                    "Unknown event \"{name}\"; use granted, denied, revoked, renew or error."
+                );
+                return Err(error("unknown_event", &message, Some("event")));
+            }
+        })
+    }
+}
+
+struct Sdk {
+    backend: Backend,
+    locale: Locale,
+    /// `options.navigate`: how to leave for Mynaportal (default
+    /// `location.assign`); for single-page apps and tests.
+    navigate: Option<js_sys::Function>,
+    listeners: RefCell<Vec<(Event, js_sys::Function)>>,
+    /// Screens the SDK mounted on its own (the return screen).
+    screens: RefCell<Vec<Mounted>>,
+}
+
+impl Sdk {
+    fn emit(&self, event: Event, detail: &impl Serialize) {
+        let detail = to_js(detail).unwrap_or(JsValue::NULL);
+        // Copy first: a listener may call on() or off() while we go through them.
+        let listeners: Vec<js_sys::Function> = self
+            .listeners
+            .borrow()
+            .iter()
+            .filter(|(e, _)| *e == event)
+            .map(|(_, f)| f.clone())
+            .collect();
+        for listener in listeners {
+            // An operator's listener that throws must not break the flow.
+            let _ = listener.call1(&JsValue::NULL, &detail);
+        }
+    }
+
+    fn emit_error(&self, code: &str, message: &str) {
+        self.emit(
+            Event::Error,
+            &serde_json::json!({ "code": code, "message": message }),
+        );
+    }
+
+    fn pending_key(&self) -> String {
+        format!("myna-consent:pending:{}", self.backend.base())
+    }
+
+    fn load_pending(&self) -> Option<PendingTransaction> {
+        let text = session_storage()?.get_item(&self.pending_key()).ok()??;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn save_pending(&self, pending: &PendingTransaction) -> Result<(), JsValue> {
+        let storage = session_storage().ok_or_else(|| {
+            error(
+                "storage_unavailable",
+                "sessionStorage is not available.",
+                None,
+            )
+        })?;
+        let text =
+            serde_json::to_string(pending).map_err(|e| error("internal", &e.to_string(), None))?;
+        storage.set_item(&self.pending_key(), &text)
+    }
+}
 
 #[wasm_bindgen]
 impl MynaConsent {
+    /// Creates the SDK for one operator backend.
+    #[wasm_bindgen(unchecked_return_type = "Promise<MynaConsent>")]
+    pub fn create(
+        #[wasm_bindgen(unchecked_param_type = "MynaConsentOptions")] options: JsValue,
+    ) -> js_sys::Promise {
+        let result = Self::with_options(&options).map(JsValue::from);
+        future_to_promise(async move { result })
+    }
+
+    /// The screens' language.
+    #[wasm_bindgen(getter, unchecked_return_type = "Locale")]
+    pub fn locale(&self) -> String {
+        self.sdk.locale.code().to_owned()
+    }
+
+    /// Validates `request` and shows its consent screen in `target`. An
+    /// invalid request is never shown to the citizen: a panel lists every
+    /// problem instead, and `error` fires.
+    #[wasm_bindgen(js_name = mountConsent)]
+    pub fn mount_consent(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | Element")] target: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ConsentRequest")] request: JsValue,
+    ) -> Result<MountHandle, JsValue> {
+        let host = resolve_target(&target)?;
+        let locale = self.sdk.locale;
+        let value = serde_wasm_bindgen::from_value::<serde_json::Value>(request)
+            .unwrap_or(serde_json::Value::Null);
+        let valid = match request::parse(&value) {
+            Ok(valid) => valid,
+            Err(errors) => {
+                let list: Vec<serde_json::Value> =
+                    errors.iter().map(|e| e.to_json(locale)).collect();
+                let detail = serde_json::json!({
+                    "code": "invalid_request",
+                    "message": words(locale).invalid_operator,
+                    "errors": list,
+                });
+                self.sdk.emit(Event::Error, &detail);
+                let mounted = mount_in_shadow(
+                    &host,
+                    move || view! { <InvalidRequestPanel errors=errors locale=locale /> },
+                )?;
+                return Ok(MountHandle::new(mounted));
+            }
+        };
+        let stage = RwSignal::new(Stage::Choosing);
+        let sdk = Rc::clone(&self.sdk);
+        let for_agree = valid.clone();
+        let on_agree = UnsyncCallback::new(move |chosen: Vec<String>| {
+            let sdk = Rc::clone(&sdk);
+            let valid = for_agree.clone();
+            leptos::task::spawn_local(async move {
+                if let Err(code) = start(&sdk, &valid, &chosen).await {
+                    stage.try_set(Stage::Failed);
+                    sdk.emit_error(&code, words(sdk.locale).start_failed);
+                }
+            });
+        });
+        let sdk = Rc::clone(&self.sdk);
+        let on_decline = UnsyncCallback::new(move |()| {
+            sdk.emit(Event::Denied, &serde_json::json!({ "stage": "consent" }));
+        });
+        let now = now();
+        let mounted = mount_in_shadow(&host, move || {
+            view! {
+                <ConsentScreen request=valid locale=locale now=now stage=stage on_agree=on_agree on_decline=on_decline />
+            }
+        })?;
+        Ok(MountHandle::new(mounted))
+    }
+
+    /// On the redirect page: checks the callback in `url`, removes its
+    /// parameters from the address bar, completes the authorization at the
+    /// backend and resolves with the consent. A refused callback never
+    /// reaches the backend. With `options.target` the outcome is shown
+    /// there, and with `options.retrieve` the first retrieval's progress.
+    #[wasm_bindgen(js_name = completeAuthorization, unchecked_return_type = "Promise<Consent>")]
+    pub fn complete_authorization(
+        &self,
+        url: String,
+        #[wasm_bindgen(unchecked_param_type = "CompleteOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let sdk = Rc::clone(&self.sdk);
+        future_to_promise(async move { complete(sdk, url, options).await })
+    }
+
+    /// Shows the review screen (with revocation) in `target`.
+    #[wasm_bindgen(js_name = mountReview)]
+    pub fn mount_review(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | Element")] target: JsValue,
+    ) -> Result<MountHandle, JsValue> {
+        let host = resolve_target(&target)?;
+        let locale = self.sdk.locale;
+        let backend = self.sdk.backend.clone();
+        let sdk = Rc::clone(&self.sdk);
+        let on_revoked = UnsyncCallback::new(move |(id, receipt): (String, serde_json::Value)| {
+            sdk.emit(
+                Event::Revoked,
+                &serde_json::json!({ "consentId": id, "receipt": receipt }),
+            );
+        });
+        let sdk = Rc::clone(&self.sdk);
+        let on_renew =
+            UnsyncCallback::new(move |consent: ConsentView| sdk.emit(Event::Renew, &consent));
+        let sdk = Rc::clone(&self.sdk);
+        let on_error =
+            UnsyncCallback::new(move |e: BackendError| sdk.emit_error(e.code(), &e.to_string()));
+        let mounted = mount_in_shadow(&host, move || {
+            view! {
+                <ReviewScreen locale=locale backend=backend on_revoked=on_revoked on_renew=on_renew on_error=on_error />
+            }
+        })?;
+        Ok(MountHandle::new(mounted))
+    }
+
+    /// Revokes a consent at once and resolves with the receipt document.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ReceiptDocument>")]
+    pub fn revoke(
+        &self,
+        #[wasm_bindgen(js_name = consentId)] consent_id: String,
+    ) -> js_sys::Promise {
+        let sdk = Rc::clone(&self.sdk);
+        future_to_promise(async move {
+            match sdk.backend.revoke(&consent_id).await {
+                Ok(receipt) => {
+                    sdk.emit(
+                        Event::Revoked,
+                        &serde_json::json!({ "consentId": consent_id, "receipt": receipt }),
+                    );
+                    to_js(&receipt)
+                }
+                Err(e) => {
+                    let message = words(sdk.locale).revoke_failed;
+                    sdk.emit_error(e.code(), message);
+                    Err(error(e.code(), message, None))
+                }
+            }
+        })
+    }
+
+    /// Adds a listener for `granted`, `denied`, `revoked`, `renew` or `error`.
+    pub fn on(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "keyof MynaConsentEvents")] event: String,
+        listener: js_sys::Function,
+    ) -> Result<(), JsValue> {
+        let event = Event::parse(&event)?;
+        self.sdk.listeners.borrow_mut().push((event, listener));
+        Ok(())
+    }
+
+    /// Removes a listener added with `on`.
+    pub fn off(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "keyof MynaConsentEvents")] event: String,
+        listener: js_sys::Function,
+    ) -> Result<(), JsValue> {
+        let event = Event::parse(&event)?;
+        self.sdk
+            .listeners
+            .borrow_mut()
+            .retain(|(e, f)| !(*e == event && f == &listener));
+        Ok(())
+    }
+
+    /// Removes every screen the SDK mounted by itself, and every listener.
+    pub fn destroy(&self) {
+        self.sdk.listeners.borrow_mut().clear();
+        for mounted in self.sdk.screens.borrow_mut().drain(..) {
+            mounted.unmount();
+        }
+    }
+
     /// The catalogue of APIs, categories and data items in `locale`
     /// (default `ja`). Throws `unknown_locale` for any other locale.
     #[wasm_bindgen(unchecked_return_type = "Catalogue")]
@@ -111,6 +462,276 @@ impl MynaConsent {
         };
         to_js(&validation_result(request, explicit))
     }
+}
+
+impl MynaConsent {
+    /// The SDK for `options`, synchronously: what `create()` resolves to.
+    /// For Rust callers and tests.
+    pub fn with_options(options: &JsValue) -> Result<Self, JsValue> {
+        if !options.is_object() {
+            return Err(error(
+                "invalid_options",
+                "MynaConsent.create() needs an options object.",
+                Some("options"),
+            ));
+        }
+        let read = |key: &str| {
+            js_sys::Reflect::get(options, &key.into())
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        let backend = read("backend")
+            .filter(|path| path.starts_with('/') && !path.starts_with("//"))
+            .ok_or_else(|| {
+                error(
+                    "invalid_options",
+                    "options.backend must be a path on this origin, such as \"/myna\".",
+                    Some("backend"),
+                )
+            })?;
+        let locale = parse_locale(read("locale").as_deref())?;
+        let navigate = js_sys::Reflect::get(options, &"navigate".into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok());
+        let sdk = Sdk {
+            backend: Backend::new(&backend),
+            locale,
+            navigate,
+            listeners: RefCell::new(Vec::new()),
+            screens: RefCell::new(Vec::new()),
+        };
+        Ok(Self { sdk: Rc::new(sdk) })
+    }
+}
+
+/// Creates the transaction at the backend, remembers it, and leaves for
+/// Mynaportal. Answers the failure's code.
+async fn start(sdk: &Sdk, valid: &request::ValidRequest, chosen: &[String]) -> Result<(), String> {
+    let request = valid.request();
+    let shared = |id: &str| request.items.required.iter().chain(chosen).any(|x| x == id);
+    let special = valid
+        .special_care_items()
+        .iter()
+        .any(|item| shared(item.id));
+    let started = sdk
+        .backend
+        .start_authorization(request, chosen, special)
+        .await
+        .map_err(|e| e.code().to_owned())?;
+    let target = url::Url::parse(&started.authorization_url)
+        .map_err(|_| "invalid_authorization_url".to_owned())?;
+    if !matches!(target.scheme(), "https" | "http") {
+        return Err("invalid_authorization_url".to_owned());
+    }
+    let pending = PendingTransaction {
+        state: started.state,
+        issuer: started.issuer,
+        request_digest: valid.digest(),
+        started_at: now(),
+        used: false,
+    };
+    sdk.save_pending(&pending)
+        .map_err(|_| "storage_unavailable".to_owned())?;
+    if let Some(navigate) = &sdk.navigate {
+        return navigate
+            .call1(&JsValue::NULL, &target.as_str().into())
+            .map(|_| ())
+            .map_err(|_| "navigation_failed".to_owned());
+    }
+    let location = web_sys::window().map(|w| w.location()).ok_or("no_window")?;
+    location
+        .assign(target.as_str())
+        .map_err(|_| "navigation_failed".to_owned())
+}
+
+async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue, JsValue> {
+    let locale = sdk.locale;
+    let w = words(locale);
+    let state = RwSignal::new(ReturnState::Checking);
+    let retrieval = RwSignal::new(Retrieval::None);
+    let option = |key: &str| {
+        if options.is_object() {
+            js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        }
+    };
+    let target = option("target");
+    if !target.is_undefined() && !target.is_null() {
+        let host = resolve_target(&target)?;
+        let mounted = mount_in_shadow(
+            &host,
+            move || view! { <ReturnScreen locale=locale state=state retrieval=retrieval /> },
+        )?;
+        sdk.screens.borrow_mut().push(mounted);
+    }
+    strip_callback_from_address_bar();
+
+    let fail = |failure: Failure, code: &str| {
+        state.try_set(ReturnState::Failed(failure));
+        let message = match failure {
+            Failure::DeclinedAtPortal => w.declined_at_portal,
+            Failure::Expired => w.expired,
+            Failure::Tampered => w.tampered,
+            Failure::Used => w.used,
+            Failure::Backend => w.backend_problem,
+            Failure::Network => w.network,
+        };
+        if failure == Failure::DeclinedAtPortal {
+            sdk.emit(Event::Denied, &serde_json::json!({ "stage": "mynaportal" }));
+        } else {
+            sdk.emit_error(code, message);
+        }
+        error(code, message, None)
+    };
+
+    let pending = sdk.load_pending();
+    let callback = match flow::parse_callback(&url) {
+        Ok(callback) => callback,
+        Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
+    };
+    let checked = flow::check_callback(&callback, pending.as_ref(), now());
+    // Whatever the outcome, a callback for this transaction is now spent:
+    // a reload or a replay of the same address is refused.
+    if let Some(mut pending) =
+        pending.filter(|p| callback.state.as_deref() == Some(p.state.as_str()) && !p.used)
+    {
+        pending.used = true;
+        if sdk.save_pending(&pending).is_err() {
+            return Err(fail(Failure::Backend, "storage_unavailable"));
+        }
+    }
+    let completion = match checked {
+        Ok(completion) => completion,
+        Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
+    };
+    let consent = match sdk.backend.complete(&completion).await {
+        Ok(consent) => consent,
+        Err(e) => return Err(fail(Failure::from_backend(&e), e.code())),
+    };
+    state.try_set(ReturnState::Granted {
+        operator: consent.consent.operator.name.clone(),
+    });
+    sdk.emit(Event::Granted, &consent);
+    if option("retrieve").is_truthy() {
+        retrieval.try_set(Retrieval::Waiting);
+        let sdk = Rc::clone(&sdk);
+        let id = consent.consent.id.clone();
+        leptos::task::spawn_local(async move {
+            let outcome = retrieve_first(&sdk.backend, &id).await;
+            if outcome != Retrieval::Done {
+                sdk.emit_error("retrieval_failed", words(sdk.locale).retrieval_error);
+            }
+            retrieval.try_set(outcome);
+        });
+    }
+    to_js(&consent)
+}
+
+/// Starts a retrieval and polls it once a second, for at most a minute.
+async fn retrieve_first(backend: &Backend, consent_id: &str) -> Retrieval {
+    let Ok(started) = backend.start_retrieval(consent_id).await else {
+        return Retrieval::Error;
+    };
+    let mut status = started.status;
+    for _ in 0..60 {
+        match status.as_str() {
+            "done" => return Retrieval::Done,
+            "error" => return Retrieval::Error,
+            "timeout" => return Retrieval::Timeout,
+            _ => {}
+        }
+        sleep_ms(1000).await;
+        status = match backend.retrieval(consent_id, &started.id).await {
+            Ok(view) => view.status,
+            // A dropped poll is retried at the next tick.
+            Err(BackendError::Network) => continue,
+            Err(_) => return Retrieval::Error,
+        };
+    }
+    Retrieval::Timeout
+}
+
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Removes code, state and the other callback parameters from the address
+/// bar, so they are neither bookmarked, shared nor replayed by a reload.
+fn strip_callback_from_address_bar() {
+    const CALLBACK: [&str; 6] = [
+        "code",
+        "state",
+        "iss",
+        "error",
+        "error_description",
+        "error_uri",
+    ];
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(href) = window.location().href() else {
+        return;
+    };
+    let Ok(mut url) = url::Url::parse(&href) else {
+        return;
+    };
+    let all = url.query_pairs().count();
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| !CALLBACK.contains(&key.as_ref()))
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    if kept.len() == all {
+        return;
+    }
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(url.as_str()));
+    }
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// The browser's clock (`time` cannot read it on wasm32-unknown-unknown).
+fn now() -> time::OffsetDateTime {
+    let millis = js_sys::Date::now() as i128;
+    time::OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// An element, from an Element or a CSS selector that finds one.
+fn resolve_target(target: &JsValue) -> Result<web_sys::Element, JsValue> {
+    if let Some(element) = target.dyn_ref::<web_sys::Element>() {
+        return Ok(element.clone());
+    }
+    let missing = || {
+        error(
+            "invalid_target",
+            "The target must be an element, or a CSS selector that finds one.",
+            Some("target"),
+        )
+    };
+    let selector = target.as_string().ok_or_else(missing)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(missing)?;
+    document
+        .query_selector(&selector)
+        .ok()
+        .flatten()
+        .ok_or_else(missing)
 }
 
 fn validation_result(request: JsValue, locale: Option<Locale>) -> serde_json::Value {

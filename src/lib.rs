@@ -13,6 +13,8 @@
 //! - [`flow`] — the pending authorization transaction and every check on
 //!   the callback from Mynaportal before it reaches the backend.
 //! - [`i18n`] — locales and every message a person reads.
+//! - `backend` (feature `browser`) — the client of the operator backend.
+//! - `ui` (feature `browser`) — the screens, in Leptos, each in a shadow root.
 //! - `js` (feature `browser`) — the JavaScript API.
 //!
 //! The domain modules are plain Rust with no browser dependency, so the
@@ -25,4 +27,8 @@ pub mod i18n;
 pub mod request;
 
 #[cfg(feature = "browser")]
+pub mod backend;
+#[cfg(feature = "browser")]
 pub mod js;
+#[cfg(feature = "browser")]
+pub mod ui;

@@ -1,0 +1,383 @@
+//! The consent screen (同意画面): who asks, for which data, why, shared with
+//! whom, for how long, what happens on withdrawal, and what comes next.
+//! Nothing is pre-ticked; special-care data is confirmed separately; agree
+//! and decline are equally easy.
+
+use leptos::callback::UnsyncCallback;
+use leptos::prelude::*;
+use time::{Duration, OffsetDateTime};
+
+use super::groups::{group, Group};
+use crate::catalogue::Sensitivity;
+use crate::consent::jst_date;
+use crate::i18n::{self, fill, words, Locale};
+use crate::request::{Period, ValidRequest};
+
+/// Where the citizen is on the consent screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading and choosing.
+    Choosing,
+    /// Agreed: the transaction is being created and the page will leave for
+    /// Mynaportal.
+    Starting,
+    /// The transaction could not be created; the citizen can try again.
+    Failed,
+    /// The citizen declined: nothing is shared.
+    Declined,
+}
+
+/// The consent screen for a validated request.
+#[component]
+pub fn ConsentScreen(
+    /// The request, validated.
+    request: ValidRequest,
+    /// The language of the screen.
+    locale: Locale,
+    /// Now, to print the absolute end date of a linkage.
+    now: OffsetDateTime,
+    /// Where the citizen is; the caller moves it to `Starting` and `Failed`.
+    stage: RwSignal<Stage>,
+    /// Called once with the chosen optional items when the citizen agrees.
+    on_agree: UnsyncCallback<Vec<String>>,
+    /// Called once when the citizen declines.
+    on_decline: UnsyncCallback<()>,
+) -> impl IntoView {
+    let w = words(locale);
+    let req = request.request().clone();
+    let required = group(&req.items.required);
+    let optional = group(&req.items.optional);
+
+    // One signal per optional group: nothing is pre-ticked.
+    let choices: Vec<(Group, RwSignal<bool>)> = optional
+        .into_iter()
+        .map(|g| (g, RwSignal::new(false)))
+        .collect();
+    let confirmed = RwSignal::new(false);
+
+    let chosen_ids = {
+        let choices = choices.clone();
+        move || -> Vec<String> {
+            choices
+                .iter()
+                .filter(|(_, on)| on.get())
+                .flat_map(|(g, _)| g.items.iter().map(|item| item.id.to_owned()))
+                .collect()
+        }
+    };
+    let required_special: Vec<&'static str> = required
+        .iter()
+        .flat_map(|g| g.items.iter())
+        .filter(|item| item.sensitivity == Sensitivity::SpecialCare)
+        .map(|item| item.label.get(locale))
+        .collect();
+    // Special-care labels among what would be shared right now.
+    let special_labels = {
+        let choices = choices.clone();
+        let required_special = required_special.clone();
+        Memo::new(move |_| {
+            let mut labels = required_special.clone();
+            for (g, on) in &choices {
+                if on.get() {
+                    labels.extend(
+                        g.items
+                            .iter()
+                            .filter(|item| item.sensitivity == Sensitivity::SpecialCare)
+                            .map(|item| item.label.get(locale)),
+                    );
+                }
+            }
+            labels
+        })
+    };
+    let needs_confirmation = move || !special_labels.get().is_empty();
+    let busy = move || matches!(stage.get(), Stage::Starting | Stage::Declined);
+    let can_agree = move || !busy() && (!needs_confirmation() || confirmed.get());
+
+    let agree = {
+        let chosen_ids = chosen_ids.clone();
+        move |_| {
+            // A double click lands here twice; only the first one starts.
+            if !can_agree() {
+                return;
+            }
+            stage.set(Stage::Starting);
+            on_agree.run(chosen_ids());
+        }
+    };
+    let decline = move |_| {
+        if busy() {
+            return;
+        }
+        stage.set(Stage::Declined);
+        on_decline.run(());
+    };
+
+    let period_text = match req.period {
+        Period::OneTime => w.period_one_time.to_owned(),
+        Period::Linkage { days } => {
+            let end = jst_date(now + Duration::days(i64::from(days)));
+            fill(
+                w.period_linkage,
+                &[&i18n::format_date(end, locale), &days.to_string()],
+            )
+        }
+    };
+    let title = fill(w.consent_title, &[&req.operator.name]);
+    let operator = req.operator.clone();
+
+    let optional_view = (!choices.is_empty()).then(|| {
+        let rows = choices
+            .iter()
+            .map(|(g, on)| {
+                let on = *on;
+                let label = if g.items.len() == 1 {
+                    g.items[0].label.get(locale).to_owned()
+                } else {
+                    fill(w.category_summary, &[g.category.label.get(locale), &g.items.len().to_string()])
+                };
+                let special = g.items.iter().any(|item| item.sensitivity == Sensitivity::SpecialCare);
+                view! {
+                    <li class="choice">
+                        <label>
+                            <input
+                                type="checkbox"
+                                prop:checked=move || on.get()
+                                on:change=move |ev| on.set(event_target_checked(&ev))
+                                disabled=busy
+                            />
+                            <span>{label}</span>
+                            {special.then(|| view! { " " <span class="badge special">{w.special_care_badge}</span> })}
+                        </label>
+                        <GroupDetails group=g.clone() locale=locale />
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <fieldset class="optional">
+                <legend>{w.optional_items}</legend>
+                <p class="hint">{w.optional_hint}</p>
+                <ul class="choices">{rows}</ul>
+            </fieldset>
+        }
+    });
+
+    let purposes = req
+        .purposes
+        .iter()
+        .map(|p| {
+            view! {
+                <li>
+                    <strong>{i18n::purpose_label(p.category, locale)}</strong>
+                    <p class="text">{p.description.clone()}</p>
+                </li>
+            }
+        })
+        .collect_view();
+
+    let recipients = if req.recipients.is_empty() {
+        view! { <p>{w.no_recipients}</p> }.into_any()
+    } else {
+        let rows = req
+            .recipients
+            .iter()
+            .map(|r| {
+                view! {
+                    <li>
+                        <strong class="text">{r.name.clone()}</strong>
+                        <p class="text">{r.purpose.clone()}</p>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <p>{w.recipients_intro}</p>
+            <ul class="plain">{rows}</ul>
+        }
+        .into_any()
+    };
+
+    let required_view = (!required.is_empty()).then(|| {
+        let groups = required
+            .iter()
+            .map(|g| view! { <li><GroupDetails group=g.clone() locale=locale summary=true /></li> })
+            .collect_view();
+        view! {
+            <h4>{w.required_items}</h4>
+            <ul class="groups">{groups}</ul>
+        }
+    });
+
+    view! {
+        <article class="screen consent" aria-labelledby="myna-consent-title" lang=locale.code()>
+            <p class="eyebrow">{w.consent_eyebrow}</p>
+            <h2 id="myna-consent-title" class="text">{title}</h2>
+            <p>{w.consent_intro}</p>
+
+            <section aria-labelledby="myna-operator">
+                <h3 id="myna-operator">{w.operator_heading}</h3>
+                <dl class="facts">
+                    <dt>{w.operator_name}</dt>
+                    <dd class="text">{operator.name.clone()}</dd>
+                    <dt>{w.approval_id}</dt>
+                    <dd class="text">{operator.approval_id.clone()}</dd>
+                    <dt>{w.contact}</dt>
+                    <dd class="text">{operator.contact.clone()}</dd>
+                    <dt>{w.privacy_policy}</dt>
+                    <dd>
+                        <a href=operator.privacy_policy_url.clone() target="_blank" rel="noopener noreferrer">
+                            {w.privacy_policy_link}
+                        </a>
+                    </dd>
+                </dl>
+            </section>
+
+            <section aria-labelledby="myna-items">
+                <h3 id="myna-items">{w.items_heading}</h3>
+                {required_view}
+                {optional_view}
+            </section>
+
+            <section aria-labelledby="myna-purposes">
+                <h3 id="myna-purposes">{w.purposes_heading}</h3>
+                <ul class="plain">{purposes}</ul>
+            </section>
+
+            <section aria-labelledby="myna-recipients">
+                <h3 id="myna-recipients">{w.recipients_heading}</h3>
+                {recipients}
+            </section>
+
+            <section aria-labelledby="myna-period">
+                <h3 id="myna-period">{w.period_heading}</h3>
+                <p class="period">{period_text}</p>
+            </section>
+
+            <section aria-labelledby="myna-retention">
+                <h3 id="myna-retention">{w.retention_heading}</h3>
+                <h4>{w.retention_label}</h4>
+                <p class="text">{req.retention.clone()}</p>
+                <p>{w.withdraw_how}</p>
+            </section>
+
+            <section aria-labelledby="myna-next">
+                <h3 id="myna-next">{w.next_heading}</h3>
+                <p class="notice">{w.next_step}</p>
+            </section>
+
+            <Show when=needs_confirmation>
+                <fieldset class="special-care">
+                    <legend>{w.special_care_heading}</legend>
+                    <p>{w.special_care_explain}</p>
+                    <ul class="plain">
+                        {move || special_labels.get().into_iter().map(|label| view! { <li>{label}</li> }).collect_view()}
+                    </ul>
+                    <label>
+                        <input
+                            type="checkbox"
+                            prop:checked=move || confirmed.get()
+                            on:change=move |ev| confirmed.set(event_target_checked(&ev))
+                            disabled=busy
+                        />
+                        <span>{w.special_care_confirm}</span>
+                    </label>
+                </fieldset>
+            </Show>
+
+            <Show
+                when=move || stage.get() != Stage::Declined
+                fallback=move || view! {
+                    <div class="outcome" role="status">
+                        <p class="outcome-title">{w.declined_title}</p>
+                        <p>{w.declined_body}</p>
+                    </div>
+                }
+            >
+                <div class="actions">
+                    <button type="button" class="secondary" on:click=decline disabled=busy>
+                        {w.decline}
+                    </button>
+                    <button
+                        type="button"
+                        class="primary"
+                        on:click=agree.clone()
+                        disabled=move || !can_agree()
+                        aria-describedby="myna-agree-hint"
+                    >
+                        {w.agree}
+                    </button>
+                </div>
+                <p id="myna-agree-hint" class="hint" hidden=move || !needs_confirmation() || confirmed.get()>
+                    {w.agree_hint}
+                </p>
+            </Show>
+            <p class="status" role="status">
+                {move || match stage.get() {
+                    Stage::Starting => w.starting,
+                    Stage::Failed => w.start_failed,
+                    _ => "",
+                }}
+            </p>
+        </article>
+    }
+}
+
+/// A category with its items: the category's line, and the item list
+/// behind a disclosure when there is more than one item.
+#[component]
+fn GroupDetails(
+    /// The group.
+    group: Group,
+    /// The language.
+    locale: Locale,
+    /// Print the category as the summary line (required items); optional
+    /// items already name it in their checkbox label.
+    #[prop(optional)]
+    summary: bool,
+) -> impl IntoView {
+    let w = words(locale);
+    let items = group
+        .items
+        .iter()
+        .map(|item| {
+            let special = item.sensitivity == Sensitivity::SpecialCare;
+            view! {
+                <li>
+                    <span class="item-label">{item.label.get(locale)}</span>
+                    {special.then(|| view! { <span class="badge special">{w.special_care_badge}</span> })}
+                    <p class="explanation">{item.explanation.get(locale)}</p>
+                </li>
+            }
+        })
+        .collect_view();
+    if group.items.len() == 1 {
+        let item = group.items[0];
+        let special = item.sensitivity == Sensitivity::SpecialCare;
+        return view! {
+            <div class="group single">
+                {summary.then(|| view! {
+                    <span class="item-label">{item.label.get(locale)}</span>
+                    {special.then(|| view! { <span class="badge special">{w.special_care_badge}</span> })}
+                })}
+                <p class="explanation">{item.explanation.get(locale)}</p>
+            </div>
+        }
+        .into_any();
+    }
+    let label = fill(
+        w.category_summary,
+        &[
+            group.category.label.get(locale),
+            &group.items.len().to_string(),
+        ],
+    );
+    view! {
+        <details class="group">
+            <summary>{if summary { label } else { fill(w.show_items, &[group.category.label.get(locale)]) }}</summary>
+            <p class="explanation">{group.category.explanation.get(locale)}</p>
+            <ul class="items">{items}</ul>
+        </details>
+    }
+    .into_any()
+}

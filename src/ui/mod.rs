@@ -1,0 +1,100 @@
+//! The screens, in Leptos: consent, return, review and revocation. Each
+//! renders into its own shadow root that holds the SDK's stylesheet, so an
+//! operator's CSS can theme the screens through `--myna-*` custom properties
+//! but can neither break nor hide mandated content.
+
+pub mod consent;
+pub mod error_panel;
+mod groups;
+pub mod outcome;
+mod receipt;
+pub mod review;
+mod revocation;
+
+use std::any::Any;
+
+use leptos::mount::mount_to;
+use leptos::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// The SDK's stylesheet, compiled in: adopted by each shadow root through
+/// CSSOM, which a strict `style-src 'self'` policy allows (a `<style>`
+/// element would be inline style and blocked).
+pub const STYLESHEET: &str = include_str!("styles.css");
+
+/// A screen mounted into the page; dropping it (or [`Mounted::unmount`])
+/// removes every node, listener and reactive effect it created.
+pub struct Mounted {
+    wrapper: web_sys::Element,
+    handle: Option<Box<dyn Any>>,
+}
+
+impl Mounted {
+    /// Removes the screen.
+    pub fn unmount(mut self) {
+        self.clear();
+    }
+
+    /// The element that carries the screen's shadow root.
+    pub fn wrapper(&self) -> &web_sys::Element {
+        &self.wrapper
+    }
+
+    fn clear(&mut self) {
+        // Dropping the UnmountHandle disposes the reactive owner (effects,
+        // listeners) and removes the rendered nodes.
+        self.handle.take();
+        self.wrapper.remove();
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+/// Mounts `view` into a fresh element appended to `host`, inside a shadow
+/// root with the SDK's stylesheet. The wrapper element is the SDK's own, so
+/// unmounting leaves the operator's element exactly as it was.
+pub fn mount_in_shadow<F, N>(host: &web_sys::Element, view: F) -> Result<Mounted, JsValue>
+where
+    F: FnOnce() -> N + 'static,
+    N: IntoView + 'static,
+{
+    let document = host
+        .owner_document()
+        .ok_or_else(|| JsValue::from_str("the host is not in a document"))?;
+    let wrapper = document.create_element("div")?;
+    wrapper.set_attribute("data-myna-consent", "")?;
+    host.append_child(&wrapper)?;
+    let shadow =
+        wrapper.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?;
+    adopt_stylesheet(&shadow)?;
+    let container: web_sys::HtmlElement = document.create_element("div")?.unchecked_into();
+    container.set_class_name("myna");
+    shadow.append_child(&container)?;
+    let handle = mount_to(container, view);
+    Ok(Mounted {
+        wrapper,
+        handle: Some(Box::new(handle)),
+    })
+}
+
+thread_local! {
+    static SHEET: std::cell::OnceCell<Result<web_sys::CssStyleSheet, JsValue>> = const { std::cell::OnceCell::new() };
+}
+
+fn adopt_stylesheet(shadow: &web_sys::ShadowRoot) -> Result<(), JsValue> {
+    let sheet = SHEET.with(|cell| {
+        cell.get_or_init(|| {
+            let sheet = web_sys::CssStyleSheet::new()?;
+            sheet.replace_sync(STYLESHEET)?;
+            Ok(sheet)
+        })
+        .clone()
+    })?;
+    let sheets = js_sys::Array::of1(&sheet);
+    js_sys::Reflect::set(shadow, &JsValue::from_str("adoptedStyleSheets"), &sheets)?;
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! The return screen: what happened after Mynaportal, in plain words, with
+//! what to do next; and the progress of the first retrieval.
+
+use leptos::prelude::*;
+
+use crate::backend::BackendError;
+use crate::flow::CallbackError;
+use crate::i18n::{fill, words, Locale, Words};
+
+/// Why the authorization did not complete, as the citizen needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The citizen chose 同意しない at Mynaportal.
+    DeclinedAtPortal,
+    /// The transaction took longer than ten minutes.
+    Expired,
+    /// The callback did not match the transaction (tampered, mixed up).
+    Tampered,
+    /// The callback was already used (reload, back button, replay).
+    Used,
+    /// The operator's backend failed.
+    Backend,
+    /// The network failed.
+    Network,
+}
+
+impl Failure {
+    /// The failure a callback check reports.
+    pub fn from_callback(error: &CallbackError) -> Self {
+        match error {
+            CallbackError::AccessDenied => Self::DeclinedAtPortal,
+            CallbackError::Expired => Self::Expired,
+            CallbackError::UsedState => Self::Used,
+            CallbackError::Authority(_) => Self::Backend,
+            CallbackError::InvalidUrl
+            | CallbackError::MissingState
+            | CallbackError::UnknownState
+            | CallbackError::IssuerMismatch
+            | CallbackError::MissingCode => Self::Tampered,
+        }
+    }
+
+    /// The failure a backend error reports.
+    pub fn from_backend(error: &BackendError) -> Self {
+        match error.code() {
+            "network" => Self::Network,
+            "access_denied" => Self::DeclinedAtPortal,
+            "transaction_expired" => Self::Expired,
+            "state_used" => Self::Used,
+            "state_mismatch" | "issuer_mismatch" | "state_missing" => Self::Tampered,
+            _ => Self::Backend,
+        }
+    }
+
+    fn explain(self, w: &'static Words) -> &'static str {
+        match self {
+            Self::DeclinedAtPortal => w.declined_at_portal,
+            Self::Expired => w.expired,
+            Self::Tampered => w.tampered,
+            Self::Used => w.used,
+            Self::Backend => w.backend_problem,
+            Self::Network => w.network,
+        }
+    }
+
+    /// What the citizen should do, if there is something to add.
+    fn next(self, w: &'static Words) -> Option<&'static str> {
+        match self {
+            Self::DeclinedAtPortal | Self::Expired | Self::Tampered => Some(w.start_again),
+            Self::Used | Self::Backend | Self::Network => None,
+        }
+    }
+}
+
+/// Where the return screen stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnState {
+    /// Checking the callback and completing at the backend.
+    Checking,
+    /// Done: the citizen agreed.
+    Granted {
+        /// The operator's name.
+        operator: String,
+    },
+    /// Not done.
+    Failed(Failure),
+}
+
+/// The first retrieval's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retrieval {
+    /// Not asked for.
+    None,
+    /// Waiting for Mynaportal.
+    Waiting,
+    /// Done.
+    Done,
+    /// Failed.
+    Error,
+    /// Mynaportal did not answer in time.
+    Timeout,
+}
+
+/// The return screen.
+#[component]
+pub fn ReturnScreen(
+    /// The language.
+    locale: Locale,
+    /// Where the authorization stands.
+    state: RwSignal<ReturnState>,
+    /// The first retrieval's progress.
+    retrieval: RwSignal<Retrieval>,
+) -> impl IntoView {
+    let w = words(locale);
+    let body = move || match state.get() {
+        ReturnState::Checking => view! {
+            <p role="status" class="progress">{w.returning}</p>
+        }
+        .into_any(),
+        ReturnState::Granted { operator } => view! {
+            <div role="status">
+                <h2 id="myna-return-title">{w.granted_title}</h2>
+                <p class="text">{fill(w.granted_body, &[&operator])}</p>
+            </div>
+        }
+        .into_any(),
+        ReturnState::Failed(failure) => view! {
+            <div role="alert">
+                <h2 id="myna-return-title">{w.not_completed_title}</h2>
+                <p>{failure.explain(w)}</p>
+                {(failure != Failure::Used).then(|| view! { <p>{w.nothing_shared}</p> })}
+                {failure.next(w).map(|next| view! { <p>{next}</p> })}
+            </div>
+        }
+        .into_any(),
+    };
+    let progress = move || {
+        let (text, busy) = match retrieval.get() {
+            Retrieval::None => return None,
+            Retrieval::Waiting => (w.retrieval_waiting, true),
+            Retrieval::Done => (w.retrieval_done, false),
+            Retrieval::Error => (w.retrieval_error, false),
+            Retrieval::Timeout => (w.retrieval_timeout, false),
+        };
+        Some(view! {
+            <section aria-labelledby="myna-retrieval-title" class="retrieval">
+                <h3 id="myna-retrieval-title">{w.retrieval_heading}</h3>
+                <p role="status" aria-busy=busy.to_string()>{text}</p>
+            </section>
+        })
+    };
+    view! {
+        <article class="screen return" lang=locale.code()>
+            {body}
+            {progress}
+        </article>
+    }
+}

@@ -1,0 +1,59 @@
+//! A consent receipt on screen, and its download as JSON.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::i18n::{words, Locale};
+
+/// The key facts of a receipt document (`{receipt, sha256}`) and a button
+/// that saves it as a JSON file.
+#[component]
+pub fn ReceiptView(
+    /// The receipt document.
+    document: serde_json::Value,
+    /// The language.
+    locale: Locale,
+) -> impl IntoView {
+    let w = words(locale);
+    let receipt = &document["receipt"];
+    let text = |key: &str| receipt[key].as_str().unwrap_or_default().to_owned();
+    let receipt_id = text("receiptId");
+    let issued_at = text("issuedAt");
+    let digest = document["sha256"].as_str().unwrap_or_default().to_owned();
+    let file_name = format!("myna-consent-receipt-{}.json", receipt_id);
+    let json = serde_json::to_string_pretty(&document).unwrap_or_default();
+    let download = move |_| {
+        // Saving is a convenience: if the browser refuses, the facts stay on screen.
+        let _ = save_json(&file_name, &json);
+    };
+    view! {
+        <section class="receipt" aria-label=w.receipt_heading>
+            <h4>{w.receipt_heading}</h4>
+            <dl class="facts">
+                <dt>"ID"</dt>
+                <dd><code>{receipt_id}</code></dd>
+                <dt>{w.granted_on}</dt>
+                <dd>{issued_at}</dd>
+                <dt>{w.receipt_digest}</dt>
+                <dd><code>{digest}</code></dd>
+            </dl>
+            <button type="button" class="secondary" on:click=download>{w.download_receipt}</button>
+        </section>
+    }
+}
+
+fn save_json(file_name: &str, json: &str) -> Result<(), wasm_bindgen::JsValue> {
+    let parts = js_sys::Array::of1(&json.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let anchor: web_sys::HtmlAnchorElement = document.create_element("a")?.unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    web_sys::Url::revoke_object_url(&url)
+}

@@ -1,0 +1,946 @@
+//! The screens and the flow in a real browser (headless Chromium through
+//! wasm-bindgen-test), through the JS API, with a fake operator backend
+//! behind `fetch`. Elements are found by role and accessible name.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Function, Object, Reflect, JSON};
+use myna_consent::js::{MountHandle, MynaConsent};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{Element, HtmlElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+// wasm-bindgen-test runs async tests concurrently: each test gets its own
+// backend path, so routes, recorded calls and the pending transaction in
+// sessionStorage never mix between tests.
+const backends = new Map();
+let next = 0;
+export function fake_backend(routes) {
+  const base = "/myna-" + (next++);
+  const calls = [];
+  backends.set(base, { routes, calls });
+  if (!globalThis.__mynaFake) {
+    globalThis.__mynaFake = true;
+    globalThis.fetch = async (input, init) => {
+      const request = input instanceof Request ? input : new Request(input, init);
+      const url = new URL(request.url);
+      const base = url.pathname.split("/").slice(0, 2).join("/");
+      const backend = backends.get(base);
+      const key = request.method + " " + url.pathname.slice(base.length);
+      const body = request.method === "GET" ? null : await request.text();
+      if (!backend) throw new TypeError("Failed to fetch");
+      backend.calls.push({ key, body, csrf: request.headers.get("X-Myna-Request") });
+      let route = backend.routes[key];
+      if (Array.isArray(route)) route = route.length > 1 ? route.shift() : route[0];
+      if (!route) {
+        return new Response(JSON.stringify({ code: "not_found", title: "no route " + key }),
+          { status: 404, headers: { "content-type": "application/problem+json" } });
+      }
+      if (route.network) throw new TypeError("Failed to fetch");
+      const status = route.status ?? 200;
+      return new Response(JSON.stringify(route.body ?? {}), {
+        status,
+        headers: { "content-type": status >= 400 ? "application/problem+json" : "application/json" },
+      });
+    };
+  }
+  return [base, calls];
+}
+
+function accessibleName(root, el) {
+  const labelledby = el.getAttribute("aria-labelledby");
+  if (labelledby) {
+    return labelledby.split(/\s+/).map((id) => root.getElementById(id)?.textContent ?? "").join(" ");
+  }
+  if (el.getAttribute("aria-label")) return el.getAttribute("aria-label");
+  if (el.tagName === "INPUT") return el.closest("label")?.textContent ?? "";
+  return el.textContent ?? "";
+}
+
+const ROLES = {
+  button: "button",
+  checkbox: "input[type=checkbox]",
+  heading: "h1,h2,h3,h4,h5,h6",
+  link: "a[href]",
+  dialog: "dialog[open]",
+  alert: "[role=alert]",
+  status: "[role=status]",
+  article: "article",
+  listitem: "li",
+};
+
+export function find_all(root, role, name) {
+  const norm = (s) => s.replace(/\s+/g, " ").trim();
+  return [...root.querySelectorAll(ROLES[role])]
+    .filter((el) => !el.closest("[hidden]"))
+    .filter((el) => name === undefined || norm(accessibleName(root, el)) === norm(name));
+}
+
+export function shadow_of(host) {
+  return host.querySelector("[data-myna-consent]")?.shadowRoot ?? null;
+}
+
+export function active_in(root) {
+  return root.activeElement;
+}
+
+export function press(el, key, shift) {
+  el.dispatchEvent(new KeyboardEvent("keydown", { key, shiftKey: !!shift, bubbles: true, cancelable: true, composed: true }));
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+"#)]
+extern "C" {
+    fn fake_backend(routes: &JsValue) -> Array;
+    fn find_all(root: &JsValue, role: &str, name: Option<&str>) -> Array;
+    fn shadow_of(host: &Element) -> JsValue;
+    fn active_in(root: &JsValue) -> JsValue;
+    fn press(element: &JsValue, key: &str, shift: bool);
+    fn sleep(ms: u32) -> js_sys::Promise;
+}
+
+fn json(text: &str) -> JsValue {
+    JSON::parse(text).expect("fixture is JSON")
+}
+
+fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &JsValue::from_str(key)).expect("readable")
+}
+
+fn string(value: &JsValue, key: &str) -> String {
+    get(value, key).as_string().unwrap_or_default()
+}
+
+async fn settle() {
+    JsFuture::from(sleep(30)).await.expect("timer");
+}
+
+fn host() -> Element {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let host = document.create_element("section").expect("element");
+    document
+        .body()
+        .expect("body")
+        .append_child(&host)
+        .expect("append");
+    host
+}
+
+fn shadow(host: &Element) -> JsValue {
+    let root = shadow_of(host);
+    assert!(!root.is_null(), "the screen renders in a shadow root");
+    root
+}
+
+fn one(root: &JsValue, role: &str, name: &str) -> HtmlElement {
+    let found = find_all(root, role, Some(name));
+    assert_eq!(found.length(), 1, "exactly one {role} named {name:?}");
+    found.get(0).unchecked_into()
+}
+
+fn none(root: &JsValue, role: &str, name: &str) {
+    assert_eq!(
+        find_all(root, role, Some(name)).length(),
+        0,
+        "no {role} named {name:?}"
+    );
+}
+
+fn text_of(root: &JsValue) -> String {
+    root.unchecked_ref::<web_sys::Node>()
+        .text_content()
+        .unwrap_or_default()
+}
+
+/// Records every event the SDK emits.
+fn record(sdk: &MynaConsent, event: &str) -> Array {
+    let seen = Array::new();
+    let push = Function::new_with_args("detail", "this.push(detail)").bind0(&seen);
+    sdk.on(event.to_owned(), push).expect("known event");
+    seen
+}
+
+/// A fake operator backend with `routes` ("METHOD /path" → {status, body},
+/// or a list of them answered in turn), and the SDK pointed at it.
+struct Fake {
+    sdk: MynaConsent,
+    calls: Array,
+    base: String,
+}
+
+fn fake(routes: &JsValue, navigate: Option<&Function>) -> Fake {
+    let made = fake_backend(routes);
+    let base = made.get(0).as_string().expect("base");
+    let calls: Array = made.get(1).unchecked_into();
+    Fake {
+        sdk: sdk(&base, navigate),
+        calls,
+        base,
+    }
+}
+
+fn no_routes() -> JsValue {
+    Object::new().into()
+}
+
+fn sdk(base: &str, navigate: Option<&Function>) -> MynaConsent {
+    let options = Object::new();
+    Reflect::set(&options, &"backend".into(), &base.into()).expect("set");
+    if let Some(navigate) = navigate {
+        Reflect::set(&options, &"navigate".into(), navigate).expect("set");
+    }
+    MynaConsent::with_options(&options).expect("options are valid")
+}
+
+const PHR: &str = r#"{
+  "operator": {
+    "name": "すこやか手帳株式会社",
+    "contact": "0120-000-000",
+    "privacyPolicyUrl": "https://example.jp/privacy",
+    "approvalId": "MPA-2025-0123"
+  },
+  "items": {
+    "required": ["insurance.drugs", "insurance.dispensing"],
+    "optional": ["insurance.checkups", "insurance.treatment"]
+  },
+  "purposes": [{ "category": "healthManagement", "description": "お薬の記録と服薬アラームに使います。" }],
+  "period": { "kind": "linkage", "days": 90 },
+  "recipients": [{ "name": "つなぐ分析株式会社", "purpose": "服薬の傾向の分析" }],
+  "retention": "連携をやめたときは30日以内に削除します。"
+}"#;
+
+fn mount_phr(sdk: &MynaConsent, host: &Element, request: &str) -> MountHandle {
+    sdk.mount_consent(host.clone().into(), json(request))
+        .expect("mounted")
+}
+
+#[wasm_bindgen_test]
+async fn consent_screen_shows_every_mandated_element() {
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    let root = shadow(&host);
+    one(
+        &root,
+        "heading",
+        "すこやか手帳株式会社への情報の提供について、同意をお願いします",
+    );
+    let text = text_of(&root);
+    for expected in [
+        "MPA-2025-0123",
+        "0120-000-000",
+        "薬剤情報",
+        "お薬の記録と服薬アラームに使います。",
+        "つなぐ分析株式会社",
+        "服薬の傾向の分析",
+        "（90日間）",
+        "連携をやめたときは30日以内に削除します。",
+        "いつでも撤回できます",
+        "マイナンバーカード",
+    ] {
+        assert!(text.contains(expected), "the screen shows {expected:?}");
+    }
+    let link = one(
+        &root,
+        "link",
+        "プライバシーポリシーを見る（新しいタブで開きます）",
+    );
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("https://example.jp/privacy")
+    );
+    assert_eq!(
+        link.get_attribute("rel").as_deref(),
+        Some("noopener noreferrer")
+    );
+    for heading in [
+        "提供先の事業者",
+        "提供する情報",
+        "利用目的",
+        "ほかの事業者への提供",
+        "提供する期間",
+        "情報の保存と、同意の撤回",
+        "このあとの手順",
+    ] {
+        one(&root, "heading", heading);
+    }
+    let agree = one(&root, "button", "同意してマイナポータルへ進む");
+    let decline = one(&root, "button", "同意しない");
+    assert!(!agree
+        .unchecked_ref::<web_sys::HtmlButtonElement>()
+        .disabled());
+    assert!(!decline
+        .unchecked_ref::<web_sys::HtmlButtonElement>()
+        .disabled());
+}
+
+#[wasm_bindgen_test]
+async fn period_prints_an_absolute_japanese_end_date() {
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    let text = text_of(&shadow(&host));
+    let end = js_sys::Date::new_0();
+    end.set_time(end.get_time() + 90.0 * 86_400_000.0);
+    // The JST calendar date, whatever the browser's own time zone.
+    let jst = js_sys::Date::new(&JsValue::from_f64(end.get_time() + 9.0 * 3_600_000.0));
+    let expected = format!(
+        "{}年{}月{}日まで",
+        jst.get_utc_full_year(),
+        jst.get_utc_month() + 1,
+        jst.get_utc_date()
+    );
+    assert!(text.contains(&expected), "period reads {expected:?}");
+}
+
+#[wasm_bindgen_test]
+async fn optional_items_start_unticked() {
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    let root = shadow(&host);
+    for name in ["特定健診などの健診結果", "診療情報 配慮が必要な情報"] {
+        let checkbox: web_sys::HtmlInputElement = one(&root, "checkbox", name).unchecked_into();
+        assert!(!checkbox.checked(), "{name} starts unticked");
+    }
+}
+
+const SPECIAL: &str = r#"{
+  "operator": { "name": "ひまわり交通", "contact": "03-0000-0000", "privacyPolicyUrl": "https://example.jp/p", "approvalId": "MPA-1" },
+  "items": { "required": ["self.disability_certificate"] },
+  "purposes": [{ "category": "welfare", "description": "割引の適用に使います。" }],
+  "period": { "kind": "oneTime" },
+  "retention": "適用後に削除します。"
+}"#;
+
+#[wasm_bindgen_test]
+async fn agree_stays_disabled_until_special_care_is_confirmed() {
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, SPECIAL);
+    settle().await;
+    let root = shadow(&host);
+    let agree: web_sys::HtmlButtonElement =
+        one(&root, "button", "同意してマイナポータルへ進む").unchecked_into();
+    assert!(
+        agree.disabled(),
+        "agree waits for the separate confirmation"
+    );
+    assert!(text_of(&root).contains("この1回のみ"));
+    let confirm = one(
+        &root,
+        "checkbox",
+        "配慮が必要な情報が含まれることを確認しました。",
+    );
+    confirm.click();
+    settle().await;
+    assert!(!agree.disabled(), "confirmed: agree is enabled");
+    confirm.click();
+    settle().await;
+    assert!(
+        agree.disabled(),
+        "unconfirmed again: agree is disabled again"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn ticking_an_optional_special_care_item_asks_for_confirmation() {
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    let root = shadow(&host);
+    none(
+        &root,
+        "checkbox",
+        "配慮が必要な情報が含まれることを確認しました。",
+    );
+    one(&root, "checkbox", "診療情報 配慮が必要な情報").click();
+    settle().await;
+    one(
+        &root,
+        "checkbox",
+        "配慮が必要な情報が含まれることを確認しました。",
+    );
+    let agree: web_sys::HtmlButtonElement =
+        one(&root, "button", "同意してマイナポータルへ進む").unchecked_into();
+    assert!(agree.disabled());
+}
+
+#[wasm_bindgen_test]
+async fn invalid_request_shows_every_error_and_no_consent_screen() {
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let errors = record(&sdk, "error");
+    let host = host();
+    let broken = r#"{
+      "operator": { "name": "", "contact": "", "privacyPolicyUrl": "http://example.jp/p", "approvalId": "A" },
+      "items": { "required": ["ehr.patient_summary"] },
+      "purposes": [],
+      "period": { "kind": "linkage", "days": 120 },
+      "retention": ""
+    }"#;
+    let _handle = sdk
+        .mount_consent(host.clone().into(), json(broken))
+        .expect("mounted");
+    settle().await;
+    let root = shadow(&host);
+    let alert = find_all(&root, "alert", None);
+    assert_eq!(alert.length(), 1, "one error panel");
+    let listed = find_all(&alert.get(0), "listitem", None).length();
+    let expected = MynaConsent::validate(json(broken), None).expect("result");
+    assert_eq!(
+        listed,
+        Array::from(&get(&expected, "errors")).length(),
+        "every error is listed"
+    );
+    assert_eq!(listed, 7);
+    none(&root, "button", "同意してマイナポータルへ進む");
+    assert_eq!(errors.length(), 1, "error fires once");
+    assert_eq!(string(&errors.get(0), "code"), "invalid_request");
+    assert_eq!(Array::from(&get(&errors.get(0), "errors")).length(), 7);
+}
+
+#[wasm_bindgen_test]
+async fn operator_text_with_html_shows_as_text() {
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let host = host();
+    let request = PHR
+        .replace(
+            "すこやか手帳株式会社",
+            "<script>alert(1)</script><b>悪い会社</b>",
+        )
+        .replace(
+            "連携をやめたときは30日以内に削除します。",
+            "<img src=x onerror=alert(2)>",
+        );
+    let _handle = mount_phr(&sdk, &host, &request);
+    settle().await;
+    let root = shadow(&host);
+    let shadow: web_sys::ShadowRoot = root.clone().unchecked_into();
+    for tag in ["script", "b", "img"] {
+        assert!(
+            shadow.query_selector(tag).expect("selector").is_none(),
+            "no <{tag}> element was created"
+        );
+    }
+    one(
+        &root,
+        "heading",
+        "<script>alert(1)</script><b>悪い会社</b>への情報の提供について、同意をお願いします",
+    );
+    assert!(text_of(&root).contains("<img src=x onerror=alert(2)>"));
+}
+
+fn started_route(calls_ok: bool) -> JsValue {
+    let routes = Object::new();
+    let answer = if calls_ok {
+        r#"{ "status": 201, "body": { "authorizationUrl": "http://localhost:8081/authorize?client_id=demo&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax", "state": "st-1", "issuer": "http://localhost:8081", "expiresAt": "2026-11-24T10:10:00Z" } }"#
+    } else {
+        r#"{ "status": 503, "body": { "code": "authority_unavailable", "title": "The authority is unavailable" } }"#
+    };
+    Reflect::set(&routes, &"POST /authorizations".into(), &json(answer)).expect("set");
+    routes.into()
+}
+
+#[wasm_bindgen_test]
+async fn agree_starts_one_transaction_even_on_double_click() {
+    let navigations = Array::new();
+    let navigate = Function::new_with_args("url", "this.push(url)").bind0(&navigations);
+    let Fake { sdk, calls, base } = fake(&started_route(true), Some(&navigate));
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    let root = shadow(&host);
+    one(&root, "checkbox", "特定健診などの健診結果").click();
+    let agree = one(&root, "button", "同意してマイナポータルへ進む");
+    agree.click();
+    agree.click();
+    settle().await;
+    assert_eq!(calls.length(), 1, "one POST /authorizations");
+    let call = calls.get(0);
+    assert_eq!(string(&call, "key"), "POST /authorizations");
+    assert_eq!(string(&call, "csrf"), "1", "the CSRF header is sent");
+    let body = json(&string(&call, "body"));
+    let chosen = Array::from(&get(&body, "chosenOptional"));
+    assert_eq!(chosen.length(), 1);
+    assert_eq!(
+        chosen.get(0).as_string().as_deref(),
+        Some("insurance.checkups")
+    );
+    assert_eq!(get(&body, "specialCareConfirmed"), JsValue::FALSE);
+    assert_eq!(navigations.length(), 1, "one navigation to Mynaportal");
+    assert!(navigations
+        .get(0)
+        .as_string()
+        .unwrap_or_default()
+        .starts_with("http://localhost:8081/authorize?"));
+    let storage = web_sys::window()
+        .and_then(|w| w.session_storage().ok().flatten())
+        .expect("storage");
+    let pending = storage
+        .get_item(&format!("myna-consent:pending:{base}"))
+        .expect("read")
+        .expect("pending is kept");
+    let pending = json(&pending);
+    assert_eq!(string(&pending, "state"), "st-1");
+    assert_eq!(string(&pending, "issuer"), "http://localhost:8081");
+    assert!(!text_of(&pending).contains("verifier"));
+    assert!(text_of(&root).contains("マイナポータルへ移動しています"));
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_start_is_shown_and_can_be_retried() {
+    let Fake { sdk, calls, .. } = fake(&started_route(false), Some(&Function::new_no_args("")));
+    let errors = record(&sdk, "error");
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    let root = shadow(&host);
+    let agree = one(&root, "button", "同意してマイナポータルへ進む");
+    agree.click();
+    settle().await;
+    assert!(text_of(&root).contains("マイナポータルへ進めませんでした"));
+    assert_eq!(errors.length(), 1);
+    assert_eq!(string(&errors.get(0), "code"), "authority_unavailable");
+    assert!(
+        !agree
+            .unchecked_ref::<web_sys::HtmlButtonElement>()
+            .disabled(),
+        "the citizen can try again"
+    );
+    agree.click();
+    settle().await;
+    assert_eq!(calls.length(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn decline_fires_denied_once_and_shares_nothing() {
+    let Fake { sdk, calls, .. } = fake(&no_routes(), None);
+    let denied = record(&sdk, "denied");
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    let root = shadow(&host);
+    let decline = one(&root, "button", "同意しない");
+    decline.click();
+    decline.click();
+    settle().await;
+    assert_eq!(denied.length(), 1, "denied fires once");
+    assert_eq!(string(&denied.get(0), "stage"), "consent");
+    assert_eq!(calls.length(), 0, "nothing reaches the backend");
+    assert!(text_of(&root).contains("あなたの情報は提供されません"));
+    none(&root, "button", "同意してマイナポータルへ進む");
+}
+
+#[wasm_bindgen_test]
+async fn unmount_leaves_nothing_behind() {
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let host = host();
+    host.set_inner_html("<p>operator content</p>");
+    let handle = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    assert_eq!(host.child_element_count(), 2);
+    handle.unmount();
+    handle.unmount();
+    settle().await;
+    assert_eq!(host.inner_html(), "<p>operator content</p>");
+}
+
+#[wasm_bindgen_test]
+async fn every_control_is_reachable_by_keyboard() {
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    let root = shadow(&host);
+    let shadow: web_sys::ShadowRoot = root.clone().unchecked_into();
+    let controls = shadow
+        .query_selector_all("button, a[href], input, summary, select, textarea")
+        .expect("query");
+    // Two optional choices, the privacy policy link, decline and agree.
+    assert_eq!(controls.length(), 5);
+    for i in 0..controls.length() {
+        let control: HtmlElement = controls.item(i).expect("node").unchecked_into();
+        assert!(
+            control.tab_index() >= 0,
+            "{} is in the tab order",
+            control.outer_html()
+        );
+    }
+}
+
+// ---- The return: every refusal happens before the backend. ----
+
+fn set_pending(base: &str, state: &str, minutes_ago: f64, used: bool) {
+    let started = js_sys::Date::new(&JsValue::from_f64(
+        js_sys::Date::now() - minutes_ago * 60_000.0,
+    ));
+    let pending = format!(
+        r#"{{"state":"{state}","issuer":"http://localhost:8081","requestDigest":"d","startedAt":"{}","used":{used}}}"#,
+        started.to_iso_string()
+    );
+    let storage = web_sys::window()
+        .and_then(|w| w.session_storage().ok().flatten())
+        .expect("storage");
+    storage
+        .set_item(&format!("myna-consent:pending:{base}"), &pending)
+        .expect("write");
+}
+
+async fn complete(sdk: &MynaConsent, url: &str) -> Result<JsValue, JsValue> {
+    JsFuture::from(sdk.complete_authorization(url.to_owned(), JsValue::UNDEFINED)).await
+}
+
+const ISS: &str = "iss=http%3A%2F%2Flocalhost%3A8081";
+
+#[wasm_bindgen_test]
+async fn callback_refusals_never_reach_the_backend() {
+    let cases = [
+        (
+            format!("https://op.example/cb?code=c&{ISS}"),
+            "st-1",
+            1.0,
+            false,
+            "state_missing",
+        ),
+        (
+            format!("https://op.example/cb?code=c&state=other&{ISS}"),
+            "st-1",
+            1.0,
+            false,
+            "state_mismatch",
+        ),
+        (
+            format!("https://op.example/cb?code=c&state=st-1&{ISS}"),
+            "st-1",
+            1.0,
+            true,
+            "state_used",
+        ),
+        (
+            format!("https://op.example/cb?code=c&state=st-1&{ISS}"),
+            "st-1",
+            11.0,
+            false,
+            "transaction_expired",
+        ),
+        (
+            "https://op.example/cb?code=c&state=st-1&iss=https%3A%2F%2Fevil.example".to_owned(),
+            "st-1",
+            1.0,
+            false,
+            "issuer_mismatch",
+        ),
+        (
+            format!("https://op.example/cb?error=access_denied&state=st-1&{ISS}"),
+            "st-1",
+            1.0,
+            false,
+            "access_denied",
+        ),
+    ];
+    for (url, state, minutes_ago, used, code) in cases {
+        let Fake { sdk, calls, base } = fake(&no_routes(), None);
+        set_pending(&base, state, minutes_ago, used);
+        let errors = record(&sdk, "error");
+        let denied = record(&sdk, "denied");
+        let error = complete(&sdk, &url).await.expect_err("refused");
+        assert_eq!(string(&error, "code"), code, "{url}");
+        assert!(!string(&error, "message").is_empty());
+        assert_eq!(calls.length(), 0, "{code}: nothing reaches the backend");
+        let events = if code == "access_denied" {
+            &denied
+        } else {
+            &errors
+        };
+        assert_eq!(events.length(), 1, "{code}: one event");
+    }
+}
+
+fn completed_routes() -> JsValue {
+    let routes = Object::new();
+    let consent = r#"{ "status": 201, "body": {
+        "id": "c-1",
+        "operator": { "name": "すこやか手帳株式会社", "contact": "0120-000-000", "privacyPolicyUrl": "https://example.jp/privacy", "approvalId": "MPA-2025-0123" },
+        "items": ["insurance.drugs"],
+        "purposes": [{ "category": "healthManagement", "description": "お薬の記録" }],
+        "recipients": [],
+        "period": { "kind": "linkage", "days": 90 },
+        "retention": "30日以内に削除します。",
+        "grantedAt": "2026-11-24T10:00:00+09:00",
+        "status": "active", "daysLeft": 90, "endDate": "2027-02-22"
+    } }"#;
+    Reflect::set(
+        &routes,
+        &"POST /authorizations/complete".into(),
+        &json(consent),
+    )
+    .expect("set");
+    routes.into()
+}
+
+#[wasm_bindgen_test]
+async fn a_good_callback_completes_once_and_a_replay_is_refused() {
+    let Fake { sdk, calls, base } = fake(&completed_routes(), None);
+    set_pending(&base, "st-1", 1.0, false);
+    let granted = record(&sdk, "granted");
+    let url = format!("https://op.example/cb?code=c-9&state=st-1&{ISS}");
+    let consent = complete(&sdk, &url).await.expect("completed");
+    assert_eq!(string(&consent, "id"), "c-1");
+    assert_eq!(granted.length(), 1, "granted fires once");
+    assert_eq!(calls.length(), 1);
+    let body = json(&string(&calls.get(0), "body"));
+    assert_eq!(string(&body, "code"), "c-9");
+    assert_eq!(string(&body, "state"), "st-1");
+    assert_eq!(string(&body, "iss"), "http://localhost:8081");
+
+    let replay = complete(&sdk, &url).await.expect_err("replayed");
+    assert_eq!(string(&replay, "code"), "state_used");
+    assert_eq!(calls.length(), 1, "the replay never reaches the backend");
+    assert_eq!(granted.length(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn the_callback_leaves_the_address_bar() {
+    let Fake { sdk, base, .. } = fake(&completed_routes(), None);
+    set_pending(&base, "st-1", 1.0, false);
+    let window = web_sys::window().expect("window");
+    let before = window.location().href().expect("href");
+    let history = window.history().expect("history");
+    let location = window.location();
+    let page = format!(
+        "{}{}",
+        location.origin().expect("origin"),
+        location.pathname().expect("path")
+    );
+    let with_callback = format!("{page}?keep=1&code=c-9&state=st-1&{ISS}");
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&with_callback))
+        .expect("replace");
+    complete(&sdk, &with_callback).await.expect("completed");
+    let after = window.location().href().expect("href");
+    assert_eq!(
+        after,
+        format!("{page}?keep=1"),
+        "only the callback parameters are removed"
+    );
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&before))
+        .expect("restore");
+}
+
+#[wasm_bindgen_test]
+async fn the_return_screen_shows_the_outcome_in_plain_words() {
+    let Fake { sdk, base, .. } = fake(&no_routes(), None);
+    set_pending(&base, "st-1", 1.0, false);
+    let host = host();
+    let options = Object::new();
+    Reflect::set(&options, &"target".into(), &host).expect("set");
+    let url = format!("https://op.example/cb?error=access_denied&state=st-1&{ISS}");
+    let _ = JsFuture::from(sdk.complete_authorization(url, options.into())).await;
+    settle().await;
+    let root = shadow(&host);
+    one(&root, "heading", "手続は完了していません");
+    let alert = find_all(&root, "alert", None);
+    assert!(text_of(&alert.get(0)).contains("マイナポータルで「同意しない」が選ばれました"));
+    sdk.destroy();
+    assert_eq!(
+        host.child_element_count(),
+        0,
+        "destroy() unmounts the return screen"
+    );
+}
+
+// ---- Review and revocation. ----
+
+fn review_routes(revocation: &[&str]) -> JsValue {
+    let routes = Object::new();
+    let consents = r#"{ "status": 200, "body": { "consents": [
+      { "id": "c-1",
+        "operator": { "name": "すこやか手帳株式会社", "contact": "0120-000-000", "privacyPolicyUrl": "https://example.jp/privacy", "approvalId": "MPA-2025-0123" },
+        "items": ["insurance.drugs", "insurance.dispensing"],
+        "purposes": [{ "category": "healthManagement", "description": "お薬の記録" }],
+        "recipients": [], "period": { "kind": "linkage", "days": 90 },
+        "retention": "30日以内に削除します。",
+        "grantedAt": "2026-11-24T10:00:00+09:00",
+        "status": "active", "daysLeft": 90, "endDate": "2027-02-22" },
+      { "id": "c-2",
+        "operator": { "name": "みらいローン株式会社", "contact": "support@example.jp", "privacyPolicyUrl": "https://example.jp/loan", "approvalId": "MPA-2025-0456" },
+        "items": ["insurance.checkups"],
+        "purposes": [{ "category": "healthManagement", "description": "健診の記録" }],
+        "recipients": [], "period": { "kind": "linkage", "days": 30 },
+        "retention": "すぐに削除します。",
+        "grantedAt": "2026-08-01T10:00:00+09:00",
+        "status": "expired", "daysLeft": 0, "endDate": "2026-08-31" }
+    ] } }"#;
+    Reflect::set(&routes, &"GET /consents".into(), &json(consents)).expect("set");
+    let answers = Array::new();
+    for answer in revocation {
+        answers.push(&json(answer));
+    }
+    Reflect::set(&routes, &"POST /consents/c-1/revocation".into(), &answers).expect("set");
+    routes.into()
+}
+
+const REVOKE_FAILS: &str = r#"{ "status": 502, "body": { "code": "revocation_failed", "title": "The authority could not be reached" } }"#;
+const REVOKE_OK: &str = r#"{ "status": 200, "body": { "receipt": { "receiptId": "r-77", "event": "revocation", "issuedAt": "2026-11-25T09:00:00+09:00" }, "sha256": "abc123" } }"#;
+
+#[wasm_bindgen_test]
+async fn review_lists_each_consent_with_dates_status_and_actions() {
+    let Fake { sdk, .. } = fake(&review_routes(&[REVOKE_OK]), None);
+    let host = host();
+    let _handle = sdk.mount_review(host.clone().into()).expect("mounted");
+    settle().await;
+    let root = shadow(&host);
+    one(&root, "heading", "マイナポータル連携の同意の確認");
+    let active = one(&root, "article", "すこやか手帳株式会社");
+    let text = text_of(&active);
+    for expected in [
+        "有効",
+        "2026年11月24日",
+        "2027年2月22日",
+        "あと90日",
+        "まだ取得していません",
+        "薬剤情報",
+        "お薬の記録",
+    ] {
+        assert!(
+            text.contains(expected),
+            "the active card shows {expected:?}: {text}"
+        );
+    }
+    none(&active, "button", "同意を更新する");
+    one(&active, "button", "同意を撤回する");
+    let expired = one(&root, "article", "みらいローン株式会社");
+    assert!(text_of(&expired).contains("期間終了"));
+    one(&expired, "button", "同意を更新する");
+}
+
+#[wasm_bindgen_test]
+async fn review_shows_the_empty_and_failed_states() {
+    let routes = Object::new();
+    Reflect::set(&routes, &"GET /consents".into(), &json(r#"[{ "status": 500, "body": { "code": "internal", "title": "x" } }, { "status": 200, "body": { "consents": [] } }]"#)).expect("set");
+    let Fake { sdk, .. } = fake(&routes.into(), None);
+    let host = host();
+    let _handle = sdk.mount_review(host.clone().into()).expect("mounted");
+    settle().await;
+    let root = shadow(&host);
+    let alert = find_all(&root, "alert", None);
+    assert!(text_of(&alert.get(0)).contains("同意の一覧を読み込めませんでした"));
+    one(&root, "button", "もう一度試す").click();
+    settle().await;
+    assert!(text_of(&root).contains("マイナポータル連携の同意は、まだありません"));
+}
+
+#[wasm_bindgen_test]
+async fn revocation_dialog_traps_focus_and_escape_returns_it() {
+    let Fake { sdk, .. } = fake(&review_routes(&[REVOKE_OK]), None);
+    let host = host();
+    let _handle = sdk.mount_review(host.clone().into()).expect("mounted");
+    settle().await;
+    let root = shadow(&host);
+    let revoke = one(
+        &one(&root, "article", "すこやか手帳株式会社").into(),
+        "button",
+        "同意を撤回する",
+    );
+    revoke.focus().expect("focus");
+    revoke.click();
+    settle().await;
+    let dialog = one(&root, "dialog", "同意を撤回しますか");
+    assert!(text_of(&dialog).contains("すこやか手帳株式会社への情報の提供はすぐに止まり"));
+    assert!(
+        text_of(&dialog).contains("30日以内に削除します。"),
+        "the retention statement is shown"
+    );
+    let keep = one(&dialog, "button", "撤回しない");
+    let confirm = one(&dialog, "button", "撤回する");
+    assert_eq!(
+        active_in(&root),
+        JsValue::from(keep.clone()),
+        "focus moves into the dialog"
+    );
+    confirm.focus().expect("focus");
+    press(&confirm, "Tab", false);
+    assert_eq!(
+        active_in(&root),
+        JsValue::from(keep.clone()),
+        "Tab wraps to the first control"
+    );
+    press(&keep, "Tab", true);
+    assert_eq!(
+        active_in(&root),
+        JsValue::from(confirm.clone()),
+        "Shift+Tab wraps to the last control"
+    );
+    let init = web_sys::EventInit::new();
+    init.set_cancelable(true);
+    let cancel = web_sys::Event::new_with_event_init_dict("cancel", &init).expect("event");
+    dialog.dispatch_event(&cancel).expect("dispatch");
+    settle().await;
+    assert_eq!(
+        find_all(&root, "dialog", None).length(),
+        0,
+        "Escape closes the dialog"
+    );
+    assert_eq!(
+        active_in(&root),
+        JsValue::from(revoke),
+        "focus returns to the button that opened it"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_revocation_is_shown_as_failed_and_can_be_retried() {
+    let Fake { sdk, calls, .. } = fake(&review_routes(&[REVOKE_FAILS, REVOKE_OK]), None);
+    let revoked = record(&sdk, "revoked");
+    let errors = record(&sdk, "error");
+    let host = host();
+    let _handle = sdk.mount_review(host.clone().into()).expect("mounted");
+    settle().await;
+    let root = shadow(&host);
+    one(
+        &one(&root, "article", "すこやか手帳株式会社").into(),
+        "button",
+        "同意を撤回する",
+    )
+    .click();
+    settle().await;
+    let dialog = one(&root, "dialog", "同意を撤回しますか");
+    one(&dialog, "button", "撤回する").click();
+    settle().await;
+    assert!(text_of(&dialog).contains("撤回できませんでした。同意はまだ有効です。"));
+    assert_eq!(revoked.length(), 0, "a failure is never reported as done");
+    assert_eq!(errors.length(), 1);
+    let card = one(&root, "article", "すこやか手帳株式会社");
+    assert!(
+        text_of(&card).contains("有効"),
+        "the consent still shows as active"
+    );
+    one(&dialog, "button", "もう一度撤回する").click();
+    settle().await;
+    let dialog = one(&root, "dialog", "同意を撤回しました");
+    assert!(text_of(&dialog).contains("r-77"), "the receipt is shown");
+    one(&dialog, "button", "控えをダウンロードする（JSON形式）");
+    assert_eq!(revoked.length(), 1, "revoked fires once");
+    assert_eq!(string(&revoked.get(0), "consentId"), "c-1");
+    let revocations = calls
+        .iter()
+        .filter(|c| string(c, "key") == "POST /consents/c-1/revocation")
+        .count();
+    assert_eq!(revocations, 2);
+    let card = one(&root, "article", "すこやか手帳株式会社");
+    assert!(text_of(&card).contains("撤回済み"));
+    none(&card, "button", "同意を撤回する");
+}
