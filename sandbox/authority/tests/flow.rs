@@ -1,0 +1,1526 @@
+//! End-to-end tests of the authority over real HTTP on 127.0.0.1, driving
+//! the pages as a browser would and the back channel as a client would.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use myna_authority::test_support::{self, TestAuthority};
+use myna_authority::Clock;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const SECRET: &str = "sandbox-secret-phr";
+const REDIRECT: &str = "http://127.0.0.1:8080/phr/callback.html";
+
+fn config(require_par: bool) -> String {
+    json!({
+        "authority": {
+            "issuer": "http://localhost:8081",
+            "requirePushedAuthorizationRequests": require_par,
+            "tps": 5,
+            "codeLifetimeSeconds": 60,
+            "accessTokenLifetimeSeconds": 600
+        },
+        "clients": [
+            {
+                "clientId": "demo-phr",
+                "name": "すこやか手帳株式会社",
+                "nameEn": "Sukoyaka Techo Inc.",
+                "approvalId": "MPA-2025-0123",
+                "redirectUris": [REDIRECT],
+                "auth": { "method": "client_secret_basic", "secret": SECRET },
+                "tps": 1000
+            },
+            {
+                "clientId": "slow",
+                "name": "低速株式会社",
+                "approvalId": "MPA-2025-0999",
+                "redirectUris": ["http://127.0.0.1:8080/slow/callback.html"],
+                "auth": { "method": "client_secret_basic", "secret": "slow-secret" },
+                "tps": 2
+            },
+            {
+                "clientId": "evil",
+                "name": "<script>alert('operator')</script>",
+                "approvalId": "MPA-<b>1</b>",
+                "redirectUris": ["http://127.0.0.1:8080/evil/callback.html"],
+                "auth": { "method": "client_secret_basic", "secret": "evil-secret" },
+                "tps": 1000
+            }
+        ],
+        "citizens": [
+            { "id": "citizen-001", "name": "デジタル 太郎", "nameEn": "Taro Digital", "pin": "1234" },
+            { "id": "citizen-002", "name": "デジタル 花子", "nameEn": "Hanako Digital", "pin": "5678" },
+            { "id": "citizen-x", "name": "<script>alert('citizen')</script>", "pin": "0000" }
+        ],
+        "operators": [ { "basePath": "/phr/myna" } ]
+    })
+    .to_string()
+}
+
+/// A database file removed when the test ends.
+struct TempDb(PathBuf);
+
+impl TempDb {
+    fn new(name: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        Self(std::env::temp_dir().join(format!(
+            "myna-authority-{name}-{}-{nanos}.sqlite",
+            std::process::id()
+        )))
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+/// A clock tests can move: the system time plus an offset.
+fn test_clock() -> (Clock, Arc<AtomicI64>) {
+    let offset = Arc::new(AtomicI64::new(0));
+    let shared = offset.clone();
+    let clock: Clock = Arc::new(move || {
+        time::OffsetDateTime::now_utc() + time::Duration::seconds(shared.load(Ordering::SeqCst))
+    });
+    (clock, offset)
+}
+
+struct Harness {
+    server: TestAuthority,
+    /// A browser: keeps cookies, does not follow redirects.
+    browser: reqwest::Client,
+    /// The client's back channel.
+    api: reqwest::Client,
+    offset: Arc<AtomicI64>,
+    db: TempDb,
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("browser client")
+}
+
+async fn harness_with(name: &str, config_json: &str) -> Harness {
+    let db = TempDb::new(name);
+    let (clock, offset) = test_clock();
+    let server = test_support::start(config_json, &db.0, clock).await;
+    Harness {
+        server,
+        browser: browser(),
+        api: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("api client"),
+        offset,
+        db,
+    }
+}
+
+async fn harness(name: &str) -> Harness {
+    harness_with(name, &config(true)).await
+}
+
+fn verifier() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(Sha256::digest(format!("verifier-{nanos}").as_bytes()))
+}
+
+fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+fn details(items: &[&str], period: Value) -> String {
+    json!([{
+        "type": "mynaportal_consent",
+        "items": items,
+        "purposes": [{ "category": "healthManagement", "description": "服薬と健診の記録を表示するため" }],
+        "period": period,
+        "recipients": [{ "name": "すこやか薬局", "purpose": "服薬指導" }],
+        "retention": "同意の撤回から30日以内に削除します。"
+    }])
+    .to_string()
+}
+
+fn linkage() -> Value {
+    json!({ "kind": "linkage", "days": 90 })
+}
+
+/// One authorization in progress: its verifier and state.
+struct Pending {
+    verifier: String,
+    state: String,
+    authorization_url: String,
+}
+
+impl Harness {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.issuer)
+    }
+
+    fn advance(&self, seconds: i64) {
+        self.offset.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    async fn post_form(
+        &self,
+        path: &str,
+        client: (&str, &str),
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.api
+            .post(self.url(path))
+            .basic_auth(client.0, Some(client.1))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    async fn par_raw(&self, client: (&str, &str), form: &[(&str, &str)]) -> reqwest::Response {
+        self.post_form("/par", client, form).await
+    }
+
+    /// Pushes an authorization request for `demo-phr`.
+    async fn push(&self, details_json: &str) -> Pending {
+        let verifier = verifier();
+        let state = format!("state-{}", &verifier[..8]);
+        let challenge = challenge(&verifier);
+        let response = self
+            .par_raw(
+                ("demo-phr", SECRET),
+                &[
+                    ("response_type", "code"),
+                    ("client_id", "demo-phr"),
+                    ("redirect_uri", REDIRECT),
+                    ("state", &state),
+                    ("nonce", "nonce-1"),
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                    ("authorization_details", details_json),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.expect("PAR JSON");
+        assert_eq!(body["expires_in"], 90);
+        let request_uri = body["request_uri"].as_str().expect("request_uri");
+        assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+        let mut url = url::Url::parse(&self.url("/authorize")).expect("url");
+        url.query_pairs_mut()
+            .append_pair("client_id", "demo-phr")
+            .append_pair("request_uri", request_uri);
+        Pending {
+            verifier,
+            state,
+            authorization_url: url.to_string(),
+        }
+    }
+
+    /// Pushes, signs in as citizen-001 and approves; answers the code.
+    async fn approved_code(&self, details_json: &str) -> (Pending, String) {
+        let pending = self.push(details_json).await;
+        let redirect = test_support::approve(
+            &self.browser,
+            &pending.authorization_url,
+            "citizen-001",
+            "1234",
+        )
+        .await;
+        let code = query(&redirect, "code").expect("code");
+        (pending, code)
+    }
+
+    async fn exchange(&self, pending: &Pending, code: &str) -> reqwest::Response {
+        self.post_form(
+            "/token",
+            ("demo-phr", SECRET),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &pending.verifier),
+            ],
+        )
+        .await
+    }
+
+    /// A linkage grant's token response.
+    async fn tokens(&self, details_json: &str) -> Value {
+        let (pending, code) = self.approved_code(details_json).await;
+        let response = self.exchange(&pending, &code).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("token JSON")
+    }
+
+    async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.post_form(
+            "/token",
+            ("demo-phr", SECRET),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
+    async fn start_retrieval(&self, access_token: &str, body: Option<Value>) -> reqwest::Response {
+        let mut request = self
+            .api
+            .post(self.url("/retrievals"))
+            .bearer_auth(access_token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("POST /retrievals")
+    }
+
+    async fn poll(&self, access_token: &str, id: &str) -> Value {
+        let response = self
+            .api
+            .get(self.url(&format!("/retrievals/{id}")))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("GET /retrievals/{id}");
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("retrieval JSON")
+    }
+
+    async fn control(&self, path: &str, body: Value) -> reqwest::Response {
+        self.api
+            .post(self.url(path))
+            .header("X-Sandbox-Control", "1")
+            .json(&body)
+            .send()
+            .await
+            .expect("control")
+    }
+}
+
+fn query(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn error_of(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[tokio::test]
+async fn metadata_lists_the_contract_fields() {
+    let h = harness("metadata").await;
+    let issuer = &h.server.issuer;
+    let meta: Value = h
+        .api
+        .get(h.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .expect("metadata")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(meta["issuer"], json!(issuer));
+    assert_eq!(
+        meta["authorization_endpoint"],
+        json!(format!("{issuer}/authorize"))
+    );
+    assert_eq!(meta["token_endpoint"], json!(format!("{issuer}/token")));
+    assert_eq!(
+        meta["pushed_authorization_request_endpoint"],
+        json!(format!("{issuer}/par"))
+    );
+    assert_eq!(
+        meta["revocation_endpoint"],
+        json!(format!("{issuer}/revoke"))
+    );
+    assert_eq!(
+        meta["retrieval_endpoint"],
+        json!(format!("{issuer}/retrievals"))
+    );
+    assert_eq!(meta["require_pushed_authorization_requests"], json!(true));
+    assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        meta["authorization_response_iss_parameter_supported"],
+        json!(true)
+    );
+    assert_eq!(meta["response_types_supported"], json!(["code"]));
+    assert_eq!(
+        meta["grant_types_supported"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(
+        meta["token_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "private_key_jwt"])
+    );
+    assert_eq!(
+        meta["authorization_details_types_supported"],
+        json!(["mynaportal_consent"])
+    );
+}
+
+#[tokio::test]
+async fn whole_code_flow_through_par_pages_and_token() {
+    let h = harness("whole-flow").await;
+    let pending = h
+        .push(&details(
+            &["insurance.drugs", "insurance.checkups"],
+            linkage(),
+        ))
+        .await;
+    let redirect = test_support::approve(
+        &h.browser,
+        &pending.authorization_url,
+        "citizen-001",
+        "1234",
+    )
+    .await;
+    assert_eq!(
+        format!(
+            "{}://{}{}",
+            redirect.scheme(),
+            redirect.host_str().unwrap_or_default(),
+            redirect.path()
+        ),
+        "http://127.0.0.1/phr/callback.html"
+    );
+    assert_eq!(redirect.port(), Some(8080));
+    assert_eq!(query(&redirect, "state"), Some(pending.state.clone()));
+    assert_eq!(query(&redirect, "iss"), Some(h.server.issuer.clone()));
+    let code = query(&redirect, "code").expect("code");
+
+    let response = h.exchange(&pending, &code).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let tokens: Value = response.json().await.expect("JSON");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 600);
+    assert!(tokens["access_token"]
+        .as_str()
+        .is_some_and(|t| t.len() >= 43));
+    assert!(tokens["refresh_token"]
+        .as_str()
+        .is_some_and(|t| t.len() >= 43));
+    let entry = &tokens["authorization_details"][0];
+    assert_eq!(entry["type"], "mynaportal_consent");
+    assert_eq!(
+        entry["items"],
+        json!(["insurance.drugs", "insurance.checkups"])
+    );
+    assert_eq!(entry["period"], linkage());
+    assert_eq!(entry["recipients"][0]["name"], "すこやか薬局");
+    assert!(entry["grantId"].as_str().is_some_and(|id| !id.is_empty()));
+    let granted_at = time::OffsetDateTime::parse(
+        entry["grantedAt"].as_str().expect("grantedAt"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("RFC 3339");
+    let ends_at = time::OffsetDateTime::parse(
+        entry["endsAt"].as_str().expect("endsAt"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("RFC 3339");
+    assert_eq!(ends_at - granted_at, time::Duration::days(90));
+}
+
+#[tokio::test]
+async fn a_one_time_grant_has_no_refresh_token_and_no_end() {
+    let h = harness("one-time").await;
+    let tokens = h
+        .tokens(&details(&["self.tax_income"], json!({ "kind": "oneTime" })))
+        .await;
+    assert!(tokens.get("refresh_token").is_none());
+    assert!(tokens["authorization_details"][0].get("endsAt").is_none());
+}
+
+#[tokio::test]
+async fn refusing_redirects_with_access_denied() {
+    let h = harness("refuse").await;
+    let pending = h.push(&details(&["insurance.drugs"], linkage())).await;
+    let redirect = test_support::refuse(
+        &h.browser,
+        &pending.authorization_url,
+        "citizen-001",
+        "1234",
+    )
+    .await;
+    assert_eq!(query(&redirect, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query(&redirect, "state"), Some(pending.state));
+    assert_eq!(query(&redirect, "iss"), Some(h.server.issuer.clone()));
+    assert_eq!(query(&redirect, "code"), None);
+}
+
+#[tokio::test]
+async fn a_request_uri_works_once() {
+    let h = harness("request-uri-once").await;
+    let pending = h.push(&details(&["insurance.drugs"], linkage())).await;
+    let first = h
+        .browser
+        .get(&pending.authorization_url)
+        .send()
+        .await
+        .expect("first");
+    assert_eq!(first.status(), 303);
+    let second = h
+        .browser
+        .get(&pending.authorization_url)
+        .send()
+        .await
+        .expect("second");
+    assert_eq!(second.status(), 400);
+    assert!(second.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn plain_authorize_is_refused_when_par_is_required() {
+    let h = harness("par-required").await;
+    let verifier = verifier();
+    let mut url = url::Url::parse(&h.url("/authorize")).expect("url");
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "demo-phr")
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("state", "s")
+        .append_pair("code_challenge", &challenge(&verifier))
+        .append_pair("code_challenge_method", "S256")
+        .append_pair(
+            "authorization_details",
+            &details(&["insurance.drugs"], linkage()),
+        );
+    let response = h.browser.get(url).send().await.expect("GET");
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+    let html = response.text().await.expect("page");
+    assert!(html.contains("par_required"));
+}
+
+#[tokio::test]
+async fn plain_authorize_works_when_par_is_not_required() {
+    let h = harness_with("par-optional", &config(false)).await;
+    let verifier = verifier();
+    let mut url = url::Url::parse(&h.url("/authorize")).expect("url");
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "demo-phr")
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("state", "plain-state")
+        .append_pair("code_challenge", &challenge(&verifier))
+        .append_pair("code_challenge_method", "S256")
+        .append_pair(
+            "authorization_details",
+            &details(&["insurance.drugs"], linkage()),
+        );
+    let redirect = test_support::approve(&h.browser, url.as_str(), "citizen-001", "1234").await;
+    assert_eq!(query(&redirect, "state").as_deref(), Some("plain-state"));
+    let pending = Pending {
+        verifier,
+        state: "plain-state".into(),
+        authorization_url: url.to_string(),
+    };
+    let response = h
+        .exchange(&pending, &query(&redirect, "code").expect("code"))
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn plain_authorize_without_pkce_or_with_plain_pkce_gives_an_error_page() {
+    let h = harness_with("no-pkce", &config(false)).await;
+    for method in [None, Some("plain")] {
+        let mut url = url::Url::parse(&h.url("/authorize")).expect("url");
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", "demo-phr")
+                .append_pair("redirect_uri", REDIRECT)
+                .append_pair(
+                    "code_challenge",
+                    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq",
+                )
+                .append_pair(
+                    "authorization_details",
+                    &details(&["insurance.drugs"], linkage()),
+                );
+            if let Some(method) = method {
+                q.append_pair("code_challenge_method", method);
+            }
+        }
+        let response = h.browser.get(url).send().await.expect("GET");
+        assert_eq!(response.status(), 400, "method {method:?}");
+        assert!(response.headers().get("location").is_none());
+    }
+}
+
+#[tokio::test]
+async fn pkce_is_required_at_par() {
+    let h = harness("par-pkce").await;
+    let (status, body) = error_of(
+        h.par_raw(
+            ("demo-phr", SECRET),
+            &[
+                ("response_type", "code"),
+                ("redirect_uri", REDIRECT),
+                (
+                    "code_challenge",
+                    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq",
+                ),
+                ("code_challenge_method", "plain"),
+                (
+                    "authorization_details",
+                    &details(&["insurance.drugs"], linkage()),
+                ),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn par_refuses_items_the_catalogue_does_not_allow() {
+    let h = harness("par-items").await;
+    let verifier = verifier();
+    for (items, period) in [
+        (vec!["no.such.item"], json!({ "kind": "oneTime" })),
+        (vec!["ehr.referral.letter"], json!({ "kind": "oneTime" })),
+        (vec!["self.tax_income"], linkage()),
+    ] {
+        let (status, body) = error_of(
+            h.par_raw(
+                ("demo-phr", SECRET),
+                &[
+                    ("response_type", "code"),
+                    ("redirect_uri", REDIRECT),
+                    ("code_challenge", &challenge(&verifier)),
+                    ("code_challenge_method", "S256"),
+                    ("authorization_details", &details(&items, period)),
+                ],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{items:?}");
+        assert_eq!(body["error"], "invalid_authorization_details");
+    }
+}
+
+#[tokio::test]
+async fn pkce_mismatch_is_refused() {
+    let h = harness("pkce-mismatch").await;
+    let (mut pending, code) = h
+        .approved_code(&details(&["insurance.drugs"], linkage()))
+        .await;
+    pending.verifier = verifier() + "x";
+    let (status, body) = error_of(h.exchange(&pending, &code).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_reused_code_is_refused_and_its_tokens_revoked() {
+    let h = harness("code-reuse").await;
+    let (pending, code) = h
+        .approved_code(&details(&["insurance.drugs"], linkage()))
+        .await;
+    let first: Value = h
+        .exchange(&pending, &code)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let access = first["access_token"].as_str().expect("access");
+    let refresh = first["refresh_token"].as_str().expect("refresh");
+    assert_eq!(h.start_retrieval(access, None).await.status(), 202);
+
+    let (status, body) = error_of(h.exchange(&pending, &code).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+
+    assert_eq!(h.start_retrieval(access, None).await.status(), 401);
+    let (status, body) = error_of(h.refresh(refresh).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_code_expires_after_61_seconds() {
+    let h = harness("code-expiry").await;
+    let (pending, code) = h
+        .approved_code(&details(&["insurance.drugs"], linkage()))
+        .await;
+    h.advance(61);
+    let (status, body) = error_of(h.exchange(&pending, &code).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_redirect_uri_mismatch_never_redirects() {
+    // At PAR: a redirect URI that is not registered exactly is refused.
+    let h = harness("redirect-mismatch").await;
+    let verifier = verifier();
+    for uri in [
+        "http://127.0.0.1:8080/phr/callback.html?x=1",
+        "http://127.0.0.1:8080/phr/",
+        "https://evil.example/phr/callback.html",
+    ] {
+        let (status, body) = error_of(
+            h.par_raw(
+                ("demo-phr", SECRET),
+                &[
+                    ("response_type", "code"),
+                    ("redirect_uri", uri),
+                    ("code_challenge", &challenge(&verifier)),
+                    ("code_challenge_method", "S256"),
+                    (
+                        "authorization_details",
+                        &details(&["insurance.drugs"], linkage()),
+                    ),
+                ],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{uri}");
+        assert_eq!(body["error"], "invalid_request");
+    }
+
+    // At /authorize (PAR optional): an error page, no Location.
+    let h = harness_with("redirect-mismatch-plain", &config(false)).await;
+    let mut url = url::Url::parse(&h.url("/authorize")).expect("url");
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "demo-phr")
+        .append_pair("redirect_uri", "https://evil.example/callback")
+        .append_pair("code_challenge", &challenge(&verifier))
+        .append_pair("code_challenge_method", "S256")
+        .append_pair(
+            "authorization_details",
+            &details(&["insurance.drugs"], linkage()),
+        );
+    let response = h.browser.get(url).send().await.expect("GET");
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+    assert!(!response
+        .text()
+        .await
+        .expect("page")
+        .contains("evil.example"));
+
+    // At /token: the redirect URI must be the one of the request.
+    let h = harness("redirect-mismatch-token").await;
+    let (pending, code) = h
+        .approved_code(&details(&["insurance.drugs"], linkage()))
+        .await;
+    let (status, body) = error_of(
+        h.post_form(
+            "/token",
+            ("demo-phr", SECRET),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "http://127.0.0.1:8080/phr/other.html"),
+                ("code_verifier", &pending.verifier),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn an_unknown_client_is_refused() {
+    let h = harness("unknown-client").await;
+    let response = h
+        .browser
+        .get(h.url("/authorize?client_id=nobody&request_uri=urn:ietf:params:oauth:request_uri:x"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+
+    let response = h
+        .par_raw(("nobody", "whatever"), &[("response_type", "code")])
+        .await;
+    assert_eq!(response.status(), 401);
+    assert!(response.headers().get("www-authenticate").is_some());
+    let (_, body) = error_of(response).await;
+    assert_eq!(body["error"], "invalid_client");
+
+    let (status, body) = error_of(
+        h.par_raw(("demo-phr", "wrong-secret"), &[("response_type", "code")])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "invalid_client");
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_grant() {
+    let h = harness("refresh-rotation").await;
+    let tokens = h.tokens(&details(&["insurance.drugs"], linkage())).await;
+    let first = tokens["refresh_token"].as_str().expect("refresh");
+
+    let response = h.refresh(first).await;
+    assert_eq!(response.status(), 200);
+    let rotated: Value = response.json().await.expect("JSON");
+    let second = rotated["refresh_token"].as_str().expect("new refresh");
+    assert_ne!(first, second);
+    let access = rotated["access_token"].as_str().expect("access");
+
+    // The old one is refused, and its reuse revokes the whole grant.
+    let (status, body) = error_of(h.refresh(first).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["grant_status"], "compromised");
+
+    // The newest refresh token and access token are dead too.
+    let (status, body) = error_of(h.refresh(second).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["grant_status"], "compromised");
+    assert_eq!(h.start_retrieval(access, None).await.status(), 401);
+}
+
+#[tokio::test]
+async fn revocation_ends_the_grant() {
+    let h = harness("revocation").await;
+    let tokens = h.tokens(&details(&["insurance.drugs"], linkage())).await;
+    let refresh = tokens["refresh_token"].as_str().expect("refresh");
+    let access = tokens["access_token"].as_str().expect("access");
+
+    let response = h
+        .post_form(
+            "/revoke",
+            ("demo-phr", SECRET),
+            &[("token", refresh), ("token_type_hint", "refresh_token")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+
+    let (status, body) = error_of(h.refresh(refresh).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["grant_status"], "revoked");
+    assert_eq!(h.start_retrieval(access, None).await.status(), 401);
+
+    // An unknown token is answered 200 as well (RFC 7009 §2.2).
+    let response = h
+        .post_form(
+            "/revoke",
+            ("demo-phr", SECRET),
+            &[("token", "never-issued")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    // Without client authentication, nothing is revoked.
+    let response = h
+        .api
+        .post(h.url("/revoke"))
+        .form(&[("token", "never-issued")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn a_linkage_expires_after_its_days() {
+    let h = harness("linkage-expiry").await;
+    let tokens = h.tokens(&details(&["insurance.drugs"], linkage())).await;
+    let refresh = tokens["refresh_token"].as_str().expect("refresh");
+    h.advance(91 * 86_400);
+    let (status, body) = error_of(h.refresh(refresh).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["grant_status"], "expired");
+}
+
+#[tokio::test]
+async fn refresh_never_extends_the_end() {
+    let h = harness("refresh-end").await;
+    let tokens = h
+        .tokens(&details(
+            &["insurance.drugs"],
+            json!({ "kind": "linkage", "days": 30 }),
+        ))
+        .await;
+    let ends_at = tokens["authorization_details"][0]["endsAt"].clone();
+    h.advance(29 * 86_400 + 86_000);
+    let refreshed: Value = h
+        .refresh(tokens["refresh_token"].as_str().expect("refresh"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(refreshed["authorization_details"][0]["endsAt"], ends_at);
+    // The access token does not outlive the grant: 400 s are left.
+    let expires_in = refreshed["expires_in"].as_i64().expect("expires_in");
+    assert!(expires_in <= 400, "{expires_in}");
+    h.advance(400);
+    let (_, body) = error_of(
+        h.refresh(refreshed["refresh_token"].as_str().expect("refresh"))
+            .await,
+    )
+    .await;
+    assert_eq!(body["grant_status"], "expired");
+}
+
+#[tokio::test]
+async fn retrieval_returns_granted_items_only() {
+    let h = harness("retrieval-scope").await;
+    let tokens = h.tokens(&details(&["insurance.drugs"], linkage())).await;
+    let access = tokens["access_token"].as_str().expect("access");
+
+    let response = h
+        .start_retrieval(access, Some(json!({ "items": ["insurance.checkups"] })))
+        .await;
+    assert_eq!(response.status(), 403);
+    let (_, body) = error_of(response).await;
+    assert_eq!(body["error"], "insufficient_scope");
+
+    let response = h.start_retrieval(access, None).await;
+    assert_eq!(response.status(), 202);
+    let started: Value = response.json().await.expect("JSON");
+    assert_eq!(started["status"], "waiting");
+    let id = started["id"].as_str().expect("id");
+    h.poll(access, id).await;
+    h.poll(access, id).await;
+    h.advance(1);
+    let done = h.poll(access, id).await;
+    assert_eq!(done["status"], "done");
+    let records = done["records"].as_array().expect("records");
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["item"], "insurance.drugs");
+    let drug = &records[0]["records"][0];
+    assert!(drug["name"].as_str().is_some_and(|n| !n.is_empty()));
+    assert!(drug["dose"].is_string());
+    assert!(drug["quantity"].is_u64());
+    assert!(drug["dispensedOn"].is_string());
+    // Stable: polling again answers the same records.
+    assert_eq!(h.poll(access, id).await["records"], done["records"]);
+}
+
+#[tokio::test]
+async fn retrieval_waits_then_ends_as_the_control_says() {
+    let h = harness("retrieval-outcome").await;
+    let tokens = h
+        .tokens(&details(
+            &["ehr.lab.hba1c", "self.tax_income"],
+            json!({ "kind": "oneTime" }),
+        ))
+        .await;
+    let access = tokens["access_token"].as_str().expect("access");
+
+    // done: two waiting polls, and at least a second.
+    let started: Value = h
+        .start_retrieval(access, None)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let id = started["id"].as_str().expect("id");
+    assert_eq!(h.poll(access, id).await["status"], "waiting");
+    assert_eq!(h.poll(access, id).await["status"], "waiting");
+    assert_eq!(
+        h.poll(access, id).await["status"],
+        "waiting",
+        "less than a second passed"
+    );
+    h.advance(1);
+    let done = h.poll(access, id).await;
+    assert_eq!(done["status"], "done");
+    let hba1c = &done["records"][0]["records"][0];
+    assert_eq!(done["records"][0]["item"], "ehr.lab.hba1c");
+    assert_eq!(hba1c["unit"], "%");
+    assert!(hba1c["value"].is_f64());
+
+    for outcome in ["error", "timeout"] {
+        let response = h
+            .control(
+                "/sandbox/retrievals/next-outcome",
+                json!({ "outcome": outcome }),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        let started: Value = h
+            .start_retrieval(access, None)
+            .await
+            .json()
+            .await
+            .expect("JSON");
+        let id = started["id"].as_str().expect("id");
+        h.poll(access, id).await;
+        h.poll(access, id).await;
+        h.advance(1);
+        let ended = h.poll(access, id).await;
+        assert_eq!(ended["status"], outcome);
+        assert!(ended["error"].is_string());
+        assert!(ended.get("records").is_none());
+    }
+    // The control sets the next outcome only.
+    let started: Value = h
+        .start_retrieval(access, None)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let id = started["id"].as_str().expect("id");
+    h.poll(access, id).await;
+    h.poll(access, id).await;
+    h.advance(1);
+    assert_eq!(h.poll(access, id).await["status"], "done");
+}
+
+#[tokio::test]
+async fn a_burst_above_tps_gets_429_with_retry_after() {
+    let h = harness("rate-limit").await;
+    let mut limited = None;
+    for _ in 0..4 {
+        let response = h
+            .par_raw(("slow", "slow-secret"), &[("response_type", "code")])
+            .await;
+        if response.status() == 429 {
+            limited = Some(response);
+            break;
+        }
+        assert_eq!(response.status(), 400);
+    }
+    let response = limited.expect("a 429 within a burst of 4 at tps 2");
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in whole seconds");
+    assert!(retry_after >= 1);
+    // Another client has its own bucket.
+    let response = h
+        .par_raw(("demo-phr", SECRET), &[("response_type", "code")])
+        .await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn three_wrong_pins_lock_the_card_and_the_lock_persists() {
+    let db = TempDb::new("pin-lock");
+    let (clock, _) = test_clock();
+    let server = test_support::start(&config(true), &db.0, clock.clone()).await;
+    let h = Harness {
+        server,
+        browser: browser(),
+        api: reqwest::Client::new(),
+        offset: Arc::new(AtomicI64::new(0)),
+        db,
+    };
+    let pending = h.push(&details(&["insurance.drugs"], linkage())).await;
+    let (mut page_url, mut html) =
+        test_support::open_sign_in(&h.browser, &pending.authorization_url).await;
+    for left in [2, 1] {
+        let response =
+            test_support::submit_sign_in(&h.browser, &page_url, &html, "citizen-002", "0000").await;
+        assert_eq!(response.status(), 400);
+        html = response.text().await.expect("page");
+        assert!(html.contains(&format!("あと{left}回")), "{html}");
+    }
+    let response =
+        test_support::submit_sign_in(&h.browser, &page_url, &html, "citizen-002", "0000").await;
+    html = response.text().await.expect("page");
+    assert!(html.contains("ロックされました"), "{html}");
+    // Now even the right PIN is refused.
+    let response =
+        test_support::submit_sign_in(&h.browser, &page_url, &html, "citizen-002", "5678").await;
+    assert_eq!(response.status(), 400);
+    html = response.text().await.expect("page");
+    assert!(html.contains("ロックされています"), "{html}");
+
+    // After a restart on the same file, the card is still locked.
+    let db_path = h.db.0.clone();
+    let server = test_support::start(&config(true), &db_path, clock).await;
+    let h2 = Harness {
+        server,
+        browser: browser(),
+        api: reqwest::Client::new(),
+        offset: Arc::new(AtomicI64::new(0)),
+        db: TempDb(PathBuf::from("/nonexistent/kept-by-the-first-harness")),
+    };
+    let pending = h2.push(&details(&["insurance.drugs"], linkage())).await;
+    (page_url, html) = test_support::open_sign_in(&h2.browser, &pending.authorization_url).await;
+    let response =
+        test_support::submit_sign_in(&h2.browser, &page_url, &html, "citizen-002", "5678").await;
+    assert_eq!(response.status(), 400);
+    assert!(response
+        .text()
+        .await
+        .expect("page")
+        .contains("ロックされています"));
+    // Another citizen is not affected.
+    let redirect = test_support::approve(
+        &h2.browser,
+        &h2.push(&details(&["insurance.drugs"], linkage()))
+            .await
+            .authorization_url,
+        "citizen-001",
+        "1234",
+    )
+    .await;
+    assert!(query(&redirect, "code").is_some());
+}
+
+#[tokio::test]
+async fn pages_escape_html_in_names_and_carry_security_headers() {
+    let h = harness("escaping").await;
+    let verifier = verifier();
+    let response = h
+        .par_raw(
+            ("evil", "evil-secret"),
+            &[
+                ("response_type", "code"),
+                ("redirect_uri", "http://127.0.0.1:8080/evil/callback.html"),
+                ("state", "s"),
+                ("code_challenge", &challenge(&verifier)),
+                ("code_challenge_method", "S256"),
+                ("authorization_details", &json!([{
+                    "type": "mynaportal_consent",
+                    "items": ["insurance.drugs"],
+                    "purposes": [{ "category": "other", "description": "<img src=x onerror=alert(1)>" }],
+                    "period": { "kind": "oneTime" },
+                    "recipients": [{ "name": "<script>r</script>", "purpose": "p" }],
+                    "retention": "<b>30日</b>"
+                }]).to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.expect("JSON");
+    let mut url = url::Url::parse(&h.url("/authorize")).expect("url");
+    url.query_pairs_mut()
+        .append_pair("client_id", "evil")
+        .append_pair("request_uri", body["request_uri"].as_str().expect("uri"));
+    let (page_url, html) = test_support::open_sign_in(&h.browser, url.as_str()).await;
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(&#39;operator&#39;)&lt;/script&gt;"));
+    assert!(html.contains("&lt;script&gt;alert(&#39;citizen&#39;)&lt;/script&gt;"));
+    assert!(html.contains("MPA-&lt;b&gt;1&lt;/b&gt;"));
+    assert!(html.contains("サンドボックス（テスト用）"));
+    assert!(html.contains(r#"inputmode="numeric" autocomplete="off""#));
+
+    let response =
+        test_support::submit_sign_in(&h.browser, &page_url, &html, "citizen-x", "0000").await;
+    assert_eq!(response.status(), 303);
+    let consent_url = page_url
+        .join(response.headers()["location"].to_str().expect("location"))
+        .expect("url");
+    let response = h.browser.get(consent_url).send().await.expect("consent");
+    let headers = response.headers().clone();
+    let csp = headers["content-security-policy"].to_str().expect("csp");
+    assert!(csp.contains("default-src 'self'"));
+    assert!(csp.contains("style-src 'self'"));
+    assert!(csp.contains("form-action 'self' http://127.0.0.1:8080"));
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let html = response.text().await.expect("page");
+    assert!(!html.contains("<script"), "{html}");
+    assert!(!html.contains("<img"), "{html}");
+    assert!(!html.contains("<b>30日"), "{html}");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(html.contains("この1回のみ"));
+    assert!(html.contains("同意する") && html.contains("同意しない"));
+    assert!(!html.contains("style="));
+}
+
+#[tokio::test]
+async fn the_consent_page_shows_the_registered_operator_items_and_end_date() {
+    let h = harness("consent-page").await;
+    let pending = h
+        .push(&details(
+            &["insurance.drugs", "insurance.checkups"],
+            linkage(),
+        ))
+        .await;
+    let (page_url, html) = test_support::open_sign_in(&h.browser, &pending.authorization_url).await;
+    let response =
+        test_support::submit_sign_in(&h.browser, &page_url, &html, "citizen-001", "1234").await;
+    let consent_url = page_url
+        .join(response.headers()["location"].to_str().expect("location"))
+        .expect("url");
+    let html = h
+        .browser
+        .get(consent_url.clone())
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("page");
+    assert!(html.contains("すこやか手帳株式会社"));
+    assert!(html.contains("MPA-2025-0123"));
+    assert!(html.contains("<h1>"));
+    let end =
+        myna_consent::consent::jst_date(time::OffsetDateTime::now_utc() + time::Duration::days(90));
+    let end_text = myna_consent::i18n::format_date(end, myna_consent::i18n::Locale::Ja);
+    assert!(
+        html.contains(&format!("90日間（{end_text}まで）")),
+        "{html}"
+    );
+    let drugs = myna_consent::catalogue::item("insurance.drugs").expect("item");
+    assert!(html.contains(drugs.label.ja));
+
+    // English, keeping the flow.
+    let mut english = consent_url.clone();
+    english.query_pairs_mut().clear();
+    let flow = query(&consent_url, "flow").expect("flow");
+    english
+        .query_pairs_mut()
+        .append_pair("flow", &flow)
+        .append_pair("lang", "en");
+    let html = h
+        .browser
+        .get(english)
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("page");
+    assert!(html.contains(r#"<html lang="en">"#));
+    assert!(html.contains("Sukoyaka Techo Inc."));
+    assert!(html.contains(drugs.label.en));
+    assert!(html.contains(r#"name="lang" value="en""#));
+}
+
+#[tokio::test]
+async fn controls_are_absent_when_disabled_and_need_their_header() {
+    let db = TempDb::new("controls-off");
+    let (clock, _) = test_clock();
+    let config = myna_authority::AuthorityConfig::from_json(&config(true)).expect("config");
+    let authority = myna_authority::Authority::open(config, &db.0, clock, false).expect("open");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, myna_authority::router(authority)).await;
+    });
+    let api = reqwest::Client::new();
+    for path in ["/sandbox/clock", "/sandbox/retrievals/next-outcome"] {
+        let response = api
+            .post(format!("http://{addr}{path}"))
+            .header("X-Sandbox-Control", "1")
+            .json(&json!({ "advanceDays": 1, "outcome": "error" }))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    let response = api
+        .get(format!("http://{addr}/sandbox/grants"))
+        .header("X-Sandbox-Control", "1")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 404);
+    server.abort();
+
+    // Enabled: the header and JSON are required.
+    let h = harness("controls-on").await;
+    let response = h
+        .api
+        .post(h.url("/sandbox/clock"))
+        .json(&json!({ "advanceDays": 1 }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 403);
+    let response = h
+        .api
+        .post(h.url("/sandbox/clock"))
+        .header("X-Sandbox-Control", "1")
+        .body(r#"{"advanceDays": 1}"#)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 415);
+    let before = h.server.authority.now();
+    let response = h
+        .control("/sandbox/clock", json!({ "advanceDays": 2 }))
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("JSON");
+    assert!(body["now"].is_string());
+    let moved = h.server.authority.now() - before;
+    assert!(
+        moved >= time::Duration::days(2)
+            && moved < time::Duration::days(2) + time::Duration::minutes(1)
+    );
+}
+
+#[tokio::test]
+async fn the_compromise_control_ends_a_grant_and_the_list_shows_it() {
+    let h = harness("compromise").await;
+    let tokens = h.tokens(&details(&["insurance.drugs"], linkage())).await;
+    let grant_id = tokens["authorization_details"][0]["grantId"]
+        .as_str()
+        .expect("grantId");
+    let response = h
+        .control(&format!("/sandbox/grants/{grant_id}/compromise"), json!({}))
+        .await;
+    assert_eq!(response.status(), 200);
+    let (_, body) = error_of(
+        h.refresh(tokens["refresh_token"].as_str().expect("refresh"))
+            .await,
+    )
+    .await;
+    assert_eq!(body["grant_status"], "compromised");
+    let list: Value = h
+        .api
+        .get(h.url("/sandbox/grants"))
+        .header("X-Sandbox-Control", "1")
+        .header("Content-Type", "application/json")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let grant = list["grants"]
+        .as_array()
+        .and_then(|grants| grants.iter().find(|g| g["grantId"] == grant_id))
+        .expect("the grant");
+    assert_eq!(grant["status"], "compromised");
+    assert_eq!(grant["clientId"], "demo-phr");
+}
+
+#[tokio::test]
+async fn the_database_holds_no_plaintext_secret() {
+    let h = harness("no-plaintext").await;
+    let pending = h.push(&details(&["insurance.drugs"], linkage())).await;
+    let request_uri = url::Url::parse(&pending.authorization_url)
+        .ok()
+        .and_then(|u| query(&u, "request_uri"))
+        .expect("request_uri");
+    let redirect = test_support::approve(
+        &h.browser,
+        &pending.authorization_url,
+        "citizen-001",
+        "1234",
+    )
+    .await;
+    let code = query(&redirect, "code").expect("code");
+    let tokens: Value = h
+        .exchange(&pending, &code)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let refreshed: Value = h
+        .refresh(tokens["refresh_token"].as_str().expect("refresh"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let secrets = [
+        code.clone(),
+        request_uri,
+        tokens["access_token"].as_str().expect("access").to_owned(),
+        tokens["refresh_token"]
+            .as_str()
+            .expect("refresh")
+            .to_owned(),
+        refreshed["access_token"]
+            .as_str()
+            .expect("access")
+            .to_owned(),
+        refreshed["refresh_token"]
+            .as_str()
+            .expect("refresh")
+            .to_owned(),
+    ];
+    let files = read_db_files(&h.db.0);
+    assert!(files.len() > 1000, "the database was written");
+    for secret in &secrets {
+        let needle = secret.as_bytes();
+        // Also the random part alone, in case a prefix was stripped.
+        let tail = &needle[needle.len().saturating_sub(43)..];
+        assert!(
+            !files.windows(tail.len()).any(|w| w == tail),
+            "found a plaintext secret in the database"
+        );
+    }
+}
+
+fn read_db_files(path: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        if let Ok(mut data) = std::fs::read(format!("{}{suffix}", path.display())) {
+            bytes.append(&mut data);
+        }
+    }
+    bytes
+}
+
+/// A signed ES256 client assertion with `claims`.
+fn sign_assertion(
+    key: &ring::signature::EcdsaKeyPair,
+    kid: &str,
+    alg: &str,
+    claims: &Value,
+) -> String {
+    let rng = ring::rand::SystemRandom::new();
+    let header =
+        URL_SAFE_NO_PAD.encode(json!({ "alg": alg, "kid": kid, "typ": "JWT" }).to_string());
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let input = format!("{header}.{payload}");
+    let signature = key.sign(&rng, input.as_bytes()).expect("sign");
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+}
+
+fn p256_key() -> ring::signature::EcdsaKeyPair {
+    use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
+    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).expect("key")
+}
+
+#[tokio::test]
+async fn private_key_jwt_authenticates_with_a_fresh_signed_assertion() {
+    use ring::signature::KeyPair as _;
+    let key = p256_key();
+    let point = key.public_key().as_ref().to_vec();
+    let jwk = json!({
+        "kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig",
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+        "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+    });
+    let mut config: Value = serde_json::from_str(&config(true)).expect("config");
+    config["clients"]
+        .as_array_mut()
+        .expect("clients")
+        .push(json!({
+            "clientId": "jwt-client",
+            "name": "鍵認証株式会社",
+            "approvalId": "MPA-2025-0777",
+            "redirectUris": ["http://127.0.0.1:8080/jwt/callback.html"],
+            "auth": { "method": "private_key_jwt", "jwks": { "keys": [jwk] } },
+            "tps": 1000
+        }));
+    let h = harness_with("private-key-jwt", &config.to_string()).await;
+    let issuer = h.server.issuer.clone();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = |jti: &str| json!({ "iss": "jwt-client", "sub": "jwt-client", "aud": issuer, "jti": jti, "iat": now, "exp": now + 120 });
+    let verifier = verifier();
+    let challenge = challenge(&verifier);
+    let details = details(&["insurance.drugs"], linkage());
+    let par = |assertion: String| {
+        let form = vec![
+            ("response_type".to_owned(), "code".to_owned()),
+            ("client_id".to_owned(), "jwt-client".to_owned()),
+            (
+                "redirect_uri".to_owned(),
+                "http://127.0.0.1:8080/jwt/callback.html".to_owned(),
+            ),
+            ("code_challenge".to_owned(), challenge.clone()),
+            ("code_challenge_method".to_owned(), "S256".to_owned()),
+            ("authorization_details".to_owned(), details.clone()),
+            (
+                "client_assertion_type".to_owned(),
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+            ),
+            ("client_assertion".to_owned(), assertion),
+        ];
+        let request = h.api.post(h.url("/par")).form(&form);
+        async move { request.send().await.expect("PAR").status().as_u16() }
+    };
+
+    let good = sign_assertion(&key, "k1", "ES256", &claims("jti-1"));
+    assert_eq!(par(good.clone()).await, 201);
+    // The same assertion twice is a replay.
+    assert_eq!(par(good).await, 401);
+    // Another key, another audience, an expired or long-lived one, alg none.
+    assert_eq!(
+        par(sign_assertion(&p256_key(), "k1", "ES256", &claims("jti-2"))).await,
+        401
+    );
+    let mut wrong_aud = claims("jti-3");
+    wrong_aud["aud"] = json!("https://elsewhere.example");
+    assert_eq!(
+        par(sign_assertion(&key, "k1", "ES256", &wrong_aud)).await,
+        401
+    );
+    let mut expired = claims("jti-4");
+    expired["exp"] = json!(now - 1);
+    assert_eq!(
+        par(sign_assertion(&key, "k1", "ES256", &expired)).await,
+        401
+    );
+    let mut long = claims("jti-5");
+    long["exp"] = json!(now + 3600);
+    assert_eq!(par(sign_assertion(&key, "k1", "ES256", &long)).await, 401);
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(json!({ "alg": "none" }).to_string()),
+        URL_SAFE_NO_PAD.encode(claims("jti-6").to_string())
+    );
+    assert_eq!(par(unsigned).await, 401);
+    // A secret_basic client cannot authenticate by assertion, nor the
+    // jwt client by a secret.
+    let mut other = claims("jti-7");
+    other["iss"] = json!("demo-phr");
+    other["sub"] = json!("demo-phr");
+    let response = h
+        .api
+        .post(h.url("/par"))
+        .form(&[
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            (
+                "client_assertion",
+                &sign_assertion(&key, "k1", "ES256", &other),
+            ),
+        ])
+        .send()
+        .await
+        .expect("PAR");
+    assert_eq!(response.status(), 401);
+    let response = h
+        .par_raw(("jwt-client", "guess"), &[("response_type", "code")])
+        .await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        par(sign_assertion(&key, "k1", "ES256", &claims("jti-8"))).await,
+        201
+    );
+}
