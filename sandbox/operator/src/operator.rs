@@ -1,0 +1,1135 @@
+//! One operator backend: what each call of the contract does — the
+//! authorization transaction and its callback checks, consents and receipts,
+//! revocation at the authority, and retrievals with refresh-token rotation.
+//! The HTTP shapes live in `routes`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use myna_consent::catalogue::{self, Sensitivity};
+use myna_consent::consent::{Consent, ConsentStatus, Receipt, ReceiptEvent};
+use myna_consent::i18n::Locale;
+use myna_consent::request::{self, ErrorKind, JsonType, ValidRequest, ValidationError};
+use serde_json::{json, Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::config::OperatorConfig;
+use crate::oauth::{AuthorizationParams, OAuthClient, OAuthError, RemoteItemRecords};
+use crate::problem::Problem;
+use crate::seal::TokenKey;
+use crate::secret::{
+    random_uuid, AccessToken, AuthorizationCode, Nonce, PkceVerifier, RefreshToken, SessionId,
+    State,
+};
+use crate::store::{
+    ConsentRecord, ConsentStore, GrantEnd, ItemCount, NewTransaction, RetrievalOutcome,
+    RetrievalRecord, SealedTokens, StoreError, TransactionLookup,
+};
+use crate::Clock;
+
+/// An authorization transaction is accepted for this long.
+pub const TRANSACTION_LIFETIME: time::Duration = time::Duration::minutes(10);
+/// The backend polls a retrieval this often...
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// ...and gives up (status `timeout`) after this.
+const POLL_LIMIT: Duration = Duration::from_secs(30);
+
+/// One reference operator backend. Cloning is cheap (an `Arc` inside).
+#[derive(Clone)]
+pub struct Operator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: OperatorConfig,
+    store: Arc<dyn ConsentStore>,
+    key: TokenKey,
+    clock: Clock,
+    oauth: OAuthClient,
+    /// One lock per consent around the use of its refresh token: two
+    /// concurrent refreshes would present the same single-use token, and
+    /// the authority would take the second for theft and revoke the grant.
+    consent_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// What the token and secrets of a transaction are sealed for.
+fn transaction_owner(state_hash: &str) -> String {
+    format!("transaction:{state_hash}")
+}
+
+/// What the records of a retrieval are sealed for.
+fn records_owner(consent_id: &str, retrieval_id: &str) -> String {
+    format!("{consent_id}/{retrieval_id}")
+}
+
+/// Whole seconds: what the store keeps, so answers and receipts agree.
+fn whole_seconds(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_nanosecond(0).unwrap_or(at)
+}
+
+fn rfc3339(at: OffsetDateTime) -> Value {
+    at.format(&Rfc3339).map_or(Value::Null, Value::String)
+}
+
+fn store_problem(error: StoreError) -> Problem {
+    Problem::internal(&error)
+}
+
+/// The problem for a failed call to the authority: 429 when the authority
+/// kept rate limiting (the caller may retry later), else 502 `code`.
+fn authority_problem(error: &OAuthError, code: &str, title: &'static str) -> Problem {
+    tracing::warn!(%error, "call to the authority failed");
+    if let OAuthError::RateLimited { retry_after, .. } = error {
+        return Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests",
+            "The authority is limiting requests from this operator. Try again shortly.",
+        )
+        .retry_after(retry_after.unwrap_or(1));
+    }
+    let mut problem = Problem::new(
+        StatusCode::BAD_GATEWAY,
+        code,
+        title,
+        format!("The authority call failed at step {}.", error.step()),
+    )
+    .with("step", error.step().name());
+    if let OAuthError::Refused { error, .. } = error {
+        problem = problem.with("authorityError", error.as_str());
+    }
+    problem
+}
+
+fn grant_ended(status: ConsentStatus) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "grant_ended",
+        "The consent has ended",
+        format!(
+            "The consent is {}; ask the citizen for a new consent.",
+            status.code()
+        ),
+    )
+    .with("consentStatus", status.code())
+}
+
+/// An error entry for the `errors` list when the domain crate has no
+/// message for it.
+fn custom_error(code: &str, field: String, ja: String, en: String, locale: Locale) -> Value {
+    let message = match locale {
+        Locale::Ja => ja,
+        Locale::En => en,
+    };
+    json!({ "code": code, "field": field, "message": message })
+}
+
+/// An authority error code from the callback, if it is a plain RFC 6749
+/// error token; anything else is not reflected back.
+fn callback_error_code(error: &str) -> &str {
+    let plain = !error.is_empty()
+        && error.len() <= 64
+        && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if plain {
+        error
+    } else {
+        "authority_error"
+    }
+}
+
+/// The effective status: revocation and suspension first, then an expiry
+/// the authority reported, then the calendar.
+fn status_of(record: &ConsentRecord, now: OffsetDateTime) -> ConsentStatus {
+    match record.consent.status(now) {
+        ConsentStatus::Revoked => ConsentStatus::Revoked,
+        ConsentStatus::Suspended => ConsentStatus::Suspended,
+        _ if record.expired_at.is_some() => ConsentStatus::Expired,
+        calendar => calendar,
+    }
+}
+
+/// A consent as the backend answers it: the domain's `Consent` plus
+/// `status`, `daysLeft`, `endDate`, `lastRetrievalAt` and `grantId`.
+pub(crate) fn consent_json(record: &ConsentRecord, now: OffsetDateTime) -> Value {
+    let mut value = serde_json::to_value(&record.consent).unwrap_or_else(|_| json!({}));
+    let status = status_of(record, now);
+    let days_left = match status {
+        ConsentStatus::Expired => record.consent.days_left(now).map(|_| 0),
+        _ => record.consent.days_left(now),
+    };
+    if let Value::Object(map) = &mut value {
+        map.insert("status".into(), status.code().into());
+        map.insert("daysLeft".into(), days_left.into());
+        map.insert(
+            "endDate".into(),
+            record
+                .consent
+                .end_date()
+                .map_or(Value::Null, |date| date.to_string().into()),
+        );
+        map.insert(
+            "lastRetrievalAt".into(),
+            record.last_retrieval_at.map_or(Value::Null, rfc3339),
+        );
+        map.insert("grantId".into(), record.grant_id.clone().into());
+    }
+    value
+}
+
+/// A retrieval as the backend answers it.
+pub(crate) fn retrieval_json(record: &RetrievalRecord) -> Value {
+    let mut map = Map::new();
+    map.insert("id".into(), record.id.clone().into());
+    map.insert("status".into(), record.status.clone().into());
+    map.insert("startedAt".into(), rfc3339(record.started_at));
+    if let Some(finished) = record.finished_at {
+        map.insert("finishedAt".into(), rfc3339(finished));
+    }
+    if let Some(items) = &record.items {
+        map.insert(
+            "items".into(),
+            serde_json::to_value(items).unwrap_or_default(),
+        );
+    }
+    if let Some(error) = &record.error {
+        map.insert("error".into(), error.clone().into());
+    }
+    Value::Object(map)
+}
+
+/// The answer to `POST /authorizations`.
+pub(crate) struct StartedAuthorization {
+    pub authorization_url: String,
+    pub state: State,
+    pub expires_at: OffsetDateTime,
+}
+
+impl Operator {
+    /// One backend for `config`, storing into `store`, sealing with `key`,
+    /// reading "now" from `clock`. Discovery of the authority happens on
+    /// first use and is cached, because the authority may start later.
+    pub fn new(
+        config: OperatorConfig,
+        store: Arc<dyn ConsentStore>,
+        key: TokenKey,
+        clock: Clock,
+    ) -> Self {
+        let oauth = OAuthClient::new(
+            &config.issuer,
+            &config.client_id,
+            config.client_secret.clone(),
+            &config.redirect_uri,
+        );
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                key,
+                clock,
+                oauth,
+                consent_locks: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OperatorConfig {
+        &self.inner.config
+    }
+
+    /// "Now" by the shared clock.
+    pub fn now(&self) -> OffsetDateTime {
+        (self.inner.clock)()
+    }
+
+    fn client_id(&self) -> String {
+        self.inner.config.client_id.clone()
+    }
+
+    /// Runs a store call off the async threads: SQLite may wait on the
+    /// authority's writes to the same file (busy timeout).
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn ConsentStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, Problem> {
+        let store = self.inner.store.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|_| StoreError::Task)
+            .and_then(|result| result)
+            .map_err(store_problem)
+    }
+
+    fn consent_lock(&self, consent_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .inner
+            .consent_locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Forget locks nobody holds, so the map stays small.
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        locks.entry(consent_id.to_owned()).or_default().clone()
+    }
+
+    // ----- sessions -----
+
+    /// The session of a valid cookie, if the store knows it.
+    pub(crate) async fn known_session(
+        &self,
+        cookie: Option<SessionId>,
+    ) -> Result<Option<SessionId>, Problem> {
+        let Some(session) = cookie else {
+            return Ok(None);
+        };
+        let (client, hash) = (self.client_id(), session.hash());
+        let known = self.db(move |s| s.session_exists(&client, &hash)).await?;
+        Ok(known.then_some(session))
+    }
+
+    /// The session of the cookie, or a new one (the first POST creates it;
+    /// an id this backend did not issue is never adopted, so a planted
+    /// cookie cannot fix the session). The flag says whether it is new.
+    pub(crate) async fn session_for_post(
+        &self,
+        cookie: Option<SessionId>,
+    ) -> Result<(SessionId, bool), Problem> {
+        if let Some(session) = self.known_session(cookie).await? {
+            return Ok((session, false));
+        }
+        let session = SessionId::generate();
+        let (client, hash, now) = (self.client_id(), session.hash(), self.now());
+        self.db(move |s| s.create_session(&client, &hash, now))
+            .await?;
+        Ok((session, true))
+    }
+
+    // ----- POST /authorizations -----
+
+    /// Validates the request and the citizen's choices, creates the
+    /// transaction, pushes it to the authority and answers where to send the
+    /// citizen.
+    pub(crate) async fn start_authorization(
+        &self,
+        session: &SessionId,
+        body: &Map<String, Value>,
+    ) -> Result<StartedAuthorization, Problem> {
+        let (valid, items) = check_authorization_body(body)?;
+        let state = State::generate();
+        let nonce = Nonce::generate();
+        let verifier = PkceVerifier::generate();
+        let request = valid.request();
+        let details = json!([{
+            "type": "mynaportal_consent",
+            "items": items,
+            "purposes": request.purposes,
+            "period": request.period,
+            "recipients": request.recipients,
+            "retention": request.retention,
+        }]);
+        let url = self
+            .inner
+            .oauth
+            .authorization_url(&AuthorizationParams {
+                state: &state,
+                nonce: &nonce,
+                verifier: &verifier,
+                authorization_details: &details,
+            })
+            .await
+            .map_err(|error| {
+                let code = if error.step() == crate::oauth::Step::Discovery {
+                    "authority_unavailable"
+                } else {
+                    "par_failed"
+                };
+                authority_problem(&error, code, "The authorization could not start")
+            })?;
+        let state_hash = state.hash();
+        let secrets = json!({ "verifier": verifier.expose(), "nonce": nonce.expose() });
+        let sealed_secrets = self
+            .inner
+            .key
+            .seal(
+                &transaction_owner(&state_hash),
+                secrets.to_string().as_bytes(),
+            )
+            .map_err(|e| Problem::internal(&e))?;
+        let now = whole_seconds(self.now());
+        let chosen_optional = items
+            .iter()
+            .filter(|id| request.items.optional.contains(id))
+            .cloned()
+            .collect();
+        let transaction = NewTransaction {
+            client_id: self.client_id(),
+            session_hash: session.hash(),
+            state_hash,
+            sealed_secrets,
+            request_json: serde_json::to_string(request).map_err(|e| Problem::internal(&e))?,
+            chosen_optional,
+            created_at: now,
+            expires_at: now + TRANSACTION_LIFETIME,
+        };
+        let expires_at = transaction.expires_at;
+        self.db(move |s| s.insert_transaction(&transaction)).await?;
+        Ok(StartedAuthorization {
+            authorization_url: url,
+            state,
+            expires_at,
+        })
+    }
+
+    // ----- POST /authorizations/complete -----
+
+    /// Checks the callback against this session's transaction (state known,
+    /// not used, not expired, `iss`, then the authority's error), exchanges
+    /// the code, and stores the consent with its tokens sealed.
+    pub(crate) async fn complete_authorization(
+        &self,
+        session: &SessionId,
+        body: &Map<String, Value>,
+    ) -> Result<Value, Problem> {
+        let text = |key: &str| {
+            body.get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        let callback_problem = |code: &str, title: &'static str, detail: &str| {
+            Problem::new(StatusCode::BAD_REQUEST, code, title, detail)
+        };
+        let state_mismatch = || {
+            callback_problem(
+                "state_mismatch",
+                "Unknown authorization",
+                "The callback does not belong to an authorization started in this session.",
+            )
+        };
+        let state = State::new(text("state").ok_or_else(state_mismatch)?);
+        let (client, session_hash, state_hash, now) =
+            (self.client_id(), session.hash(), state.hash(), self.now());
+        let owner = transaction_owner(&state_hash);
+        let lookup = self
+            .db(move |s| s.consume_transaction(&client, &session_hash, &state_hash, now))
+            .await?;
+        let transaction =
+            match lookup {
+                TransactionLookup::Unknown => return Err(state_mismatch()),
+                TransactionLookup::Used => return Err(callback_problem(
+                    "state_used",
+                    "Authorization already completed",
+                    "This callback was already used; a replayed or reloaded address is refused.",
+                )),
+                TransactionLookup::Expired => {
+                    return Err(callback_problem(
+                        "transaction_expired",
+                        "Authorization expired",
+                        "The authorization took longer than 10 minutes; start again.",
+                    ))
+                }
+                TransactionLookup::Open(transaction) => transaction,
+            };
+        if text("iss") != Some(self.inner.config.issuer.as_str()) {
+            // RFC 9207: a callback from another issuer is a mix-up attack.
+            return Err(callback_problem(
+                "issuer_mismatch",
+                "Unexpected issuer",
+                "The callback does not come from the configured authority.",
+            ));
+        }
+        if let Some(error) = text("error") {
+            // errorDescription is the authority's free text: it is not
+            // reflected, the SDK words the code.
+            let code = callback_error_code(error);
+            return Err(if code == "access_denied" {
+                callback_problem(
+                    "access_denied",
+                    "Consent declined",
+                    "The citizen declined at the authority.",
+                )
+            } else {
+                callback_problem(
+                    code,
+                    "The authority refused",
+                    "The authority answered an error.",
+                )
+            });
+        }
+        let code = AuthorizationCode::new(text("code").ok_or_else(|| {
+            callback_problem(
+                "invalid_callback",
+                "Invalid callback",
+                "The callback has neither code nor error.",
+            )
+        })?);
+        let secrets: Value = self
+            .inner
+            .key
+            .open_text(&owner, &transaction.sealed_secrets)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .ok_or_else(|| Problem::internal(&"the transaction's secrets do not open"))?;
+        let verifier = PkceVerifier::new(secrets["verifier"].as_str().unwrap_or_default());
+        let tokens = self
+            .inner
+            .oauth
+            .exchange_code(&code, &verifier)
+            .await
+            .map_err(|error| {
+                // The transaction is consumed, so even a 429 cannot be
+                // retried with this callback: one code for every failure.
+                let mut problem = authority_problem(
+                    &error,
+                    "token_exchange_failed",
+                    "The authorization could not be completed",
+                );
+                if problem.status() == StatusCode::TOO_MANY_REQUESTS {
+                    problem = Problem::new(
+                        StatusCode::BAD_GATEWAY,
+                        "token_exchange_failed",
+                        "The authorization could not be completed",
+                        "The authority is limiting requests; start again shortly.",
+                    )
+                    .with("step", error.step().name());
+                }
+                problem
+            })?;
+
+        let request_value: Value =
+            serde_json::from_str(&transaction.request_json).map_err(|e| Problem::internal(&e))?;
+        let valid = request::parse(&request_value).map_err(|e| Problem::internal(&e))?;
+        let now = whole_seconds(self.now());
+        let granted_at = whole_seconds(tokens.grant.granted_at.unwrap_or(now));
+        let consent_id = random_uuid();
+        let mut consent = Consent::grant(
+            consent_id.clone(),
+            &valid,
+            &transaction.chosen_optional,
+            granted_at,
+        )
+        .map_err(|e| Problem::internal(&e))?;
+        if let Some(granted) = &tokens.grant.items {
+            // The record states what the authority granted, never more.
+            consent.items.retain(|item| granted.contains(item));
+        }
+        let sealed = |value: &str| self.inner.key.seal(&consent_id, value.as_bytes());
+        let refresh = tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| sealed(t.expose()))
+            .transpose()
+            .map_err(|e| Problem::internal(&e))?;
+        // The access token is kept only when there is no refresh token (a
+        // one-time consent): it then serves the one retrieval.
+        let (access, access_expires_at) = if refresh.is_none() {
+            let sealed = sealed(tokens.access_token.expose()).map_err(|e| Problem::internal(&e))?;
+            let expires = now + time::Duration::seconds(tokens.expires_in.unwrap_or(600));
+            (Some(sealed), Some(expires))
+        } else {
+            (None, None)
+        };
+        let locale = valid.request().locale;
+        let receipt = Receipt::new(&consent, ReceiptEvent::Grant, random_uuid(), now, locale);
+        let record = ConsentRecord {
+            consent,
+            grant_id: tokens.grant.grant_id.clone(),
+            locale,
+            expired_at: None,
+            last_retrieval_at: None,
+            grant_receipt: receipt.to_document().to_string(),
+            revocation_receipt: None,
+        };
+        let answer = consent_json(&record, self.now());
+        let sealed_tokens = SealedTokens {
+            refresh,
+            access,
+            access_expires_at,
+        };
+        let (client, session_hash) = (self.client_id(), session.hash());
+        self.db(move |s| s.insert_consent(&client, &session_hash, &record, &sealed_tokens))
+            .await?;
+        Ok(answer)
+    }
+
+    // ----- consents -----
+
+    /// The session's consents (none without a session).
+    pub(crate) async fn consents(&self, session: Option<SessionId>) -> Result<Value, Problem> {
+        let Some(session) = session else {
+            return Ok(json!({ "consents": [] }));
+        };
+        let (client, hash) = (self.client_id(), session.hash());
+        let records = self.db(move |s| s.consents(&client, &hash)).await?;
+        let now = self.now();
+        let list: Vec<Value> = records.iter().map(|r| consent_json(r, now)).collect();
+        Ok(json!({ "consents": list }))
+    }
+
+    async fn record(
+        &self,
+        session: Option<&SessionId>,
+        consent_id: &str,
+    ) -> Result<ConsentRecord, Problem> {
+        let Some(session) = session else {
+            return Err(Problem::not_found("consent"));
+        };
+        let (client, hash, id) = (self.client_id(), session.hash(), consent_id.to_owned());
+        self.db(move |s| s.consent(&client, &hash, &id))
+            .await?
+            .ok_or_else(|| Problem::not_found("consent"))
+    }
+
+    /// One consent with its retrievals.
+    pub(crate) async fn consent(
+        &self,
+        session: Option<SessionId>,
+        consent_id: &str,
+    ) -> Result<Value, Problem> {
+        let record = self.record(session.as_ref(), consent_id).await?;
+        let id = consent_id.to_owned();
+        let retrievals = self.db(move |s| s.retrievals(&id)).await?;
+        let mut value = consent_json(&record, self.now());
+        if let Value::Object(map) = &mut value {
+            map.insert(
+                "retrievals".into(),
+                retrievals
+                    .iter()
+                    .map(retrieval_json)
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        Ok(value)
+    }
+
+    /// The latest receipt document, as stored (the same bytes every time).
+    pub(crate) async fn receipt(
+        &self,
+        session: Option<SessionId>,
+        consent_id: &str,
+    ) -> Result<String, Problem> {
+        let record = self.record(session.as_ref(), consent_id).await?;
+        Ok(record.revocation_receipt.unwrap_or(record.grant_receipt))
+    }
+
+    // ----- POST /consents/{id}/revocation -----
+
+    /// Revokes at the authority, then deletes the tokens and marks the
+    /// consent revoked with a receipt. Idempotent: a revoked consent answers
+    /// its receipt again. When the authority cannot be reached nothing
+    /// changes, so the call can be retried.
+    pub(crate) async fn revoke(
+        &self,
+        session: &SessionId,
+        consent_id: &str,
+    ) -> Result<String, Problem> {
+        let record = self.record(Some(session), consent_id).await?;
+        if let Some(receipt) = record.revocation_receipt {
+            return Ok(receipt);
+        }
+        let lock = self.consent_lock(consent_id);
+        let _guard = lock.lock().await;
+        let id = consent_id.to_owned();
+        let tokens = self.db(move |s| s.tokens(&id)).await?;
+        let (sealed, hint) = match (&tokens.refresh, &tokens.access) {
+            (Some(refresh), _) => (Some(refresh), "refresh_token"),
+            (None, Some(access)) => (Some(access), "access_token"),
+            (None, None) => (None, ""),
+        };
+        if let Some(sealed) = sealed {
+            let token = self
+                .inner
+                .key
+                .open_text(consent_id, sealed)
+                .map_err(|e| Problem::internal(&e))?;
+            self.inner
+                .oauth
+                .revoke(&token, hint)
+                .await
+                .map_err(|error| {
+                    let problem = authority_problem(
+                        &error,
+                        "revocation_failed",
+                        "The consent could not be withdrawn",
+                    );
+                    if problem.status() == StatusCode::TOO_MANY_REQUESTS {
+                        problem
+                    } else {
+                        Problem::new(
+                            StatusCode::BAD_GATEWAY,
+                            "revocation_failed",
+                            "The consent could not be withdrawn",
+                            "The authority could not be reached; nothing changed. Try again.",
+                        )
+                        .with("step", error.step().name())
+                    }
+                })?;
+        }
+        let mut consent = record.consent;
+        let revoked_at = whole_seconds(self.now());
+        consent.revoked_at = Some(revoked_at);
+        let receipt = Receipt::new(
+            &consent,
+            ReceiptEvent::Revocation,
+            random_uuid(),
+            revoked_at,
+            record.locale,
+        )
+        .to_document()
+        .to_string();
+        let id = consent_id.to_owned();
+        self.db(move |s| s.revoke(&id, revoked_at, &receipt)).await
+    }
+
+    // ----- retrievals -----
+
+    /// Refreshes the token (rotating it), starts a retrieval at the
+    /// authority and polls it in the background. Answers the retrieval id.
+    pub(crate) async fn start_retrieval(
+        &self,
+        session: &SessionId,
+        consent_id: &str,
+        body: &Map<String, Value>,
+    ) -> Result<String, Problem> {
+        let record = self.record(Some(session), consent_id).await?;
+        let items = retrieval_items(&record, body)?;
+        let now = self.now();
+        let status = status_of(&record, now);
+        if matches!(
+            status,
+            ConsentStatus::Revoked | ConsentStatus::Suspended | ConsentStatus::Expired
+        ) {
+            if status == ConsentStatus::Expired && record.expired_at.is_none() {
+                // The period is over: the tokens are of no more use.
+                let id = consent_id.to_owned();
+                self.db(move |s| s.end_grant(&id, GrantEnd::Expired, now))
+                    .await?;
+            }
+            return Err(grant_ended(status));
+        }
+        let access = self.access_token(&record).await?;
+        let requested = (items.len() != record.consent.items.len()).then_some(items.as_slice());
+        let remote = self
+            .inner
+            .oauth
+            .start_retrieval(&access, requested)
+            .await
+            .map_err(|error| match &error {
+                OAuthError::Refused {
+                    status: 403, error, ..
+                } if error == "insufficient_scope" => Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "insufficient_scope",
+                    "Not granted",
+                    "The authority refused an item that the grant does not cover.",
+                ),
+                _ => authority_problem(&error, "retrieval_failed", "The retrieval could not start"),
+            })?;
+        let retrieval_id = random_uuid();
+        let started_at = whole_seconds(self.now());
+        let (cid, rid, remote_id) = (
+            consent_id.to_owned(),
+            retrieval_id.clone(),
+            remote.id.clone(),
+        );
+        self.db(move |s| s.insert_retrieval(&cid, &rid, &remote_id, started_at))
+            .await?;
+        let poller = self.clone();
+        let (cid, rid) = (consent_id.to_owned(), retrieval_id.clone());
+        tokio::spawn(async move {
+            poller.poll(cid, rid, remote.id, access, items).await;
+        });
+        Ok(retrieval_id)
+    }
+
+    /// An access token for one retrieval: from a refresh (rotating the
+    /// refresh token), or the kept token of a one-time consent.
+    async fn access_token(&self, record: &ConsentRecord) -> Result<AccessToken, Problem> {
+        let consent_id = record.consent.id.clone();
+        let lock = self.consent_lock(&consent_id);
+        let _guard = lock.lock().await;
+        let id = consent_id.clone();
+        let tokens = self.db(move |s| s.tokens(&id)).await?;
+        let key = &self.inner.key;
+        if let Some(old_sealed) = tokens.refresh {
+            let old = RefreshToken::new(
+                key.open_text(&consent_id, &old_sealed)
+                    .map_err(|e| Problem::internal(&e))?,
+            );
+            let fresh = match self.inner.oauth.refresh(&old).await {
+                Ok(fresh) => fresh,
+                Err(OAuthError::Refused {
+                    error,
+                    grant_status,
+                    ..
+                }) if error == "invalid_grant" => {
+                    let (end, status) = match grant_status.as_deref() {
+                        Some("expired") => (GrantEnd::Expired, ConsentStatus::Expired),
+                        // compromised, revoked (not by the citizen), or no
+                        // reason given: the authority stopped the grant.
+                        _ => (GrantEnd::Suspended, ConsentStatus::Suspended),
+                    };
+                    let (id, now) = (consent_id.clone(), self.now());
+                    self.db(move |s| s.end_grant(&id, end, now)).await?;
+                    return Err(grant_ended(status));
+                }
+                Err(error) => {
+                    return Err(authority_problem(
+                        &error,
+                        "token_refresh_failed",
+                        "The access could not be renewed",
+                    ))
+                }
+            };
+            if let Some(new) = &fresh.refresh_token {
+                let new_sealed = key
+                    .seal(&consent_id, new.expose().as_bytes())
+                    .map_err(|e| Problem::internal(&e))?;
+                let (id, now) = (consent_id.clone(), self.now());
+                let rotated = self
+                    .db(move |s| s.rotate_refresh_token(&id, &old_sealed, &new_sealed, now))
+                    .await?;
+                if !rotated {
+                    // Revoked meanwhile: hand the new token back at once.
+                    let _ = self.inner.oauth.revoke(new.expose(), "refresh_token").await;
+                    return Err(grant_ended(ConsentStatus::Revoked));
+                }
+            }
+            return Ok(fresh.access_token);
+        }
+        let id = consent_id.clone();
+        let kept = self.db(move |s| s.take_access_token(&id)).await?;
+        match kept {
+            Some((sealed, expires_at)) if expires_at.is_none_or(|at| at > self.now()) => {
+                Ok(AccessToken::new(
+                    key.open_text(&consent_id, &sealed)
+                        .map_err(|e| Problem::internal(&e))?,
+                ))
+            }
+            _ => Err(Problem::new(
+                StatusCode::CONFLICT,
+                "grant_ended",
+                "The consent has been used",
+                "A one-time consent serves one retrieval; ask the citizen for a new consent.",
+            )
+            .with("consentStatus", status_of(record, self.now()).code())),
+        }
+    }
+
+    /// Polls the authority until the retrieval ends or [`POLL_LIMIT`]
+    /// passes, then records the outcome: counts per item and the records
+    /// sealed, for the items the consent covers only.
+    async fn poll(
+        &self,
+        consent_id: String,
+        retrieval_id: String,
+        remote_id: String,
+        access: AccessToken,
+        items: Vec<String>,
+    ) {
+        let deadline = tokio::time::Instant::now() + POLL_LIMIT;
+        let outcome = loop {
+            tokio::time::sleep(POLL_INTERVAL).await;
+            if tokio::time::Instant::now() >= deadline {
+                break self.outcome(
+                    "timeout",
+                    None,
+                    Some("the authority did not finish in time"),
+                );
+            }
+            match self.inner.oauth.poll_retrieval(&access, &remote_id).await {
+                Ok(remote) if remote.status == "waiting" => continue,
+                Ok(remote) if remote.status == "done" => {
+                    break self.done(&consent_id, &retrieval_id, &items, remote.records)
+                }
+                Ok(remote) => {
+                    let status = if remote.status == "timeout" {
+                        "timeout"
+                    } else {
+                        "error"
+                    };
+                    break self.outcome(status, None, remote.error.as_deref().or(Some(status)));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "polling a retrieval failed");
+                    break self.outcome("error", None, Some(error.code()));
+                }
+            }
+        };
+        let result = self
+            .db(move |s| s.finish_retrieval(&consent_id, &retrieval_id, &outcome))
+            .await;
+        if let Err(problem) = result {
+            tracing::error!(code = problem.code(), "recording a retrieval failed");
+        }
+    }
+
+    fn outcome(
+        &self,
+        status: &str,
+        items: Option<Vec<ItemCount>>,
+        error: Option<&str>,
+    ) -> RetrievalOutcome {
+        RetrievalOutcome {
+            status: status.to_owned(),
+            finished_at: whole_seconds(self.now()),
+            items,
+            sealed_records: None,
+            error: error.map(str::to_owned),
+        }
+    }
+
+    fn done(
+        &self,
+        consent_id: &str,
+        retrieval_id: &str,
+        items: &[String],
+        records: Vec<RemoteItemRecords>,
+    ) -> RetrievalOutcome {
+        // Records for an item the consent does not cover are dropped unread:
+        // the operator may not keep what the citizen did not grant.
+        let kept: Vec<RemoteItemRecords> = records
+            .into_iter()
+            .filter(|r| items.contains(&r.item))
+            .collect();
+        let counts = items
+            .iter()
+            .map(|item| ItemCount {
+                item: item.clone(),
+                count: kept
+                    .iter()
+                    .filter(|r| &r.item == item)
+                    .map(|r| r.records.len())
+                    .sum(),
+            })
+            .collect();
+        let sealed = serde_json::to_vec(&kept).ok().and_then(|plain| {
+            self.inner
+                .key
+                .seal(&records_owner(consent_id, retrieval_id), &plain)
+                .ok()
+        });
+        match sealed {
+            Some(sealed) => RetrievalOutcome {
+                sealed_records: Some(sealed),
+                ..self.outcome("done", Some(counts), None)
+            },
+            None => self.outcome("error", None, Some("the records could not be sealed")),
+        }
+    }
+
+    /// One retrieval of a consent of the session.
+    pub(crate) async fn retrieval(
+        &self,
+        session: Option<SessionId>,
+        consent_id: &str,
+        retrieval_id: &str,
+    ) -> Result<Value, Problem> {
+        self.record(session.as_ref(), consent_id).await?;
+        let (cid, rid) = (consent_id.to_owned(), retrieval_id.to_owned());
+        let record = self
+            .db(move |s| s.retrieval(&cid, &rid))
+            .await?
+            .ok_or_else(|| Problem::not_found("retrieval"))?;
+        Ok(retrieval_json(&record))
+    }
+
+    /// Opens the records of a finished retrieval (for the operator's own
+    /// use; the contract answers counts only).
+    pub fn open_records(
+        &self,
+        consent_id: &str,
+        retrieval_id: &str,
+        sealed: &[u8],
+    ) -> Result<Value, crate::seal::SealError> {
+        let plain = self
+            .inner
+            .key
+            .open(&records_owner(consent_id, retrieval_id), sealed)?;
+        serde_json::from_slice(&plain).map_err(|_| crate::seal::SealError::Rejected)
+    }
+}
+
+/// Checks the body of `POST /authorizations`, reporting every problem at
+/// once; answers the valid request and the items the citizen grants.
+fn check_authorization_body(
+    body: &Map<String, Value>,
+) -> Result<(ValidRequest, Vec<String>), Problem> {
+    let parsed = request::parse(body.get("request").unwrap_or(&Value::Null));
+    let locale = match &parsed {
+        Ok(valid) => valid.request().locale,
+        Err(_) => body
+            .get("request")
+            .and_then(|r| r.get("locale"))
+            .and_then(Value::as_str)
+            .and_then(Locale::from_code)
+            .unwrap_or_default(),
+    };
+    let mut errors: Vec<Value> = match &parsed {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems.iter().map(|e| e.to_json(locale)).collect(),
+    };
+    let structural = |field: &str, kind: ErrorKind| {
+        ValidationError {
+            field: field.to_owned(),
+            kind,
+        }
+        .to_json(locale)
+    };
+    for key in body.keys() {
+        if !matches!(
+            key.as_str(),
+            "request" | "chosenOptional" | "specialCareConfirmed"
+        ) {
+            errors.push(structural(key, ErrorKind::UnknownField));
+        }
+    }
+    let mut chosen: Vec<String> = Vec::new();
+    match body.get("chosenOptional") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(values)) => {
+            for (i, value) in values.iter().enumerate() {
+                match value.as_str() {
+                    Some(id) => chosen.push(id.to_owned()),
+                    None => errors.push(structural(
+                        &format!("chosenOptional[{i}]"),
+                        ErrorKind::WrongType(JsonType::String),
+                    )),
+                }
+            }
+        }
+        Some(_) => errors.push(structural(
+            "chosenOptional",
+            ErrorKind::WrongType(JsonType::Array),
+        )),
+    }
+    let confirmed = match body.get("specialCareConfirmed") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => {
+            errors.push(structural(
+                "specialCareConfirmed",
+                ErrorKind::WrongType(JsonType::Boolean),
+            ));
+            false
+        }
+    };
+    if let Ok(valid) = &parsed {
+        for (i, id) in chosen.iter().enumerate() {
+            if !valid.request().items.optional.contains(id) {
+                errors.push(custom_error(
+                    "item_not_offered",
+                    format!("chosenOptional[{i}]"),
+                    format!("「{id}」は任意の項目として求められていません。"),
+                    format!("\"{id}\" was not offered as an optional item."),
+                    locale,
+                ));
+            }
+        }
+    }
+    let valid = match parsed {
+        Ok(valid) if errors.is_empty() => valid,
+        _ => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                "Invalid consent request",
+                format!("The consent request has {} problem(s).", errors.len()),
+            )
+            .with_errors(errors))
+        }
+    };
+    // The same rule as the consent screen: the granted items, required and
+    // chosen, in the request's order.
+    let consent = Consent::grant("pending", &valid, &chosen, OffsetDateTime::UNIX_EPOCH)
+        .map_err(|e| Problem::internal(&e))?;
+    let special: Vec<&String> = consent
+        .items
+        .iter()
+        .filter(|id| {
+            catalogue::item(id).is_some_and(|item| item.sensitivity == Sensitivity::SpecialCare)
+        })
+        .collect();
+    if !special.is_empty() && !confirmed {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "special_care_not_confirmed",
+            "Special-care items not confirmed",
+            "The request includes special-care items (要配慮個人情報) that the citizen must confirm separately.",
+        )
+        .with("items", special.into_iter().cloned().collect::<Vec<_>>()));
+    }
+    Ok((valid, consent.items))
+}
+
+/// The items of a retrieval: the body's `items`, each granted, or every
+/// granted item.
+fn retrieval_items(
+    record: &ConsentRecord,
+    body: &Map<String, Value>,
+) -> Result<Vec<String>, Problem> {
+    let granted = &record.consent.items;
+    let invalid = |errors: Vec<Value>| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "Invalid retrieval",
+            "The retrieval names items this consent does not cover.",
+        )
+        .with_errors(errors)
+    };
+    let Some(value) = body.get("items").filter(|v| !v.is_null()) else {
+        return Ok(granted.clone());
+    };
+    let Some(values) = value.as_array() else {
+        return Err(invalid(vec![ValidationError {
+            field: "items".into(),
+            kind: ErrorKind::WrongType(JsonType::Array),
+        }
+        .to_json(record.locale)]));
+    };
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for (i, value) in values.iter().enumerate() {
+        match value.as_str() {
+            Some(id) if granted.iter().any(|g| g == id) => {
+                if !items.iter().any(|known: &String| known == id) {
+                    items.push(id.to_owned());
+                }
+            }
+            Some(id) => errors.push(custom_error(
+                "item_not_granted",
+                format!("items[{i}]"),
+                format!("「{id}」はこの同意に含まれていません。"),
+                format!("\"{id}\" is not covered by this consent."),
+                record.locale,
+            )),
+            None => errors.push(
+                ValidationError {
+                    field: format!("items[{i}]"),
+                    kind: ErrorKind::WrongType(JsonType::String),
+                }
+                .to_json(record.locale),
+            ),
+        }
+    }
+    if !errors.is_empty() || items.is_empty() {
+        return Err(invalid(errors));
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_error_codes_are_reflected_only_when_plain() {
+        assert_eq!(callback_error_code("access_denied"), "access_denied");
+        assert_eq!(callback_error_code("server_error"), "server_error");
+        assert_eq!(callback_error_code("<script>"), "authority_error");
+        assert_eq!(callback_error_code(&"a".repeat(65)), "authority_error");
+    }
+}
