@@ -1,6 +1,9 @@
-// The playground: the catalogue and the request validator, through the
-// SDK's public JS API only. Every text goes in through textContent.
-import init, { MynaConsent } from "../pkg/myna_consent.js";
+// The playground: every screen in every state from fixtures, the request
+// validator and the catalogue, through the SDK's public package only
+// (pkg/index.js, as an operator imports it). Every text goes in through
+// textContent.
+import { MynaConsent } from "../pkg/index.js";
+import { installFixtureBackend, SAMPLES, SCREEN_STATES, prepareState } from "./fixtures.js";
 
 const WORDS = {
   ja: {
@@ -8,6 +11,10 @@ const WORDS = {
     loading: "読み込んでいます…",
     ready: "準備ができました。",
     failed: "SDK を読み込めませんでした: ",
+    screensHeading: "画面の一覧",
+    screensIntro: "SDK のすべての画面を、状態ごとに確認できます。事業者のバックエンドの代わりに、ページ内の見本データで動いています。",
+    screenStateLabel: "画面と状態",
+    eventsHeading: "発生したイベント",
     validateHeading: "同意リクエストの検証",
     validateIntro: "同意画面に渡すリクエストを MynaConsent.validate() で検証します。問題はすべて一度に表示されます。",
     sampleLabel: "サンプル",
@@ -45,6 +52,10 @@ const WORDS = {
     loading: "Loading…",
     ready: "Ready.",
     failed: "Could not load the SDK: ",
+    screensHeading: "Every screen",
+    screensIntro: "Every screen of the SDK in each of its states. A fixture backend inside this page stands in for the operator's backend.",
+    screenStateLabel: "Screen and state",
+    eventsHeading: "Events",
     validateHeading: "Validate a consent request",
     validateIntro: "Checks a request with MynaConsent.validate(), as the consent screen will. Every problem is shown at once.",
     sampleLabel: "Sample",
@@ -76,58 +87,6 @@ const WORDS = {
       welfare: "Disability discount (special care)",
       broken: "A request with problems",
     },
-  },
-};
-
-const operator = (name, approvalId) => ({
-  name,
-  contact: "0120-000-000（平日9時〜17時）",
-  privacyPolicyUrl: "https://example.jp/privacy",
-  approvalId,
-});
-
-const SAMPLES = {
-  phr: {
-    operator: operator("すこやか手帳株式会社", "MPA-2025-0123"),
-    items: {
-      required: ["insurance.drugs", "insurance.prescriptions", "insurance.dispensing"],
-      optional: ["insurance.checkups"],
-    },
-    purposes: [{ category: "healthManagement", description: "お薬の記録と服薬アラームに使います。" }],
-    period: { kind: "linkage", days: 90 },
-    recipients: [],
-    retention: "連携をやめたときは、取得したデータを30日以内に削除します。",
-  },
-  loan: {
-    operator: operator("みらいローン株式会社", "MPA-2025-0456"),
-    items: { required: ["self.tax_income"] },
-    purposes: [{ category: "creditScreening", description: "カードローンの審査で収入を確認します。" }],
-    period: { kind: "oneTime" },
-    retention: "審査の記録として7年間保存し、その後削除します。",
-  },
-  marriage: {
-    operator: operator("えにし結婚相談所", "MPA-2025-0789"),
-    items: { required: ["self.family_register"] },
-    purposes: [{ category: "identityVerification", description: "独身であることを確認します。" }],
-    period: { kind: "oneTime" },
-    recipients: [{ name: "株式会社えにしプラットフォーム", purpose: "独身証明の確認結果を会員ページに表示するため" }],
-    retention: "確認の結果だけを退会まで保存し、戸籍の情報そのものは確認後すぐに削除します。",
-  },
-  welfare: {
-    operator: operator("ひまわり交通株式会社", "MPA-2025-0999"),
-    items: { required: ["self.disability_certificate"] },
-    purposes: [{ category: "welfare", description: "乗車券の障がい者割引を適用します。" }],
-    period: { kind: "oneTime" },
-    retention: "割引の適用が終わったら、手帳の情報を削除します。",
-  },
-  broken: {
-    operator: { name: "<script>alert('x')</script>", contact: "", privacyPolicyUrl: "http://example.jp/p", approvalId: "A-1" },
-    items: { required: ["insurance.drugs", "insurance.drugs", "ehr.patient_summary"], optional: ["self.pension"] },
-    purposes: [{ category: "advertising", description: "" }],
-    period: { kind: "linkage", days: 120 },
-    recipients: [{ name: "分析会社" }],
-    retention: "",
-    privacyPolicyURL: "typo",
   },
 };
 
@@ -209,6 +168,42 @@ function renderVerdict(locale, words) {
   );
 }
 
+let current = null;
+
+async function showState(key, locale, words) {
+  current?.handle?.unmount();
+  current?.sdk?.destroy();
+  const stage = document.getElementById("stage");
+  stage.replaceChildren();
+  const events = document.getElementById("events");
+  events.replaceChildren();
+  const state = SCREEN_STATES.find((s) => s.key === key);
+  const sdk = await MynaConsent.create({
+    backend: "/fixtures",
+    locale,
+    navigate: (url) => events.append(el("li", {}, `navigate → ${url}`)),
+  });
+  for (const name of ["granted", "denied", "revoked", "renew", "error"]) {
+    sdk.on(name, (detail) => events.append(el("li", {}, `${name}: ${JSON.stringify(detail).slice(0, 300)}`)));
+  }
+  current = { sdk, handle: null };
+  const host = el("div");
+  stage.append(host);
+  const run = prepareState(state);
+  if (state.screen === "consent") {
+    current.handle = sdk.mountConsent(host, { ...state.request, locale });
+  } else if (state.screen === "review") {
+    current.handle = sdk.mountReview(host);
+  } else {
+    sdk.completeAuthorization(run.callbackUrl, { target: host, retrieve: state.retrieve }).catch(() => {});
+  }
+  // For the smoke test: proof that the screen rendered in its shadow root.
+  setTimeout(() => {
+    const root = host.querySelector("[data-myna-consent]")?.shadowRoot;
+    document.body.dataset.screenChars = String(root?.textContent.length ?? 0);
+  }, 50);
+}
+
 async function main() {
   const locale = pickLocale();
   const words = WORDS[locale];
@@ -220,14 +215,10 @@ async function main() {
   }
   const status = document.getElementById("status");
   status.textContent = words.loading;
-  try {
-    await init();
-  } catch (error) {
-    document.body.dataset.state = "error";
-    status.textContent = words.failed + error;
-    return;
-  }
+  installFixtureBackend();
   for (const [id, key] of [
+    ["screens-heading", "screensHeading"], ["screens-intro", "screensIntro"],
+    ["screen-state-label", "screenStateLabel"], ["events-heading", "eventsHeading"],
     ["validate-heading", "validateHeading"], ["validate-intro", "validateIntro"],
     ["sample-label", "sampleLabel"], ["request-label", "requestLabel"], ["run", "run"],
     ["catalogue-heading", "catalogueHeading"], ["apis-heading", "apisHeading"],
@@ -245,6 +236,19 @@ async function main() {
   document.getElementById("run").addEventListener("click", () => renderVerdict(locale, words));
   renderCatalogue(locale, words);
   load();
+  const stateSelect = document.getElementById("screen-state");
+  for (const group of ["consent", "return", "review"]) {
+    const optgroup = el("optgroup", { label: group });
+    for (const state of SCREEN_STATES.filter((s) => s.screen === group)) {
+      optgroup.append(el("option", { value: state.key }, state.label[locale]));
+    }
+    stateSelect.append(optgroup);
+  }
+  const wanted = new URLSearchParams(location.search).get("state");
+  if (wanted && SCREEN_STATES.some((s) => s.key === wanted)) stateSelect.value = wanted;
+  stateSelect.addEventListener("change", () => showState(stateSelect.value, locale, words));
+  await showState(stateSelect.value, locale, words);
+  document.getElementById("screens").hidden = false;
   document.getElementById("validate").hidden = false;
   document.getElementById("catalogue").hidden = false;
   status.textContent = words.ready;
@@ -255,4 +259,7 @@ document.addEventListener("securitypolicyviolation", () => {
   document.body.dataset.cspViolations = String(Number(document.body.dataset.cspViolations) + 1);
 });
 
-main();
+main().catch((error) => {
+  document.body.dataset.state = "error";
+  document.getElementById("status").textContent = String(error);
+});

@@ -153,26 +153,46 @@ pub struct MynaConsent {
 }
 
 /// A mounted screen; `unmount()` removes every node, listener and effect.
+///
+/// Dropping the handle (or the JS garbage collector collecting it) leaves
+/// the screen in place, as any rendered content: only `unmount()` or
+/// `destroy()` removes it.
 #[wasm_bindgen]
 pub struct MountHandle {
-    mounted: RefCell<Option<Mounted>>,
+    id: u32,
 }
 
 #[wasm_bindgen]
 impl MountHandle {
     /// Removes the screen. Calling it twice does nothing more.
     pub fn unmount(&self) {
-        if let Some(mounted) = self.mounted.borrow_mut().take() {
-            mounted.unmount();
-        }
+        unmount(self.id);
     }
 }
 
-impl MountHandle {
-    fn new(mounted: Mounted) -> Self {
-        Self {
-            mounted: RefCell::new(Some(mounted)),
-        }
+thread_local! {
+    /// Every mounted screen, by id: the screens live here, not in their
+    /// handles, so that a handle collected by JS does not take its screen
+    /// away.
+    static SCREENS: RefCell<(u32, std::collections::HashMap<u32, Mounted>)> = RefCell::default();
+}
+
+fn keep(mounted: Mounted) -> MountHandle {
+    SCREENS.with(|screens| {
+        let mut screens = screens.borrow_mut();
+        screens.0 = screens.0.wrapping_add(1);
+        let id = screens.0;
+        screens.1.insert(id, mounted);
+        MountHandle { id }
+    })
+}
+
+fn unmount(id: u32) {
+    // Take the screen out first: unmounting runs cleanup code that must not
+    // find the registry borrowed.
+    let mounted = SCREENS.with(|screens| screens.borrow_mut().1.remove(&id));
+    if let Some(mounted) = mounted {
+        mounted.unmount();
     }
 }
 
@@ -211,7 +231,7 @@ struct Sdk {
     navigate: Option<js_sys::Function>,
     listeners: RefCell<Vec<(Event, js_sys::Function)>>,
     /// Screens the SDK mounted on its own (the return screen).
-    screens: RefCell<Vec<Mounted>>,
+    screens: RefCell<Vec<u32>>,
 }
 
 impl Sdk {
@@ -306,7 +326,7 @@ impl MynaConsent {
                     &host,
                     move || view! { <InvalidRequestPanel errors=errors locale=locale /> },
                 )?;
-                return Ok(MountHandle::new(mounted));
+                return Ok(keep(mounted));
             }
         };
         let stage = RwSignal::new(Stage::Choosing);
@@ -332,7 +352,7 @@ impl MynaConsent {
                 <ConsentScreen request=valid locale=locale now=now stage=stage on_agree=on_agree on_decline=on_decline />
             }
         })?;
-        Ok(MountHandle::new(mounted))
+        Ok(keep(mounted))
     }
 
     /// On the redirect page: checks the callback in `url`, removes its
@@ -377,7 +397,7 @@ impl MynaConsent {
                 <ReviewScreen locale=locale backend=backend on_revoked=on_revoked on_renew=on_renew on_error=on_error />
             }
         })?;
-        Ok(MountHandle::new(mounted))
+        Ok(keep(mounted))
     }
 
     /// Revokes a consent at once and resolves with the receipt document.
@@ -433,8 +453,9 @@ impl MynaConsent {
     /// Removes every screen the SDK mounted by itself, and every listener.
     pub fn destroy(&self) {
         self.sdk.listeners.borrow_mut().clear();
-        for mounted in self.sdk.screens.borrow_mut().drain(..) {
-            mounted.unmount();
+        let ids: Vec<u32> = self.sdk.screens.borrow_mut().drain(..).collect();
+        for id in ids {
+            unmount(id);
         }
     }
 
@@ -563,7 +584,8 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
             &host,
             move || view! { <ReturnScreen locale=locale state=state retrieval=retrieval /> },
         )?;
-        sdk.screens.borrow_mut().push(mounted);
+        let handle = keep(mounted);
+        sdk.screens.borrow_mut().push(handle.id);
     }
     strip_callback_from_address_bar();
 

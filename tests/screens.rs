@@ -558,6 +558,18 @@ async fn unmount_leaves_nothing_behind() {
 }
 
 #[wasm_bindgen_test]
+async fn a_dropped_handle_leaves_the_screen_in_place() {
+    // A page that ignores the handle must keep its screen: JS may collect
+    // the handle at any time (a reported bug: the review screen vanished).
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let host = host();
+    let _ = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    let root = shadow(&host);
+    one(&root, "button", "同意してマイナポータルへ進む");
+}
+
+#[wasm_bindgen_test]
 async fn every_control_is_reachable_by_keyboard() {
     let Fake { sdk, .. } = fake(&no_routes(), None);
     let host = host();

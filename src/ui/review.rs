@@ -181,6 +181,9 @@ fn ConsentCard(
     let items = group(&c.items)
         .into_iter()
         .map(|g| {
+            if let [item] = g.items.as_slice() {
+                return view! { <li>{item.label.get(locale)}</li> }.into_any();
+            }
             let count = g.items.len();
             let labels = g.items.iter().map(|item| view! { <li>{item.label.get(locale)}</li> }).collect_view();
             view! {
@@ -191,6 +194,7 @@ fn ConsentCard(
                     </details>
                 </li>
             }
+            .into_any()
         })
         .collect_view();
     let can_renew = matches!(
