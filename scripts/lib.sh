@@ -57,10 +57,29 @@ ensure_chromium() {
   fi
 }
 
-# Builds the SDK's JavaScript package into pkg/ (release, size-tuned).
+ensure_npm() {
+  # package-lock.json pins every version; node_modules/.package-lock.json is
+  # npm's record of what was installed from it.
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    step "installing npm packages (package-lock.json)"
+    npm ci --no-audit --no-fund
+  fi
+}
+
+# The wasm features that Rust's wasm32 target emits and every current
+# browser runs; wasm-opt must be told, or it refuses the module.
+WASM_OPT_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+  --enable-mutable-globals --enable-reference-types --enable-multivalue)
+
+# Builds the SDK's npm package into pkg/: release wasm, bindings, wasm-opt
+# (binaryen from npm: Debian's is too old), and pkg-template/.
 build_pkg() {
-  step "building the wasm package into pkg/"
+  step "building the npm package into pkg/"
   cargo build --release --lib --target wasm32-unknown-unknown
+  rm -rf pkg
   wasm-bindgen --target web --out-dir pkg --out-name myna_consent \
     target/wasm32-unknown-unknown/release/myna_consent.wasm
+  node_modules/.bin/wasm-opt -Oz "${WASM_OPT_FEATURES[@]}" \
+    -o pkg/myna_consent_bg.wasm pkg/myna_consent_bg.wasm
+  cp pkg-template/* pkg/
 }

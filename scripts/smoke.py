@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Loads the playground from the release package in headless Chromium under
-the strict CSP, and checks that it rendered the catalogue and a validation
-verdict with no CSP violation. Fails (exit 1) otherwise."""
+"""Starts the sandbox (target/debug/myna-sandbox) and loads the playground
+from the release package in headless Chromium under the strict CSP: checks
+that a screen rendered in its shadow root, that the catalogue and a
+validation verdict rendered, and that no CSP violation happened, in ja and
+en. Fails (exit 1) otherwise."""
 
 import os
 import re
@@ -45,11 +47,18 @@ def dump_dom(url):
     return result.stdout
 
 
+def screen_chars(dom):
+    found = re.search(r'data-screen-chars="(\d+)"', dom)
+    return int(found.group(1)) if found else 0
+
+
 def main():
-    port = free_port()
+    port, authority = free_port(), free_port()
+    data = tempfile.TemporaryDirectory()
     server = subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, "scripts", "serve.py"), "--port", str(port)],
-        env={**os.environ, "QUIET": "1"}, stdout=subprocess.DEVNULL,
+        [os.path.join(ROOT, "target", "debug", "myna-sandbox"), "--operator", f"127.0.0.1:{port}",
+         "--authority", f"127.0.0.1:{authority}", "--data-dir", data.name],
+        cwd=ROOT, stdout=subprocess.DEVNULL,
     )
     failures = []
     try:
@@ -64,6 +73,7 @@ def main():
                 f"catalogue rendered ({expect})": expect in dom,
                 "the sample request was judged": 'data-verdict="' in dom,
                 "HbA1c listed": "HbA1c" in dom,
+                "a screen rendered in its shadow root": screen_chars(dom) > 200,
             }
             for name, ok in checks.items():
                 print(f"{'ok  ' if ok else 'FAIL'} [{lang}] {name}")
@@ -72,7 +82,8 @@ def main():
     finally:
         server.terminate()
         server.wait()
-    print(f"{5 * 2 - len(failures)} passed, {len(failures)} failed")
+        data.cleanup()
+    print(f"{6 * 2 - len(failures)} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)
 
 
