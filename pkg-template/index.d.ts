@@ -13,6 +13,7 @@ export type {
   MynaConsentOptions,
   PurposeCategory,
   ReceiptDocument,
+  RetrievalResult,
   Sensitivity,
   ValidationError,
   ValidationResult,

@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::backend::{Backend, BackendError, ConsentView};
+use crate::backend::{Backend, BackendError, ConsentView, RetrievalView};
 use crate::catalogue;
 use crate::flow::{self, PendingTransaction};
 use crate::i18n::{words, Locale};
@@ -108,6 +108,13 @@ export interface CompleteOptions {
   target?: string | Element;
   /** Start a first retrieval and show its progress. */
   retrieve?: boolean;
+}
+
+/** The outcome of retrieve(). */
+export interface RetrievalResult {
+  id: string;
+  status: "done" | "error" | "timeout";
+  items: { item: string; count: number }[];
 }
 
 /** What each event passes to its listeners. */
@@ -425,6 +432,28 @@ impl MynaConsent {
         })
     }
 
+    /// Retrieves a consent's data now: the backend refreshes its token and
+    /// asks Mynaportal; resolves when Mynaportal answered, with the status
+    /// (`done`, `error` or `timeout`) and the number of records per item.
+    /// The records themselves stay in the backend.
+    #[wasm_bindgen(unchecked_return_type = "Promise<RetrievalResult>")]
+    pub fn retrieve(
+        &self,
+        #[wasm_bindgen(js_name = consentId)] consent_id: String,
+    ) -> js_sys::Promise {
+        let sdk = Rc::clone(&self.sdk);
+        future_to_promise(async move {
+            match retrieve_until_settled(&sdk.backend, &consent_id).await {
+                Ok(view) => to_js(&view),
+                Err(e) => {
+                    let message = words(sdk.locale).retrieval_error;
+                    sdk.emit_error(e.code(), message);
+                    Err(error(e.code(), message, None))
+                }
+            }
+        })
+    }
+
     /// Adds a listener for `granted`, `denied`, `revoked`, `renew` or `error`.
     pub fn on(
         &self,
@@ -651,27 +680,40 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
 }
 
 /// Starts a retrieval and polls it once a second, for at most a minute.
-async fn retrieve_first(backend: &Backend, consent_id: &str) -> Retrieval {
-    let Ok(started) = backend.start_retrieval(consent_id).await else {
-        return Retrieval::Error;
-    };
-    let mut status = started.status;
+async fn retrieve_until_settled(
+    backend: &Backend,
+    consent_id: &str,
+) -> Result<RetrievalView, BackendError> {
+    let started = backend.start_retrieval(consent_id).await?;
+    let mut view = started.clone();
     for _ in 0..60 {
-        match status.as_str() {
-            "done" => return Retrieval::Done,
-            "error" => return Retrieval::Error,
-            "timeout" => return Retrieval::Timeout,
-            _ => {}
+        if view.status != "waiting" {
+            return Ok(view);
         }
         sleep_ms(1000).await;
-        status = match backend.retrieval(consent_id, &started.id).await {
-            Ok(view) => view.status,
+        view = match backend.retrieval(consent_id, &started.id).await {
+            Ok(view) => view,
             // A dropped poll is retried at the next tick.
             Err(BackendError::Network) => continue,
-            Err(_) => return Retrieval::Error,
+            Err(error) => return Err(error),
         };
     }
-    Retrieval::Timeout
+    Ok(RetrievalView {
+        status: "timeout".to_owned(),
+        ..view
+    })
+}
+
+/// The first retrieval after a grant, as the return screen shows it.
+async fn retrieve_first(backend: &Backend, consent_id: &str) -> Retrieval {
+    match retrieve_until_settled(backend, consent_id)
+        .await
+        .map(|view| view.status)
+    {
+        Ok(status) if status == "done" => Retrieval::Done,
+        Ok(status) if status == "timeout" => Retrieval::Timeout,
+        _ => Retrieval::Error,
+    }
 }
 
 async fn sleep_ms(ms: i32) {

@@ -250,6 +250,12 @@ pub fn router(authority: Authority) -> Router {
             get(pages::consent_page).post(pages::consent_submit),
         )
         .route("/static/authority.css", get(pages::stylesheet))
+        // Browsers ask for it on every page; an empty answer keeps their
+        // consoles free of 404s.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .route("/retrievals", post(retrieval::start))
         .route("/retrievals/{id}", get(retrieval::poll));
     if authority.controls_enabled() {

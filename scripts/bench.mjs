@@ -1,0 +1,20 @@
+// Time from navigation to the consent screen's agree button, on the PHR
+// demo site, each load in a fresh browser context (cold cache).
+import { start, newPage } from "../tests/e2e/harness.mjs";
+
+const env = await start();
+const times = [];
+try {
+  for (let i = 0; i < 7; i++) {
+    const page = await newPage(env);
+    const t0 = Date.now();
+    await page.goto(`${env.site}/phr/`);
+    await page.getByRole("button", { name: "同意してマイナポータルへ進む" }).waitFor();
+    times.push(Date.now() - t0);
+    await page.context().close();
+  }
+} finally {
+  await env.stop();
+}
+times.sort((a, b) => a - b);
+console.log(`consent screen ready: median ${times[3]} ms (min ${times[0]}, max ${times[6]}) over ${times.length} loads`);

@@ -1,0 +1,134 @@
+// The end-to-end harness: starts the sandbox (target/debug/myna-sandbox) on
+// free loopback ports with the repository's configuration moved to them,
+// launches Debian's Chromium through playwright-core, and watches every page
+// for console errors and CSP violations.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import AxeBuilder from "@axe-core/playwright";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const OUTPUT = join(ROOT, "test-output", "e2e");
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, ms = 15000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const open = await new Promise((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => { socket.destroy(); resolve(true); });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** Starts the sandbox and a browser. */
+export async function start() {
+  const [op, ap] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), "myna-e2e-"));
+  const config = readFileSync(join(ROOT, "sandbox", "sandbox.json"), "utf8")
+    .replaceAll("http://localhost:8081", `http://localhost:${ap}`)
+    .replaceAll("http://127.0.0.1:8080", `http://127.0.0.1:${op}`);
+  writeFileSync(join(dir, "sandbox.json"), config);
+  const sandbox = spawn(join(ROOT, "target", "debug", "myna-sandbox"), [
+    "--config", join(dir, "sandbox.json"), "--data-dir", join(dir, "data"),
+    "--operator", `127.0.0.1:${op}`, "--authority", `127.0.0.1:${ap}`, "--sandbox-controls",
+  ], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  await waitForPort(op);
+  await waitForPort(ap);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+  mkdirSync(OUTPUT, { recursive: true });
+  return {
+    site: `http://127.0.0.1:${op}`,
+    issuer: `http://localhost:${ap}`,
+    browser,
+    async stop() {
+      await browser.close();
+      sandbox.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A fresh browser context (its own cookies, like a new citizen) and page,
+ * with console errors, page errors and CSP violations recorded in
+ * `page.problems`.
+ */
+export async function newPage(env, viewport = { width: 1280, height: 800 }) {
+  const context = await env.browser.newContext({ viewport, locale: "ja-JP", timezoneId: "Asia/Tokyo" });
+  // Runs before any page script, in every frame; CSP does not apply to it.
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`);
+    });
+  });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") page.problems.push(`console: ${message.text()} (${message.location().url})`);
+  });
+  page.on("pageerror", (error) => page.problems.push(`page error: ${error.message}`));
+  return page;
+}
+
+/** Runs axe-core (WCAG 2.2 A and AA rules) on the page, shadow roots included. */
+export async function axe(page) {
+  const result = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"])
+    .analyze();
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+/** Whether the page scrolls sideways (it must not, even at 360 px). */
+export async function overflows(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+}
+
+/** Saves a full-page screenshot under test-output/e2e/. */
+export async function shot(page, name) {
+  await page.screenshot({ path: join(OUTPUT, `${name}.png`), fullPage: true });
+}
+
+/** Calls a sandbox control of the authority. */
+export async function control(env, path, body) {
+  const response = await fetch(`${env.issuer}/sandbox/${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "Content-Type": "application/json", "X-Sandbox-Control": "1" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`control ${path}: ${response.status}`);
+  return response.json();
+}
+
+/** Signs in at the authority's page and presses 同意する or 同意しない. */
+export async function atAuthority(page, { approve = true, citizen = "デジタル 太郎", pin = "1234" } = {}) {
+  await page.waitForURL(/\/authorize\/signin/);
+  await page.getByLabel(citizen).check();
+  await page.getByLabel(/暗証番号/).fill(pin);
+  await page.getByRole("button", { name: /サインイン|ログイン|次へ|進む/ }).click();
+  await page.waitForURL(/\/authorize\/consent/);
+  await page.getByRole("button", { name: approve ? "同意する" : "同意しない" }).click();
+}

@@ -1,0 +1,80 @@
+// The journey by keyboard alone: consent, the authority's pages, and
+// revocation, with Tab, Shift+Tab, Space, Enter and Escape.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { newPage, start } from "./harness.mjs";
+
+let env;
+before(async () => { env = await start(); });
+after(async () => { await env?.stop(); });
+
+/** The focused element, looking through open shadow roots. */
+async function focused(page) {
+  return page.evaluate(() => {
+    let active = document.activeElement;
+    while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+    if (!active) return "";
+    const label = active.labels?.[0]?.textContent ?? "";
+    return `${active.tagName.toLowerCase()}|${(label || active.textContent || active.getAttribute("aria-label") || "").replace(/\s+/g, " ").trim()}`;
+  });
+}
+
+/** Presses Tab until the focused element matches, or fails after `limit` presses. */
+async function tabTo(page, pattern, { limit = 60, shift = false } = {}) {
+  const seen = [];
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press(shift ? "Shift+Tab" : "Tab");
+    const now = await focused(page);
+    seen.push(now);
+    if (pattern.test(now)) return;
+  }
+  assert.fail(`Tab never reached ${pattern}; it went through:\n${seen.join("\n")}`);
+}
+
+test("consent, Mynaportal and revocation by keyboard alone", async () => {
+  const page = await newPage(env);
+  await page.goto(`${env.site}/phr/`);
+  await page.getByRole("button", { name: "同意してマイナポータルへ進む" }).waitFor();
+
+  await tabTo(page, /^input\|特定健診などの健診結果/);
+  await page.keyboard.press("Space");
+  assert.equal(await page.getByRole("checkbox", { name: "特定健診などの健診結果" }).isChecked(), true);
+  await tabTo(page, /^button\|同意してマイナポータルへ進む$/);
+  await page.keyboard.press("Enter");
+
+  await page.waitForURL(/\/authorize\/signin/);
+  await tabTo(page, /^input\|.*デジタル 太郎/);
+  await page.keyboard.press("Space");
+  await tabTo(page, /^input\|.*暗証番号/);
+  await page.keyboard.type("1234");
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/authorize\/consent/);
+  await tabTo(page, /^button\|同意する$/);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "同意の手続が完了しました" }).waitFor();
+
+  await page.goto(`${env.site}/phr/review.html`);
+  await page.getByRole("article", { name: "すこやか手帳株式会社" }).waitFor();
+  await tabTo(page, /^button\|同意を撤回する$/);
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog", { name: "同意を撤回しますか" }).waitFor();
+  assert.equal(await focused(page), "button|撤回しない", "focus moves into the dialog");
+  await page.keyboard.press("Escape");
+  await page.getByRole("dialog").waitFor({ state: "hidden" });
+  assert.equal(await focused(page), "button|同意を撤回する", "Escape closes and focus returns");
+
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog", { name: "同意を撤回しますか" }).waitFor();
+  await page.keyboard.press("Tab");
+  assert.equal(await focused(page), "button|撤回する");
+  await page.keyboard.press("Tab");
+  assert.equal(await focused(page), "button|撤回しない", "Tab stays inside the dialog");
+  await page.keyboard.press("Shift+Tab");
+  assert.equal(await focused(page), "button|撤回する");
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog", { name: "同意を撤回しました" }).waitFor();
+  await tabTo(page, /^button\|閉じる$/, { limit: 5 });
+  await page.keyboard.press("Enter");
+  await page.getByRole("article", { name: "すこやか手帳株式会社" }).getByText("撤回済み").waitFor();
+  assert.deepEqual(page.problems, []);
+});
