@@ -84,6 +84,19 @@ describe("the PHR journey", () => {
 });
 
 describe("the other demo sites", () => {
+  for (const site of ["phr", "loan", "marriage", "platform"]) {
+    test(`${site}: the SDK's screens in English pass axe too`, async () => {
+      const page = await newPage(env);
+      await page.goto(`${env.site}/${site}/?lang=en`);
+      await page.getByRole("button", { name: "Agree and go to Mynaportal" }).waitFor();
+      await check(page, `${site}-1-consent-en`);
+      await page.goto(`${env.site}/${site}/review.html?lang=en`);
+      await page.getByRole("heading", { name: "Your Mynaportal consents" }).waitFor();
+      await check(page, `${site}-4-review-en`);
+      assert.deepEqual(page.problems, []);
+    });
+  }
+
   for (const [site, operator, shows] of [
     ["loan", "みらいローン株式会社", "この1回のみ"],
     ["marriage", "えにし結婚相談所", "戸籍関係情報"],
@@ -95,11 +108,36 @@ describe("the other demo sites", () => {
       await page.getByText(shows, { exact: false }).first().waitFor();
       await grant(page, site, { screens: true });
       await page.goto(`${env.site}/${site}/review.html`);
-      await page.getByRole("article", { name: operator }).waitFor();
+      const card = page.getByRole("article", { name: operator });
+      await card.waitFor();
       await check(page, `${site}-4-review`);
+      await card.getByRole("button", { name: "同意を撤回する" }).click();
+      await page.getByRole("dialog", { name: "同意を撤回しますか" }).getByRole("button", { name: "撤回する" }).click();
+      await page.getByRole("dialog", { name: "同意を撤回しました" }).waitFor();
+      await page.getByRole("dialog").getByRole("button", { name: "閉じる" }).click();
+      await card.getByText("撤回済み").waitFor();
+      if (site === "platform") {
+        // A linkage holds a refresh token: revocation ends the grant at the
+        // authority. (A one-time consent holds none.)
+        const { grants } = await control(env, "grants");
+        const own = grants.filter((g) => g.clientId === `demo-${site}`);
+        assert.ok(own.length > 0 && own.every((g) => g.status !== "active"), "the authority ended the grant");
+      }
       assert.deepEqual(page.problems, []);
     });
   }
+});
+
+describe("the custom elements", () => {
+  test("<myna-consent-request> and <myna-consent-review> render and dispatch events", async () => {
+    const page = await newPage(env);
+    await page.goto(`${env.site}/elements/`);
+    await page.getByRole("button", { name: "同意しない" }).click();
+    await page.getByText("myna-denied", { exact: false }).waitFor();
+    await page.getByRole("heading", { name: "マイナポータル連携の同意の確認" }).waitFor();
+    await check(page, "custom-elements");
+    assert.deepEqual(page.problems, []);
+  });
 });
 
 describe("when things go otherwise", () => {
