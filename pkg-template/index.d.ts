@@ -1,6 +1,21 @@
-// The public API of myna-consent: MynaConsent and the types it takes and
-// gives. Internals of the generated bindings are not re-exported.
-export { MynaConsent, MountHandle } from "./myna_consent.js";
+// The public API of myna-consent, declared by hand so that only the API
+// appears (not the generated bindings' internals) and events are typed per
+// name. The data types come from the declarations the SDK itself emits.
+// The generated bindings use `Symbol.dispose`: compile with
+// "lib": [..., "esnext.disposable"] (TypeScript 5.2+) or skipLibCheck.
+import type {
+  Catalogue,
+  CompleteOptions,
+  Consent,
+  ConsentRequest,
+  Locale,
+  MynaConsentEvents,
+  MynaConsentOptions,
+  ReceiptDocument,
+  RetrievalResult,
+  ValidationResult,
+} from "./myna_consent.js";
+
 export type {
   Availability,
   Catalogue,
@@ -18,3 +33,39 @@ export type {
   ValidationError,
   ValidationResult,
 } from "./myna_consent.js";
+
+/** A mounted screen. */
+export declare class MountHandle {
+  private constructor();
+  /** Removes the screen and everything it added. Calling it twice does nothing more. */
+  unmount(): void;
+}
+
+/** The SDK for one operator backend. */
+export declare class MynaConsent {
+  private constructor();
+  /** Creates the SDK. Rejects with a MynaConsentError for bad options. */
+  static create(options: MynaConsentOptions): Promise<MynaConsent>;
+  /** The catalogue of APIs and data items; throws `unknown_locale`. */
+  static catalogue(locale?: Locale): Catalogue;
+  /** Checks a request against every rule, reporting every problem at once. */
+  static validate(request: unknown, locale?: Locale): ValidationResult;
+  /** The screens' language. */
+  readonly locale: Locale;
+  /** Validates the request and shows its consent screen (or, if invalid, every problem). */
+  mountConsent(target: string | Element, request: ConsentRequest): MountHandle;
+  /** On the redirect page: checks the callback, completes at the backend, resolves with the consent. */
+  completeAuthorization(url: string, options?: CompleteOptions): Promise<Consent>;
+  /** Shows the review screen, with revocation. */
+  mountReview(target: string | Element): MountHandle;
+  /** Revokes a consent at once; resolves with the receipt document. */
+  revoke(consentId: string): Promise<ReceiptDocument>;
+  /** Retrieves a consent's data now; resolves when Mynaportal answered. */
+  retrieve(consentId: string): Promise<RetrievalResult>;
+  /** Adds a listener. */
+  on<K extends keyof MynaConsentEvents>(event: K, listener: (detail: MynaConsentEvents[K]) => void): void;
+  /** Removes a listener added with on(). */
+  off<K extends keyof MynaConsentEvents>(event: K, listener: (detail: MynaConsentEvents[K]) => void): void;
+  /** Removes every screen the SDK mounted by itself, and every listener. */
+  destroy(): void;
+}

@@ -878,6 +878,13 @@ async fn revocation_dialog_traps_focus_and_escape_returns_it() {
     );
     let keep = one(&dialog, "button", "撤回しない");
     let confirm = one(&dialog, "button", "撤回する");
+    // Focus moves in on the next animation frame.
+    for _ in 0..40 {
+        if active_in(&root) == JsValue::from(keep.clone()) {
+            break;
+        }
+        settle().await;
+    }
     assert_eq!(
         active_in(&root),
         JsValue::from(keep.clone()),

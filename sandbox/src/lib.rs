@@ -118,13 +118,13 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         myna_operator::SqliteStore::open(&db_path)
             .map_err(|e| Error::Setup(format!("operator store: {e}")))?,
     );
+    let key = myna_operator::TokenKey::load_or_create(&options.data_dir)
+        .map_err(|e| Error::Setup(format!("token key: {e}")))?;
     let mut operator_site = site(&options.site_root);
     for config in operator_configs {
-        let key = myna_operator::TokenKey::load_or_create(&options.data_dir)
-            .map_err(|e| Error::Setup(format!("token key: {e}")))?;
         let base_path = config.base_path.clone();
         let clock = authority.clock();
-        let operator = myna_operator::Operator::new(config, store.clone(), key, clock);
+        let operator = myna_operator::Operator::new(config, store.clone(), key.clone(), clock);
         operator_site = operator_site.nest(&base_path, myna_operator::router(operator));
     }
 

@@ -53,6 +53,12 @@ fn loopback(text: &str) -> Result<SocketAddr, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // The backends log failed calls to the authority as warnings: show them
+    // on stderr, so an integrating engineer sees why a flow failed.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::stderr)
+        .init();
     let options = match parse_args() {
         Ok(options) => options,
         Err(message) => {

@@ -19,6 +19,17 @@ async function focused(page) {
   });
 }
 
+/** Waits (up to two seconds) until `expected` has the focus. */
+async function focusIs(page, expected, message) {
+  const deadline = Date.now() + 2000;
+  let now = await focused(page);
+  while (now !== expected && Date.now() < deadline) {
+    await page.waitForTimeout(25);
+    now = await focused(page);
+  }
+  assert.equal(now, expected, message);
+}
+
 /** Presses Tab until the focused element matches, or fails after `limit` presses. */
 async function tabTo(page, pattern, { limit = 60, shift = false } = {}) {
   const seen = [];
@@ -58,13 +69,14 @@ test("consent, Mynaportal and revocation by keyboard alone", async () => {
   await tabTo(page, /^button\|同意を撤回する$/);
   await page.keyboard.press("Enter");
   await page.getByRole("dialog", { name: "同意を撤回しますか" }).waitFor();
-  assert.equal(await focused(page), "button|撤回しない", "focus moves into the dialog");
+  await focusIs(page, "button|撤回しない", "focus moves into the dialog");
   await page.keyboard.press("Escape");
   await page.getByRole("dialog").waitFor({ state: "hidden" });
-  assert.equal(await focused(page), "button|同意を撤回する", "Escape closes and focus returns");
+  await focusIs(page, "button|同意を撤回する", "Escape closes and focus returns");
 
   await page.keyboard.press("Enter");
   await page.getByRole("dialog", { name: "同意を撤回しますか" }).waitFor();
+  await focusIs(page, "button|撤回しない", "focus moves into the dialog again");
   await page.keyboard.press("Tab");
   assert.equal(await focused(page), "button|撤回する");
   await page.keyboard.press("Tab");

@@ -1,0 +1,51 @@
+// An operator's TypeScript, compiled against the package's typings
+// (pkg/index.d.ts) by `tsc --noEmit`: it fails if the declarations break,
+// leak internals, or stop refusing wrong use (each @ts-expect-error must
+// find an error).
+import { MynaConsent, type ConsentRequest, type Consent, type ReceiptDocument } from "myna-consent";
+import type { MynaConsentRequestElement } from "myna-consent/elements";
+
+const request: ConsentRequest = {
+  operator: { name: "すこやか手帳株式会社", contact: "0120-000-000", privacyPolicyUrl: "https://example.jp/p", approvalId: "MPA-1" },
+  items: { required: ["insurance.drugs"], optional: ["insurance.checkups"] },
+  purposes: [{ category: "healthManagement", description: "お薬の記録に使います。" }],
+  period: { kind: "linkage", days: 90 },
+  retention: "30日以内に削除します。",
+};
+
+export async function operatorPage(consentId: string): Promise<void> {
+  const sdk = await MynaConsent.create({ backend: "/myna", locale: "ja" });
+  sdk.on("error", (detail) => console.warn(detail.code, detail.message));
+  sdk.on("granted", (consent: Consent) => console.log(consent.status, consent.daysLeft));
+  sdk.on("revoked", ({ consentId, receipt }) => console.log(consentId, receipt.sha256));
+  const handle = sdk.mountConsent("#consent", request);
+  handle.unmount();
+  const consent: Consent = await sdk.completeAuthorization(location.href, { target: "#result", retrieve: true });
+  console.log(consent.endDate);
+  sdk.mountReview(document.body).unmount();
+  const receipt: ReceiptDocument = await sdk.revoke(consentId);
+  console.log(receipt.receipt.receiptId);
+  const result = await sdk.retrieve(consentId);
+  console.log(result.status, result.items.map((item) => item.count));
+  sdk.destroy();
+
+  const checked = MynaConsent.validate(request);
+  if (checked.ok) {
+    console.log(checked.needsSeparateConfirmation, checked.specialCareItems.length);
+  } else {
+    console.log(checked.errors.map((error) => `${error.code} ${error.field}`));
+  }
+  const catalogue = MynaConsent.catalogue("en");
+  console.log(catalogue.categories[0].items[0].availability);
+
+  const element = document.querySelector("myna-consent-request") as MynaConsentRequestElement | null;
+  if (element) element.request = request;
+
+  // @ts-expect-error: an unknown event
+  sdk.on("consented", () => {});
+  // @ts-expect-error: a locale the SDK does not speak
+  await MynaConsent.create({ backend: "/myna", locale: "fr" });
+  // @ts-expect-error: a period kind that does not exist
+  const bad: ConsentRequest = { ...request, period: { kind: "forever" } };
+  console.log(bad);
+}
