@@ -113,6 +113,13 @@ fn json_answer(status: StatusCode, value: &Value) -> Response {
         .into_response()
 }
 
+/// The answer to a GET: the value as JSON, or the problem.
+fn ok_json(result: Result<Value, Problem>) -> Response {
+    result.map_or_else(IntoResponse::into_response, |value| {
+        json_answer(StatusCode::OK, &value)
+    })
+}
+
 /// The exact stored text of a receipt document, so repeated answers are
 /// byte-identical.
 fn document_answer(document: String) -> Response {
@@ -210,10 +217,7 @@ async fn list_consents(State(operator): State<Operator>, headers: HeaderMap) -> 
         operator.consents(session).await
     }
     .await;
-    match result {
-        Ok(value) => json_answer(StatusCode::OK, &value),
-        Err(problem) => problem.into_response(),
-    }
+    ok_json(result)
 }
 
 async fn get_consent(
@@ -226,10 +230,7 @@ async fn get_consent(
         operator.consent(session, &id).await
     }
     .await;
-    match result {
-        Ok(value) => json_answer(StatusCode::OK, &value),
-        Err(problem) => problem.into_response(),
-    }
+    ok_json(result)
 }
 
 async fn get_receipt(
@@ -242,10 +243,7 @@ async fn get_receipt(
         operator.receipt(session, &id).await
     }
     .await;
-    match result {
-        Ok(document) => document_answer(document),
-        Err(problem) => problem.into_response(),
-    }
+    result.map_or_else(IntoResponse::into_response, document_answer)
 }
 
 async fn revoke_consent(
@@ -293,8 +291,5 @@ async fn get_retrieval(
         operator.retrieval(session, &id, &rid).await
     }
     .await;
-    match result {
-        Ok(value) => json_answer(StatusCode::OK, &value),
-        Err(problem) => problem.into_response(),
-    }
+    ok_json(result)
 }
