@@ -118,7 +118,8 @@ fn string(value: &JsValue, key: &str) -> String {
 }
 
 async fn settle() {
-    JsFuture::from(sleep(30)).await.expect("timer");
+    // Generous: CI runs on two busy cores.
+    JsFuture::from(sleep(120)).await.expect("timer");
 }
 
 fn host() -> Element {

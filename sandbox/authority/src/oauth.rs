@@ -708,8 +708,16 @@ fn revoke_inner(authority: &Authority, headers: &HeaderMap, body: &[u8]) -> Resu
     let Some(stored) = store::token(&tx, &hash)?.filter(|t| t.client_id == client.client_id) else {
         return Ok(());
     };
+    // A one-time grant has no refresh token: its access token is the whole
+    // grant, so revoking it ends the grant, as revoking a linkage's refresh
+    // token does.
+    let one_time =
+        store::grant(&tx, &stored.grant_id)?.is_some_and(|grant| grant.ends_at.is_none());
     match stored.kind {
         TokenKind::Refresh => store::end_grant(&tx, &stored.grant_id, GrantStatus::Revoked, now)?,
+        TokenKind::Access if one_time => {
+            store::end_grant(&tx, &stored.grant_id, GrantStatus::Revoked, now)?
+        }
         TokenKind::Access => store::revoke_token(&tx, &stored.hash, now)?,
     }
     tx.commit()?;

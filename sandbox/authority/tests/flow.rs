@@ -855,6 +855,38 @@ async fn revocation_ends_the_grant() {
 }
 
 #[tokio::test]
+async fn revoking_a_one_time_access_token_ends_its_grant() {
+    let h = harness("one-time-revocation").await;
+    let tokens = h
+        .tokens(&details(&["self.tax_income"], json!({ "kind": "oneTime" })))
+        .await;
+    let access = tokens["access_token"].as_str().expect("access");
+    let grant_id = tokens["authorization_details"][0]["grantId"]
+        .as_str()
+        .expect("grantId");
+    let response = h
+        .post_form("/revoke", ("demo-phr", SECRET), &[("token", access)])
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(h.start_retrieval(access, None).await.status(), 401);
+    let list: Value = h
+        .api
+        .get(h.url("/sandbox/grants"))
+        .header("X-Sandbox-Control", "1")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let grant = list["grants"]
+        .as_array()
+        .and_then(|grants| grants.iter().find(|g| g["grantId"] == grant_id))
+        .expect("the grant");
+    assert_eq!(grant["status"], "revoked");
+}
+
+#[tokio::test]
 async fn a_linkage_expires_after_its_days() {
     let h = harness("linkage-expiry").await;
     let tokens = h.tokens(&details(&["insurance.drugs"], linkage())).await;
