@@ -43,6 +43,20 @@ fn accepts_a_callback_with_code_state_and_issuer() {
 }
 
 #[test]
+fn an_address_without_any_callback_is_not_a_callback() {
+    // The return page reloaded after it removed code and state: nothing to
+    // judge, and certainly not "tampered".
+    assert_eq!(
+        check("https://op.example/cb", Some(&pending())),
+        Err(CallbackError::NoCallback)
+    );
+    assert_eq!(
+        check("https://op.example/cb?lang=en", None),
+        Err(CallbackError::NoCallback)
+    );
+}
+
+#[test]
 fn refuses_missing_state() {
     let error = check(
         "https://op.example/cb?code=c-1&iss=http%3A%2F%2Flocalhost%3A8081",

@@ -754,6 +754,33 @@ async fn the_callback_leaves_the_address_bar() {
 }
 
 #[wasm_bindgen_test]
+async fn reloading_the_return_page_does_not_claim_nothing_was_shared() {
+    // A reported bug: after a successful return, a reload (the callback
+    // already removed from the address) said the procedure was tampered with
+    // and that nothing had been shared.
+    let Fake { sdk, calls, base } = fake(&no_routes(), None);
+    set_pending(&base, "st-1", 1.0, true);
+    let host = host();
+    let options = Object::new();
+    Reflect::set(&options, &"target".into(), &host).expect("set");
+    let result = JsFuture::from(
+        sdk.complete_authorization("https://op.example/callback.html".into(), options.into()),
+    )
+    .await;
+    let error = result.expect_err("no callback to complete");
+    assert_eq!(string(&error, "code"), "no_callback");
+    settle().await;
+    let text = text_of(&shadow(&host));
+    assert!(
+        text.contains("この手続は、すでに完了しているか中止されています。"),
+        "{text}"
+    );
+    assert!(!text.contains("提供されていません"), "{text}");
+    assert!(!text.contains("安全のために中止しました"), "{text}");
+    assert_eq!(calls.length(), 0);
+}
+
+#[wasm_bindgen_test]
 async fn the_return_screen_shows_the_outcome_in_plain_words() {
     let Fake { sdk, base, .. } = fake(&no_routes(), None);
     set_pending(&base, "st-1", 1.0, false);

@@ -58,6 +58,10 @@ pub enum CallbackError {
     /// The address is not a URL.
     #[error("the callback address is not a URL")]
     InvalidUrl,
+    /// The address carries no callback at all: the return page was opened
+    /// or reloaded on its own (its parameters were already removed).
+    #[error("the address carries no callback")]
+    NoCallback,
     /// There is no `state` in the callback.
     #[error("the callback has no state")]
     MissingState,
@@ -89,6 +93,7 @@ impl CallbackError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidUrl => "invalid_callback",
+            Self::NoCallback => "no_callback",
             Self::MissingState => "state_missing",
             Self::UnknownState => "state_mismatch",
             Self::UsedState => "state_used",
@@ -131,6 +136,9 @@ pub fn check_callback(
     pending: Option<&PendingTransaction>,
     now: OffsetDateTime,
 ) -> Result<Completion, CallbackError> {
+    if callback.code.is_none() && callback.state.is_none() && callback.error.is_none() {
+        return Err(CallbackError::NoCallback);
+    }
     let state = callback
         .state
         .as_deref()

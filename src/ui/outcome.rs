@@ -30,7 +30,9 @@ impl Failure {
         match error {
             CallbackError::AccessDenied => Self::DeclinedAtPortal,
             CallbackError::Expired => Self::Expired,
-            CallbackError::UsedState => Self::Used,
+            // A reload of the return page after it removed its callback
+            // says the same as a reused callback: the procedure is over.
+            CallbackError::UsedState | CallbackError::NoCallback => Self::Used,
             CallbackError::Authority(_) => Self::Backend,
             CallbackError::InvalidUrl
             | CallbackError::MissingState
