@@ -181,6 +181,14 @@ impl Consent {
     }
 }
 
+/// SHA-256 of `bytes`, lowercase hex: the digest of receipts and requests.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// The Japanese calendar date of an instant.
 pub fn jst_date(at: OffsetDateTime) -> Date {
     at.to_offset(JST).date()
@@ -360,8 +368,7 @@ impl Receipt {
 
     /// SHA-256 of [`canonical_json`](Self::canonical_json), lowercase hex.
     pub fn sha256(&self) -> String {
-        let digest = Sha256::digest(self.canonical_json().as_bytes());
-        digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        sha256_hex(self.canonical_json().as_bytes())
     }
 
     /// `{ "receipt": …, "sha256": … }`: what the citizen downloads.

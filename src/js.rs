@@ -620,14 +620,7 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
 
     let fail = |failure: Failure, code: &str| {
         state.try_set(ReturnState::Failed(failure));
-        let message = match failure {
-            Failure::DeclinedAtPortal => w.declined_at_portal,
-            Failure::Expired => w.expired,
-            Failure::Tampered => w.tampered,
-            Failure::Used => w.used,
-            Failure::Backend => w.backend_problem,
-            Failure::Network => w.network,
-        };
+        let message = failure.explain(w);
         if failure == Failure::DeclinedAtPortal {
             sdk.emit(Event::Denied, &serde_json::json!({ "stage": "mynaportal" }));
         } else {

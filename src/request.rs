@@ -423,14 +423,10 @@ impl ValidRequest {
     /// SHA-256 of the request's canonical JSON (RFC 8785), lowercase hex:
     /// the same request gives the same digest in the browser and the backend.
     pub fn digest(&self) -> String {
-        use sha2::{Digest, Sha256};
         // A request holds only strings, booleans and small integers, which
         // always serialise.
         let canonical = serde_json_canonicalizer::to_string(&self.0).unwrap_or_default();
-        Sha256::digest(canonical.as_bytes())
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        crate::consent::sha256_hex(canonical.as_bytes())
     }
 }
 

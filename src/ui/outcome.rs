@@ -54,7 +54,8 @@ impl Failure {
         }
     }
 
-    fn explain(self, w: &'static Words) -> &'static str {
+    /// What happened, in plain words.
+    pub fn explain(self, w: &'static Words) -> &'static str {
         match self {
             Self::DeclinedAtPortal => w.declined_at_portal,
             Self::Expired => w.expired,
