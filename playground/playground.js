@@ -197,7 +197,7 @@ async function showState(key, locale, words) {
   } else {
     sdk.completeAuthorization(run.callbackUrl, { target: host, retrieve: state.retrieve }).catch(() => {});
   }
-  // For the smoke test: proof that the screen rendered in its shadow root.
+  // For the end-to-end test: proof that the screen rendered in its shadow root.
   setTimeout(() => {
     const root = host.querySelector("[data-myna-consent]")?.shadowRoot;
     document.body.dataset.screenChars = String(root?.textContent.length ?? 0);
@@ -254,10 +254,6 @@ async function main() {
   status.textContent = words.ready;
   document.body.dataset.state = "ready";
 }
-
-document.addEventListener("securitypolicyviolation", () => {
-  document.body.dataset.cspViolations = String(Number(document.body.dataset.cspViolations) + 1);
-});
 
 main().catch((error) => {
   document.body.dataset.state = "error";

@@ -1,6 +1,7 @@
 // Every screen in every state, from the playground's fixtures, in Japanese
 // and English: no axe-core violation, no sideways scrolling at 360 px, no
 // console error or CSP violation; screenshots at 360×740 and 1280×800.
+// Also: the catalogue and the validator render from the release package.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { axe, newPage, overflows, shot, start } from "./harness.mjs";
@@ -16,7 +17,20 @@ const STATES = [
   "review-list", "review-empty", "review-failed", "review-revoke-fails",
 ];
 
-for (const lang of ["ja", "en"]) {
+for (const [lang, category, verdict] of [
+  ["ja", "生化学的検査（26項目）", "問題はありません。この内容で同意画面を表示できます。"],
+  ["en", "Biochemistry tests (26 items)", "No problems. A consent screen can show this request."],
+]) {
+  test(`the catalogue and the validator render in ${lang}`, async () => {
+    const page = await newPage(env);
+    await page.goto(`${env.site}/?lang=${lang}`);
+    await page.locator("body[data-state=ready]").waitFor();
+    await page.getByText(category, { exact: true }).waitFor();
+    await page.getByText("HbA1c (NGSP)", { exact: false }).first().waitFor({ state: "attached" });
+    await page.getByText(verdict, { exact: true }).waitFor();
+    assert.deepEqual(page.problems, []);
+  });
+
   test(`every playground screen and state in ${lang}`, async () => {
     const page = await newPage(env);
     for (const state of STATES) {
