@@ -6,11 +6,11 @@
 //! time zone of the server or the browser.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
 use crate::catalogue;
-use crate::i18n::{self, Locale};
+use crate::digest::sha256_hex;
+use crate::i18n::{self, Locale, Text};
 use crate::request::{Operator, Period, Purpose, Recipient, ValidRequest};
 
 /// Japan Standard Time.
@@ -77,6 +77,18 @@ impl ConsentStatus {
             Self::Revoked => "revoked",
             Self::Suspended => "suspended",
         }
+    }
+
+    /// The status's words, as every screen shows them.
+    pub fn label(self, locale: Locale) -> &'static str {
+        let text = match self {
+            Self::Active => Text::new("有効", "Active"),
+            Self::EndingSoon => Text::new("まもなく終了", "Ending soon"),
+            Self::Expired => Text::new("期間終了", "Ended"),
+            Self::Revoked => Text::new("撤回済み", "Withdrawn"),
+            Self::Suspended => Text::new("停止中", "Suspended"),
+        };
+        text.get(locale)
     }
 }
 
@@ -179,14 +191,6 @@ impl Consent {
             _ => ConsentStatus::Active,
         }
     }
-}
-
-/// SHA-256 of `bytes`, lowercase hex: the digest of receipts and requests.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 /// The Japanese calendar date of an instant.

@@ -10,9 +10,11 @@
 //!   every rule it must meet.
 //! - [`consent`] — a granted consent: status, end date and days left in
 //!   Japan's calendar, and the consent receipt.
+//! - [`digest`] — SHA-256 hex, shared by receipts and requests.
 //! - [`flow`] — the pending authorization transaction and every check on
 //!   the callback from Mynaportal before it reaches the backend.
-//! - [`i18n`] — locales and every message a person reads.
+//! - [`i18n`] — locales and the fixed words of the screens (a leaf: each
+//!   domain type owns its own words).
 //! - `backend` (feature `browser`) — the client of the operator backend.
 //! - `ui` (feature `browser`) — the screens, in Leptos, each in a shadow root.
 //! - `js` (feature `browser`) — the JavaScript API.
@@ -22,6 +24,7 @@
 
 pub mod catalogue;
 pub mod consent;
+pub mod digest;
 pub mod flow;
 pub mod i18n;
 pub mod request;

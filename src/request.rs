@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::catalogue::{self, Availability, DataItem, Sensitivity};
-use crate::i18n::{self, Locale};
+use crate::digest::sha256_hex;
+use crate::i18n::{Locale, Text};
 
 /// Longest operator name, in characters.
 pub const MAX_NAME: usize = 100;
@@ -164,6 +165,25 @@ impl PurposeCategory {
             .find(|category| category.code() == code)
     }
 
+    /// The category's words, as every screen shows them.
+    pub fn label(self, locale: Locale) -> &'static str {
+        let text = match self {
+            Self::ServiceProvision => Text::new("サービスの提供", "Providing the service"),
+            Self::HealthManagement => Text::new("健康管理", "Health management"),
+            Self::IdentityVerification => {
+                Text::new("本人確認・資格の確認", "Verifying identity or eligibility")
+            }
+            Self::CreditScreening => Text::new("審査（ローン・クレジット）", "Credit screening"),
+            Self::Employment => Text::new("人事・労務の手続", "Employment procedures"),
+            Self::Welfare => Text::new("福祉サービス・割引", "Welfare services and discounts"),
+            Self::Research => Text::new("研究", "Research"),
+            Self::Advertising => Text::new("広告", "Advertising"),
+            Self::Marketing => Text::new("マーケティング", "Marketing"),
+            Self::Other => Text::new("その他", "Other"),
+        };
+        text.get(locale)
+    }
+
     /// Whether the purpose is advertising or marketing, which the report
     /// names as the use of medical data to prevent.
     pub fn is_advertising(self) -> bool {
@@ -221,7 +241,7 @@ impl ValidationError {
 
     /// The message for an operator's engineer in `locale`.
     pub fn message(&self, locale: Locale) -> String {
-        i18n::validation_message(&self.kind, locale)
+        self.kind.message(locale)
     }
 
     /// `{ code, field, message }` as JSON, message in `locale`.
@@ -350,6 +370,111 @@ impl ErrorKind {
             Self::UnknownLocale(_) => "unknown_locale",
         }
     }
+
+    /// The message for an operator's engineer, in `locale`.
+    pub fn message(&self, locale: Locale) -> String {
+        use ErrorKind as K;
+        let ja = locale == Locale::Ja;
+        let pick = |ja_text: String, en_text: String| if ja { ja_text } else { en_text };
+        match self {
+            K::InvalidJson => pick("JSONとして読み取れません。".into(), "This is not valid JSON.".into()),
+            K::WrongType(expected) => {
+                let (ja_type, en_type) = match expected {
+                    JsonType::Object => ("オブジェクト", "an object"),
+                    JsonType::Array => ("配列", "an array"),
+                    JsonType::String => ("文字列", "a string"),
+                    JsonType::Integer => ("整数", "a whole number"),
+                    JsonType::Boolean => ("true または false", "true or false"),
+                };
+                pick(format!("{ja_type}を指定してください。"), format!("Must be {en_type}."))
+            }
+            K::UnknownField => pick(
+                "同意リクエストにない項目です。綴りを確認してください。".into(),
+                "Not a field of a consent request; check the spelling.".into(),
+            ),
+            K::Required => pick("入力してください。".into(), "Required.".into()),
+            K::TooLong { max } => pick(format!("{max}文字以内にしてください。"), format!("At most {max} characters.")),
+            K::TooMany { max } => pick(format!("{max}件以内にしてください。"), format!("At most {max} entries.")),
+            K::ControlCharacter => pick(
+                "制御文字や表示の向きを変える文字は使えません。".into(),
+                "Control characters and bidirectional overrides are not allowed.".into(),
+            ),
+            K::NoItems => pick(
+                "取得するデータ項目を1つ以上指定してください。".into(),
+                "Request at least one data item.".into(),
+            ),
+            K::UnknownItem(id) => pick(
+                format!("「{id}」というデータ項目はありません。"),
+                format!("There is no data item \"{id}\"."),
+            ),
+            K::ItemNotRequestable(id, availability) => match availability {
+                Availability::InstitutionsOnly => pick(
+                    format!("「{id}」は医療機関の間でのみ共有される情報のため、事業者は取得できません。"),
+                    format!("\"{id}\" is shared between medical institutions only; operators cannot request it."),
+                ),
+                _ => pick(
+                    format!("「{id}」はマイナポータルでの閲覧のみの情報のため、事業者は取得できません。"),
+                    format!("\"{id}\" can only be viewed on Mynaportal; operators cannot request it."),
+                ),
+            },
+            K::ItemNotYetOffered(id) => pick(
+                format!("「{id}」はまだ事業者に提供されていません（試験表示には preview: true を指定します）。"),
+                format!("\"{id}\" is not offered to operators yet (set preview: true for a trial display)."),
+            ),
+            K::DuplicateItem(id) => pick(
+                format!("「{id}」が重複しています。"),
+                format!("\"{id}\" is listed twice."),
+            ),
+            K::RequiredOptionalOverlap(id) => pick(
+                format!("「{id}」が必須と任意の両方にあります。どちらか一方にしてください。"),
+                format!("\"{id}\" is both required and optional; keep it in one list."),
+            ),
+            K::LinkageNotEligible(id) => pick(
+                format!("「{id}」は期間連携の対象ではありません。期間連携できるのは医療保険情報だけです。"),
+                format!("\"{id}\" cannot be part of a continuous linkage; only medical insurance data can."),
+            ),
+            K::PeriodOutOfRange => pick(
+                "期間連携の日数は1日から90日までです。".into(),
+                "A linkage lasts from 1 to 90 days.".into(),
+            ),
+            K::UnknownPeriodKind(kind) => pick(
+                format!("「{kind}」は期間の種類にありません。oneTime か linkage を指定してください。"),
+                format!("\"{kind}\" is not a period kind; use oneTime or linkage."),
+            ),
+            K::NoPurpose => pick(
+                "利用目的を1つ以上指定してください。".into(),
+                "State at least one purpose.".into(),
+            ),
+            K::UnknownPurposeCategory(category) => pick(
+                format!("「{category}」は利用目的の種類にありません。"),
+                format!("\"{category}\" is not a purpose category."),
+            ),
+            K::AdvertisingWithHealthData(id) => pick(
+                format!("広告やマーケティングを目的として、医療・健康に関する情報（「{id}」など）を求めることはできません。"),
+                format!("Medical and special-care data (such as \"{id}\") cannot be requested for advertising or marketing."),
+            ),
+            K::InvalidUrl => pick(
+                "https:// で始まるURLを指定してください。".into(),
+                "Must be an absolute https:// URL.".into(),
+            ),
+            K::InsecureUrl => pick(
+                "https のURLを指定してください（http はローカル環境のみ使えます）。".into(),
+                "Must use https (http is allowed for loopback hosts only).".into(),
+            ),
+            K::UrlWithCredentials => pick(
+                "ユーザー名やパスワードを含むURLは使えません。".into(),
+                "The URL must not contain a user name or password.".into(),
+            ),
+            K::RecipientWithoutPurpose => pick(
+                "提供先ごとに、提供する目的を入力してください。".into(),
+                "State the purpose for each recipient.".into(),
+            ),
+            K::UnknownLocale(code) => pick(
+                format!("「{code}」には対応していません。ja か en を指定してください。"),
+                format!("\"{code}\" is not supported; use ja or en."),
+            ),
+        }
+    }
 }
 
 /// Every problem found in a request, in the order of the fields.
@@ -426,7 +551,7 @@ impl ValidRequest {
         // A request holds only strings, booleans and small integers, which
         // always serialise.
         let canonical = serde_json_canonicalizer::to_string(&self.0).unwrap_or_default();
-        crate::consent::sha256_hex(canonical.as_bytes())
+        sha256_hex(canonical.as_bytes())
     }
 }
 

@@ -169,7 +169,7 @@ pub fn ConsentScreen(
         .map(|p| {
             view! {
                 <li>
-                    <strong>{i18n::purpose_label(p.category, locale)}</strong>
+                    <strong>{p.category.label(locale)}</strong>
                     <p class="text">{p.description.clone()}</p>
                 </li>
             }

@@ -176,7 +176,7 @@ fn ConsentCard(
     let purposes = c
         .purposes
         .iter()
-        .map(|p| view! { <li><strong>{i18n::purpose_label(p.category, locale)}</strong>" "<span class="text">{p.description.clone()}</span></li> })
+        .map(|p| view! { <li><strong>{p.category.label(locale)}</strong>" "<span class="text">{p.description.clone()}</span></li> })
         .collect_view();
     let items = group(&c.items)
         .into_iter()
@@ -228,7 +228,7 @@ fn ConsentCard(
             <h3 id=heading_id class="text">{c.operator.name.clone()}</h3>
             <p class="status-line">
                 <span class="status-label">{w.status}": "</span>
-                <strong class=format!("badge status {}", status.code())>{i18n::status_label(status, locale)}</strong>
+                <strong class=format!("badge status {}", status.code())>{status.label(locale)}</strong>
             </p>
             {explain.map(|text| view! { <p class="status-explain">{text}</p> })}
             <dl class="facts">

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use myna_consent::catalogue::{self, Sensitivity};
 use myna_consent::consent::jst_date;
 use myna_consent::i18n::{format_date, Locale};
-use myna_consent::request::{Period, PurposeCategory};
+use myna_consent::request::Period;
 use time::Duration;
 
 use crate::details::ConsentDetails;
@@ -715,26 +715,6 @@ pub(crate) async fn consent_page(
     result.unwrap_or_else(|error| error_page(&authority, locale, &error))
 }
 
-/// The words for a purpose category.
-fn purpose_label(category: PurposeCategory, locale: Locale) -> &'static str {
-    let (ja, en) = match category {
-        PurposeCategory::ServiceProvision => ("サービスの提供", "Providing the service"),
-        PurposeCategory::HealthManagement => ("健康管理", "Health management"),
-        PurposeCategory::IdentityVerification => ("事実の確認", "Verifying facts about you"),
-        PurposeCategory::CreditScreening => ("与信・融資の審査", "Credit and loan screening"),
-        PurposeCategory::Employment => ("給与・人事の手続き", "Payroll and HR procedures"),
-        PurposeCategory::Welfare => ("福祉サービス・割引", "Welfare services and discounts"),
-        PurposeCategory::Research => ("研究", "Research"),
-        PurposeCategory::Advertising => ("広告", "Advertising"),
-        PurposeCategory::Marketing => ("マーケティング", "Marketing"),
-        PurposeCategory::Other => ("その他", "Other"),
-    };
-    match locale {
-        Locale::Ja => ja,
-        Locale::En => en,
-    }
-}
-
 /// The items, grouped by catalogue category in the catalogue's order.
 fn items_html(details: &ConsentDetails, locale: Locale) -> String {
     let special = match locale {
@@ -795,7 +775,7 @@ fn render_consent(
         .map(|p| {
             format!(
                 "<li><span class=\"item\">{}</span>: {}</li>\n",
-                escape(purpose_label(p.category, locale)),
+                escape(p.category.label(locale)),
                 escape(&p.description)
             )
         })
