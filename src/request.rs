@@ -205,13 +205,29 @@ pub enum Period {
     },
 }
 
-/// Someone the operator passes the data on to (platform onward sharing).
+/// Someone the operator passes the data on to (platform onward sharing),
+/// accountable as the operator is: who they are, how to reach them, their
+/// privacy policy, their own approval where they have one, and why they
+/// receive the data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Recipient {
     /// Who receives the data.
     pub name: String,
-    /// What they use it for.
+    /// Where the citizen can ask the recipient questions. (Consents stored
+    /// before recipients carried it read as empty.)
+    #[serde(default)]
+    pub contact: String,
+    /// The recipient's privacy policy (https).
+    #[serde(default)]
+    pub privacy_policy_url: String,
+    /// The recipient's own Mynaportal API approval id, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
+    /// The kind of purpose, linted like the operator's purposes.
+    #[serde(default)]
+    pub purpose_category: PurposeCategory,
+    /// What they use it for, in plain words.
     pub purpose: String,
 }
 
@@ -569,18 +585,23 @@ impl ConsentRequest {
     fn rule_errors(&self) -> Vec<ValidationError> {
         let mut errors = Vec::new();
         self.check_operator(&mut errors);
-        self.check_items(&mut errors);
-        self.check_purposes(&mut errors);
-        self.check_period(&mut errors);
-        self.check_recipients(&mut errors);
+        self.check_terms(&mut errors, ItemPaths::RequiredOptional);
+        errors
+    }
+
+    /// Every rule but the operator's: what the authority checks too.
+    fn check_terms(&self, errors: &mut Vec<ValidationError>, paths: ItemPaths) {
+        self.check_items(errors, paths);
+        self.check_purposes(errors);
+        self.check_period(errors);
+        self.check_recipients(errors);
         check_text(
-            &mut errors,
+            errors,
             "retention",
             &self.retention,
             MAX_RETENTION,
             Lines::Many,
         );
-        errors
     }
 
     fn check_operator(&self, errors: &mut Vec<ValidationError>) {
@@ -608,7 +629,7 @@ impl ConsentRequest {
         }
     }
 
-    fn check_items(&self, errors: &mut Vec<ValidationError>) {
+    fn check_items(&self, errors: &mut Vec<ValidationError>, paths: ItemPaths) {
         let RequestedItems { required, optional } = &self.items;
         if required.is_empty() && optional.is_empty() {
             errors.push(ValidationError::new("items", ErrorKind::NoItems));
@@ -624,7 +645,10 @@ impl ConsentRequest {
         for (list, ids) in [("required", required), ("optional", optional)] {
             let mut seen = HashSet::new();
             for (i, id) in ids.iter().enumerate() {
-                let field = format!("items.{list}[{i}]");
+                let field = match paths {
+                    ItemPaths::RequiredOptional => format!("items.{list}[{i}]"),
+                    ItemPaths::Flat => format!("items[{i}]"),
+                };
                 if !seen.insert(id.as_str()) {
                     errors.push(ValidationError::new(
                         field,
@@ -679,13 +703,7 @@ impl ConsentRequest {
                 ErrorKind::TooMany { max: MAX_PURPOSES },
             ));
         }
-        let health_item = self
-            .items
-            .required
-            .iter()
-            .chain(&self.items.optional)
-            .filter_map(|id| catalogue::item(id))
-            .find(|item| item.sensitivity >= Sensitivity::Health);
+        let health_item = self.health_item();
         for (i, purpose) in self.purposes.iter().enumerate() {
             let field = format!("purposes[{i}].description");
             check_text(
@@ -703,6 +721,17 @@ impl ConsentRequest {
                 ));
             }
         }
+    }
+
+    /// The first medical or special-care item asked for, if any: such data
+    /// may not serve advertising, neither the operator's nor a recipient's.
+    fn health_item(&self) -> Option<&'static DataItem> {
+        self.items
+            .required
+            .iter()
+            .chain(&self.items.optional)
+            .filter_map(|id| catalogue::item(id))
+            .find(|item| item.sensitivity >= Sensitivity::Health)
     }
 
     fn check_period(&self, errors: &mut Vec<ValidationError>) {
@@ -723,15 +752,37 @@ impl ConsentRequest {
             };
             errors.push(ValidationError::new("recipients", kind));
         }
+        let health_item = self.health_item();
         for (i, recipient) in self.recipients.iter().enumerate() {
+            let at = |name: &str| format!("recipients[{i}].{name}");
+            check_text(errors, &at("name"), &recipient.name, MAX_NAME, Lines::One);
             check_text(
                 errors,
-                &format!("recipients[{i}].name"),
-                &recipient.name,
-                MAX_NAME,
+                &at("contact"),
+                &recipient.contact,
+                MAX_CONTACT,
                 Lines::One,
             );
-            let field = format!("recipients[{i}].purpose");
+            let url = &recipient.privacy_policy_url;
+            if check_text(errors, &at("privacyPolicyUrl"), url, MAX_URL, Lines::One) {
+                if let Err(kind) = check_policy_url(url) {
+                    errors.push(ValidationError::new(at("privacyPolicyUrl"), kind));
+                }
+            }
+            if let Some(approval_id) = &recipient.approval_id {
+                check_text(
+                    errors,
+                    &at("approvalId"),
+                    approval_id,
+                    MAX_APPROVAL_ID,
+                    Lines::One,
+                );
+            }
+            if let (true, Some(item)) = (recipient.purpose_category.is_advertising(), health_item) {
+                let kind = ErrorKind::AdvertisingWithHealthData(item.id.to_owned());
+                errors.push(ValidationError::new(at("purposeCategory"), kind));
+            }
+            let field = at("purpose");
             if recipient.purpose.trim().is_empty() {
                 errors.push(ValidationError::new(
                     field,
@@ -748,6 +799,14 @@ impl ConsentRequest {
             }
         }
     }
+}
+
+/// How item errors name their field: `items.required[i]` in a request,
+/// `items[i]` in [`ConsentTerms`], whose items are one list.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ItemPaths {
+    RequiredOptional,
+    Flat,
 }
 
 /// Whether a text may span lines.
@@ -780,8 +839,11 @@ fn check_text(
 
 /// Control characters, and the bidirectional controls that can make a text
 /// display differently from what it says (Trojan Source, CVE-2021-42574).
+/// A text that may span lines takes `\n` only: `\r` and `\t` show
+/// differently from screen to screen and receipt to receipt, so every
+/// party (SDK, backend, authority) refuses them alike.
 fn is_forbidden_char(c: char, lines: Lines) -> bool {
-    if c == '\n' || c == '\r' || c == '\t' {
+    if c == '\n' {
         return lines == Lines::One;
     }
     c.is_control()
@@ -830,17 +892,77 @@ pub fn parse_json(text: &str) -> Result<ValidRequest, ValidationErrors> {
 pub fn parse(value: &Value) -> Result<ValidRequest, ValidationErrors> {
     let mut reader = Reader::default();
     let request = reader.request(value);
-    let structural = reader.errors;
-    // A field that is already malformed gets no second, derived complaint:
-    // `operator` missing is one problem, not five.
+    let rules = request.rule_errors();
+    combine(reader.errors, rules).map(|()| ValidRequest(request))
+}
+
+/// The terms of a consent as the authority receives them: the RFC 9396
+/// `authorization_details` entry of type `mynaportal_consent`, without its
+/// `type`. The operator's identity is not part of them: the authority
+/// knows its registered clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentTerms {
+    /// The items asked for: the required ones and the optional ones the
+    /// citizen chose, one list.
+    pub items: Vec<String>,
+    /// Why.
+    pub purposes: Vec<Purpose>,
+    /// For how long.
+    pub period: Period,
+    /// Onward recipients.
+    #[serde(default)]
+    pub recipients: Vec<Recipient>,
+    /// The operator's retention statement.
+    pub retention: String,
+}
+
+/// Reads [`ConsentTerms`] from JSON and checks them with the very rules of
+/// a [`ConsentRequest`] (less the operator's identity), so that the SDK, the
+/// operator backend and the authority agree on every input. `preview`
+/// admits items that are not offered yet.
+pub fn parse_terms(value: &Value, preview: bool) -> Result<ConsentTerms, ValidationErrors> {
+    let mut reader = Reader::default();
+    let terms = reader.terms(value);
+    let request = ConsentRequest {
+        items: RequestedItems {
+            required: terms.items,
+            optional: Vec::new(),
+        },
+        purposes: terms.purposes,
+        period: terms.period,
+        recipients: terms.recipients,
+        retention: terms.retention,
+        preview,
+        ..ConsentRequest::default()
+    };
+    let mut rules = Vec::new();
+    request.check_terms(&mut rules, ItemPaths::Flat);
+    combine(reader.errors, rules)?;
+    Ok(ConsentTerms {
+        items: request.items.required,
+        purposes: request.purposes,
+        period: request.period,
+        recipients: request.recipients,
+        retention: request.retention,
+    })
+}
+
+/// The structural problems, then the broken rules, in field order. A field
+/// that is already malformed gets no second, derived complaint: `operator`
+/// missing is one problem, not five.
+fn combine(
+    structural: Vec<ValidationError>,
+    rules: Vec<ValidationError>,
+) -> Result<(), ValidationErrors> {
     let mut errors = structural.clone();
-    errors.extend(request.rule_errors().into_iter().filter(|rule| {
+    errors.extend(rules.into_iter().filter(|rule| {
         !structural
             .iter()
             .any(|s| path_within(&rule.field, &s.field))
     }));
     if errors.is_empty() {
-        Ok(ValidRequest(request))
+        Ok(())
     } else {
         errors.sort_by_key(|e| field_order(&e.field));
         Err(ValidationErrors(errors))
@@ -915,6 +1037,32 @@ impl Reader {
         }
     }
 
+    fn terms(&mut self, value: &Value) -> ConsentTerms {
+        let known = ["items", "purposes", "period", "recipients", "retention"];
+        let Some(map) = self.object(value, "", &known) else {
+            return ConsentTerms {
+                items: Vec::new(),
+                purposes: Vec::new(),
+                period: Period::OneTime,
+                recipients: Vec::new(),
+                retention: String::new(),
+            };
+        };
+        let items = self
+            .array(map, "items", "items")
+            .iter()
+            .enumerate()
+            .map(|(i, v)| self.string_value(v, &format!("items[{i}]")))
+            .collect();
+        ConsentTerms {
+            items,
+            purposes: self.purposes(map),
+            period: self.period(map),
+            recipients: self.recipients(map),
+            retention: self.string(map, "retention", "retention"),
+        }
+    }
+
     fn operator(&mut self, map: &Map<String, Value>) -> Operator {
         let known = ["name", "contact", "privacyPolicyUrl", "approvalId"];
         let Some(op) = self.required_object(map, "operator", "operator", &known) else {
@@ -959,21 +1107,7 @@ impl Reader {
                 });
                 continue;
             };
-            let category_field = format!("{field}.category");
-            let code = self.string(purpose, "category", &category_field);
-            let category = match PurposeCategory::from_code(&code) {
-                Some(category) => category,
-                None if code.is_empty() => {
-                    if purpose.get("category").is_none_or(Value::is_null) {
-                        self.error(category_field, ErrorKind::Required);
-                    }
-                    PurposeCategory::Other
-                }
-                None => {
-                    self.error(category_field, ErrorKind::UnknownPurposeCategory(code));
-                    PurposeCategory::Other
-                }
-            };
+            let category = self.category(purpose, "category", &format!("{field}.category"));
             let description = self.string(purpose, "description", &format!("{field}.description"));
             purposes.push(Purpose {
                 category,
@@ -981,6 +1115,24 @@ impl Reader {
             });
         }
         purposes
+    }
+
+    /// A required purpose category.
+    fn category(&mut self, map: &Map<String, Value>, key: &str, field: &str) -> PurposeCategory {
+        let code = self.string(map, key, field);
+        match PurposeCategory::from_code(&code) {
+            Some(category) => category,
+            None if code.is_empty() => {
+                if map.get(key).is_none_or(Value::is_null) {
+                    self.error(field, ErrorKind::Required);
+                }
+                PurposeCategory::Other
+            }
+            None => {
+                self.error(field, ErrorKind::UnknownPurposeCategory(code));
+                PurposeCategory::Other
+            }
+        }
     }
 
     fn period(&mut self, map: &Map<String, Value>) -> Period {
@@ -1043,13 +1195,45 @@ impl Reader {
         let mut recipients = Vec::with_capacity(values.len());
         for (i, value) in values.iter().enumerate() {
             let field = format!("recipients[{i}]");
-            let recipient = match self.object(value, &field, &["name", "purpose"]) {
-                Some(r) => Recipient {
-                    name: self.string(r, "name", &format!("{field}.name")),
-                    purpose: self.string(r, "purpose", &format!("{field}.purpose")),
-                },
+            let known = [
+                "name",
+                "contact",
+                "privacyPolicyUrl",
+                "approvalId",
+                "purposeCategory",
+                "purpose",
+            ];
+            let recipient = match self.object(value, &field, &known) {
+                Some(r) => {
+                    let at = |name: &str| format!("{field}.{name}");
+                    Recipient {
+                        name: self.string(r, "name", &at("name")),
+                        contact: self.string(r, "contact", &at("contact")),
+                        privacy_policy_url: self.string(
+                            r,
+                            "privacyPolicyUrl",
+                            &at("privacyPolicyUrl"),
+                        ),
+                        // Omitted, null or "": the recipient has none.
+                        approval_id: r
+                            .get("approvalId")
+                            .filter(|v| !v.is_null())
+                            .map(|v| self.string_value(v, &at("approvalId")))
+                            .filter(|id| !id.is_empty()),
+                        purpose_category: self.category(
+                            r,
+                            "purposeCategory",
+                            &at("purposeCategory"),
+                        ),
+                        purpose: self.string(r, "purpose", &at("purpose")),
+                    }
+                }
                 None => Recipient {
                     name: String::new(),
+                    contact: String::new(),
+                    privacy_policy_url: String::new(),
+                    approval_id: None,
+                    purpose_category: PurposeCategory::Other,
                     purpose: String::new(),
                 },
             };

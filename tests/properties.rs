@@ -1,4 +1,5 @@
-//! Validation reads any JSON without panicking, and its verdict is stable.
+//! Validation reads any JSON without panicking, its verdict is stable, and
+//! the request rules and the terms rules (what the authority checks) agree.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
@@ -82,6 +83,37 @@ proptest! {
     #[test]
     fn validation_never_panics_on_arbitrary_text(text in ".{0,64}") {
         let _ = request::parse_json(&text);
+    }
+
+    /// The SDK and the backend check a request with `parse`, the authority
+    /// checks the same texts as terms with `parse_terms`: for any text in
+    /// any multi-line field, both say yes or both say no.
+    #[test]
+    fn request_and_terms_agree_on_every_text(
+        field in prop::sample::select(vec!["retention", "description", "recipientPurpose"]),
+        text in prop_oneof![".{0,24}", "[a-z\\r\\n\\t\\u{0}\\u{202e}\\u{85} あ]{0,12}"],
+    ) {
+        let mut request = common::phr_request();
+        request["recipients"] = serde_json::json!([{
+            "name": "ゆうゆう健康アプリ株式会社", "contact": "03-0000-0000",
+            "privacyPolicyUrl": "https://example.jp/p", "purposeCategory": "healthManagement",
+            "purpose": "健診の結果を表示します。"
+        }]);
+        let pointer = match field {
+            "retention" => "/retention",
+            "description" => "/purposes/0/description",
+            _ => "/recipients/0/purpose",
+        };
+        *request.pointer_mut(pointer).expect("field") = Value::String(text.clone());
+        let mut terms = request.clone();
+        let object = terms.as_object_mut().expect("object");
+        for key in ["operator", "locale", "preview"] {
+            object.remove(key);
+        }
+        object["items"] = serde_json::json!(["insurance.drugs", "insurance.dispensing"]);
+        let by_request = request::parse(&request).is_ok();
+        let by_terms = request::parse_terms(&terms, false).is_ok();
+        prop_assert_eq!(by_request, by_terms, "{:?}", text);
     }
 
     #[test]

@@ -45,7 +45,7 @@ fn reports_every_error_at_once() {
         "items": { "required": ["no.such.item", "ehr.referral.letter"], "optional": ["self.pension"] },
         "purposes": [],
         "period": { "kind": "linkage", "days": 120 },
-        "recipients": [{ "name": "分析会社", "purpose": "" }],
+        "recipients": [{ "name": "分析会社", "contact": "03-0000-0000", "privacyPolicyUrl": "https://example.jp/a", "purposeCategory": "research", "purpose": "" }],
         "retention": ""
     });
     assert_errors(
@@ -342,37 +342,122 @@ fn refuses_privacy_policy_with_credentials() {
     );
 }
 
+/// A recipient that meets every rule.
+fn recipient() -> Value {
+    json!({
+        "name": "保証会社株式会社",
+        "contact": "03-1234-5678",
+        "privacyPolicyUrl": "https://guarantor.example.jp/privacy",
+        "approvalId": "MPA-2025-9999",
+        "purposeCategory": "creditScreening",
+        "purpose": "ローンの保証の審査に使います。"
+    })
+}
+
+fn with_recipient(field: &str, value: Value) -> Value {
+    let mut recipient = recipient();
+    recipient[field] = value;
+    with(loan_request(), "/recipients", json!([recipient]))
+}
+
+#[test]
+fn accepts_an_accountable_recipient() {
+    let valid =
+        request::parse(&with(loan_request(), "/recipients", json!([recipient()]))).expect("valid");
+    let recipient = &valid.request().recipients[0];
+    assert_eq!(recipient.contact, "03-1234-5678");
+    assert_eq!(recipient.approval_id.as_deref(), Some("MPA-2025-9999"));
+    assert_eq!(
+        recipient.purpose_category,
+        request::PurposeCategory::CreditScreening
+    );
+}
+
+#[test]
+fn recipient_approval_id_is_optional() {
+    for absent in [Value::Null, json!("")] {
+        let valid = request::parse(&with_recipient("approvalId", absent)).expect("valid");
+        assert_eq!(valid.request().recipients[0].approval_id, None);
+    }
+    let request = without(
+        with(loan_request(), "/recipients", json!([recipient()])),
+        "/recipients/0/approvalId",
+    );
+    request::parse(&request).expect("no approval id is fine");
+}
+
 #[test]
 fn refuses_recipient_without_purpose() {
-    let request = with(
-        loan_request(),
-        "/recipients",
-        json!([{ "name": "保証会社" }]),
-    );
     assert_errors(
-        request,
+        with_recipient("purpose", json!("")),
         &[("recipient_without_purpose", "recipients[0].purpose")],
     );
 }
 
 #[test]
 fn refuses_recipient_without_name() {
-    let request = with(
-        loan_request(),
-        "/recipients",
-        json!([{ "name": "", "purpose": "保証の審査" }]),
+    assert_errors(
+        with_recipient("name", json!("")),
+        &[("required", "recipients[0].name")],
     );
-    assert_errors(request, &[("required", "recipients[0].name")]);
 }
 
 #[test]
-fn accepts_recipient_with_name_and_purpose() {
-    let request = with(
-        loan_request(),
-        "/recipients",
-        json!([{ "name": "保証会社", "purpose": "保証の審査" }]),
+fn refuses_recipient_without_contact() {
+    assert_errors(
+        with_recipient("contact", json!(" ")),
+        &[("required", "recipients[0].contact")],
     );
-    request::parse(&request).expect("valid");
+}
+
+#[test]
+fn refuses_recipient_without_an_https_privacy_policy() {
+    assert_errors(
+        with_recipient("privacyPolicyUrl", json!("")),
+        &[("required", "recipients[0].privacyPolicyUrl")],
+    );
+    assert_errors(
+        with_recipient("privacyPolicyUrl", json!("http://guarantor.example.jp/p")),
+        &[("insecure_url", "recipients[0].privacyPolicyUrl")],
+    );
+}
+
+#[test]
+fn refuses_recipient_without_a_known_purpose_category() {
+    let request = without(
+        with(loan_request(), "/recipients", json!([recipient()])),
+        "/recipients/0/purposeCategory",
+    );
+    assert_errors(request, &[("required", "recipients[0].purposeCategory")]);
+    assert_errors(
+        with_recipient("purposeCategory", json!("profiling")),
+        &[("unknown_purpose_category", "recipients[0].purposeCategory")],
+    );
+}
+
+#[test]
+fn refuses_recipient_advertising_with_health_data() {
+    let mut advertiser = recipient();
+    advertiser["purposeCategory"] = json!("advertising");
+    let request = with(phr_request(), "/recipients", json!([advertiser]));
+    assert_errors(
+        request,
+        &[(
+            "advertising_with_health_data",
+            "recipients[0].purposeCategory",
+        )],
+    );
+    // Income data is not health data: advertising is the operator's call.
+    request::parse(&with_recipient("purposeCategory", json!("advertising")))
+        .expect("no health data, no lint");
+}
+
+#[test]
+fn refuses_unknown_recipient_fields() {
+    assert_errors(
+        with_recipient("webhook", json!("https://x")),
+        &[("unknown_field", "recipients[0].webhook")],
+    );
 }
 
 #[test]
@@ -466,6 +551,70 @@ fn refuses_control_and_bidi_override_characters() {
     );
     let multiline = with(loan_request(), "/retention", json!("1行目\n2行目"));
     request::parse(&multiline).expect("descriptions may span lines");
+}
+
+/// Reported: a retention statement with CRLF, or a purpose with a tab,
+/// passed the SDK's and the backend's validation and was refused by the
+/// authority after the citizen had pressed 同意. Multi-line texts take `\n`
+/// only, everywhere.
+#[test]
+fn refuses_carriage_returns_and_tabs_even_in_multi_line_texts() {
+    let request = with(loan_request(), "/retention", json!("1行目\r\n2行目"));
+    let request = with(
+        request,
+        "/purposes/0/description",
+        json!("審査\tに使います"),
+    );
+    assert_errors(
+        request,
+        &[
+            ("control_character", "purposes[0].description"),
+            ("control_character", "retention"),
+        ],
+    );
+}
+
+#[test]
+fn terms_follow_the_request_rules_with_flat_item_paths() {
+    let terms = json!({
+        "items": ["insurance.drugs", "self.tax_income", "insurance.drugs"],
+        "purposes": [{ "category": "advertising", "description": "広告\tに使います" }],
+        "period": { "kind": "linkage", "days": 90 },
+        "recipients": [],
+        "retention": "削除します。\r\n"
+    });
+    let errors = request::parse_terms(&terms, false).expect_err("refused");
+    let found: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.code(), e.field.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("linkage_not_eligible", "items[1]"),
+            ("duplicate_item", "items[2]"),
+            ("control_character", "purposes[0].description"),
+            ("advertising_with_health_data", "purposes[0].category"),
+            ("control_character", "retention"),
+        ]
+    );
+}
+
+#[test]
+fn terms_admit_preview_items_only_when_asked() {
+    let terms = json!({
+        "items": ["ehr.lab.hba1c"],
+        "purposes": [{ "category": "healthManagement", "description": "検査値を表示します。" }],
+        "period": { "kind": "oneTime" },
+        "retention": "30日で削除します。"
+    });
+    let errors = request::parse_terms(&terms, false).expect_err("not offered");
+    assert!(errors.has("item_not_yet_offered", "items[0]"), "{errors}");
+    let parsed = request::parse_terms(&terms, true).expect("preview");
+    assert_eq!(parsed.items, ["ehr.lab.hba1c"]);
+    let typo = with(terms, "/operator", json!({}));
+    let errors = request::parse_terms(&typo, true).expect_err("operator is not a term");
+    assert!(errors.has("unknown_field", "operator"), "{errors}");
 }
 
 #[test]

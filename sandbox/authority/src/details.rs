@@ -2,175 +2,56 @@
 //! `mynaportal_consent`, checked against the catalogue before any page shows
 //! it.
 
-use myna_consent::catalogue;
-use myna_consent::request::{
-    Period, Purpose, Recipient, MAX_DESCRIPTION, MAX_ITEMS, MAX_LINKAGE_DAYS, MAX_NAME,
-    MAX_PURPOSES, MAX_RECIPIENTS, MAX_RETENTION,
-};
-use serde::{Deserialize, Serialize};
+use myna_consent::request::{self, ConsentTerms};
 use serde_json::{json, Value};
 
 /// The authorization details type this authority understands.
 pub(crate) const DETAILS_TYPE: &str = "mynaportal_consent";
 
-/// A checked `mynaportal_consent` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ConsentDetails {
-    pub(crate) items: Vec<String>,
-    pub(crate) purposes: Vec<Purpose>,
-    pub(crate) period: Period,
-    #[serde(default)]
-    pub(crate) recipients: Vec<Recipient>,
-    #[serde(default)]
-    pub(crate) retention: String,
-}
+/// A checked `mynaportal_consent` entry: the domain's terms, checked by the
+/// very validator the SDK and the operator backend run.
+pub(crate) type ConsentDetails = ConsentTerms;
 
-/// The entry as it arrives; unknown members (e.g. `preview`, `locale`) are
-/// ignored, as RFC 9396 leaves them to the type's definition.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Incoming {
-    #[serde(rename = "type")]
-    kind: String,
-    items: Vec<String>,
-    purposes: Vec<Purpose>,
-    period: Period,
-    #[serde(default)]
-    recipients: Vec<Recipient>,
-    #[serde(default)]
-    retention: String,
-}
-
-impl ConsentDetails {
-    /// Reads and checks the `authorization_details` parameter (a JSON array
-    /// with exactly one entry). The error is an `error_description`.
-    pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|_| "authorization_details is not JSON".to_owned())?;
-        let Value::Array(entries) = value else {
-            return Err("authorization_details must be a JSON array".into());
-        };
-        let [entry] = entries.as_slice() else {
-            return Err("authorization_details must hold exactly one entry".into());
-        };
-        // RFC 9396 §5: an unknown type is refused before anything else.
-        match entry.get("type").and_then(Value::as_str) {
-            Some(DETAILS_TYPE) => {}
-            Some(other) => return Err(format!("unknown authorization details type {other:?}")),
-            None => return Err("the entry has no type".into()),
-        }
-        let incoming: Incoming = serde_json::from_value(entry.clone())
-            .map_err(|e| format!("the {DETAILS_TYPE} entry is malformed: {e}"))?;
-        debug_assert_eq!(incoming.kind, DETAILS_TYPE);
-        let details = Self {
-            items: incoming.items,
-            purposes: incoming.purposes,
-            period: incoming.period,
-            recipients: incoming.recipients,
-            retention: incoming.retention,
-        };
-        details.check()?;
-        Ok(details)
-    }
-
-    fn check(&self) -> Result<(), String> {
-        if self.items.is_empty() {
-            return Err("items must name at least one item".into());
-        }
-        if self.items.len() > MAX_ITEMS {
-            return Err(format!("at most {MAX_ITEMS} items"));
-        }
-        for (i, id) in self.items.iter().enumerate() {
-            if self.items[..i].contains(id) {
-                return Err(format!("item {id:?} is listed twice"));
-            }
-            let Some(item) = catalogue::item(id) else {
-                return Err(format!("unknown item {id:?}"));
-            };
-            // The sandbox serves previews of items not offered yet (the
-            // operator admits them only with `preview: true`); items for
-            // institutions or the portal only are never released.
-            if !item.availability.is_requestable(true) {
-                return Err(format!("item {id:?} cannot be requested by an operator"));
-            }
-            if matches!(self.period, Period::Linkage { .. }) && !item.availability.allows_linkage()
-            {
-                return Err(format!("item {id:?} is not eligible for linkage"));
-            }
-        }
-        if let Period::Linkage { days } = self.period {
-            if !(1..=MAX_LINKAGE_DAYS).contains(&days) {
-                return Err(format!("a linkage lasts 1 to {MAX_LINKAGE_DAYS} days"));
-            }
-        }
-        if self.purposes.is_empty() {
-            return Err("purposes must state at least one purpose".into());
-        }
-        if self.purposes.len() > MAX_PURPOSES {
-            return Err(format!("at most {MAX_PURPOSES} purposes"));
-        }
-        for purpose in &self.purposes {
-            check_text(
-                "purposes[].description",
-                &purpose.description,
-                MAX_DESCRIPTION,
-                true,
-            )?;
-        }
-        if self.recipients.len() > MAX_RECIPIENTS {
-            return Err(format!("at most {MAX_RECIPIENTS} recipients"));
-        }
-        for recipient in &self.recipients {
-            check_text("recipients[].name", &recipient.name, MAX_NAME, true)?;
-            check_text(
-                "recipients[].purpose",
-                &recipient.purpose,
-                MAX_DESCRIPTION,
-                true,
-            )?;
-        }
-        check_text("retention", &self.retention, MAX_RETENTION, false)?;
-        Ok(())
-    }
-
-    /// The entry as the token response and the grant list show it, without
-    /// the grant's own fields.
-    pub(crate) fn to_entry(&self) -> Value {
-        json!({
-            "type": DETAILS_TYPE,
-            "items": self.items,
-            "purposes": self.purposes,
-            "period": self.period,
-            "recipients": self.recipients,
-            "retention": self.retention,
-        })
-    }
-}
-
-/// Text that a page will show must be present (when required), short, and
-/// free of control and bidirectional-override characters that could hide or
-/// reorder what the citizen reads.
-fn check_text(field: &str, text: &str, max: usize, required: bool) -> Result<(), String> {
-    if required && text.trim().is_empty() {
-        return Err(format!("{field} is required"));
-    }
-    if text.chars().count() > max {
-        return Err(format!("{field} is longer than {max} characters"));
-    }
-    let hidden = |c: char| {
-        (c.is_control() && c != '\n')
-            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+/// Reads and checks the `authorization_details` parameter (a JSON array
+/// with exactly one entry). The error is an `error_description` that names
+/// every broken rule with its field.
+pub(crate) fn parse(text: &str) -> Result<ConsentDetails, String> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|_| "authorization_details is not JSON".to_owned())?;
+    let Value::Array(entries) = value else {
+        return Err("authorization_details must be a JSON array".into());
     };
-    if text.chars().any(hidden) {
-        return Err(format!("{field} holds control characters"));
+    let [entry] = entries.as_slice() else {
+        return Err("authorization_details must hold exactly one entry".into());
+    };
+    // RFC 9396 §5: an unknown type is refused before anything else.
+    let mut entry = entry.clone();
+    match entry.as_object_mut().and_then(|map| map.remove("type")) {
+        Some(Value::String(kind)) if kind == DETAILS_TYPE => {}
+        Some(other) => return Err(format!("unknown authorization details type {other}")),
+        None => return Err("the entry has no type".into()),
     }
-    Ok(())
+    // The sandbox serves previews of items not offered yet (the operator
+    // backend admits them only in sandbox mode); items for institutions or
+    // the portal only are never released.
+    request::parse_terms(&entry, true).map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        format!("the {DETAILS_TYPE} entry is invalid: {}", list.join("; "))
+    })
+}
+
+/// The entry as the token response and the grant list show it, without
+/// the grant's own fields.
+pub(crate) fn to_entry(details: &ConsentDetails) -> Value {
+    let mut entry = serde_json::to_value(details).unwrap_or_else(|_| json!({}));
+    entry["type"] = json!(DETAILS_TYPE);
+    entry
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use myna_consent::request::Period;
 
     fn entry(items: &str, period: &str) -> String {
         format!(
@@ -180,7 +61,7 @@ mod tests {
 
     #[test]
     fn accepts_a_linkage_of_insurance_items() {
-        let details = ConsentDetails::parse(&entry(
+        let details = parse(&entry(
             r#"["insurance.drugs"]"#,
             r#"{"kind":"linkage","days":90}"#,
         ))
@@ -190,32 +71,38 @@ mod tests {
 
     #[test]
     fn refuses_unknown_items() {
-        assert!(ConsentDetails::parse(&entry(r#"["no.such"]"#, r#"{"kind":"oneTime"}"#)).is_err());
+        assert!(parse(&entry(r#"["no.such"]"#, r#"{"kind":"oneTime"}"#)).is_err());
     }
 
     #[test]
     fn refuses_items_for_institutions_only() {
-        let error = ConsentDetails::parse(&entry(
+        let error = parse(&entry(
             r#"["ehr.referral.letter"]"#,
             r#"{"kind":"oneTime"}"#,
         ))
         .expect_err("refused");
-        assert!(error.contains("cannot be requested"));
+        assert!(
+            error.contains("items[0]") && error.contains("medical institutions only"),
+            "{error}"
+        );
     }
 
     #[test]
     fn refuses_linkage_for_items_that_are_not_eligible() {
-        let error = ConsentDetails::parse(&entry(
+        let error = parse(&entry(
             r#"["self.tax_income"]"#,
             r#"{"kind":"linkage","days":30}"#,
         ))
         .expect_err("refused");
-        assert!(error.contains("linkage"));
+        assert!(
+            error.contains("items[0]") && error.contains("continuous linkage"),
+            "{error}"
+        );
     }
 
     #[test]
     fn refuses_a_linkage_longer_than_90_days() {
-        assert!(ConsentDetails::parse(&entry(
+        assert!(parse(&entry(
             r#"["insurance.drugs"]"#,
             r#"{"kind":"linkage","days":91}"#
         ))
@@ -224,9 +111,52 @@ mod tests {
 
     #[test]
     fn refuses_an_unknown_type_and_two_entries() {
-        assert!(ConsentDetails::parse(r#"[{"type":"payment_initiation"}]"#).is_err());
+        assert!(parse(r#"[{"type":"payment_initiation"}]"#).is_err());
         let one = entry(r#"["insurance.drugs"]"#, r#"{"kind":"oneTime"}"#);
         let inner = &one[1..one.len() - 1];
-        assert!(ConsentDetails::parse(&format!("[{inner},{inner}]")).is_err());
+        assert!(parse(&format!("[{inner},{inner}]")).is_err());
+    }
+}
+
+#[cfg(test)]
+mod agreement {
+    use super::*;
+
+    /// Reported: CRLF and tabs passed the SDK and the backend but not the
+    /// authority. The authority now runs the same rules, so it refuses
+    /// exactly what they refuse, naming the field.
+    #[test]
+    fn refuses_carriage_returns_and_tabs_like_the_sdk() {
+        let entry = |retention: &str| {
+            json!([{
+                "type": DETAILS_TYPE,
+                "items": ["insurance.drugs"],
+                "purposes": [{ "category": "healthManagement", "description": "服薬の記録" }],
+                "period": { "kind": "linkage", "days": 90 },
+                "recipients": [],
+                "retention": retention
+            }])
+            .to_string()
+        };
+        let error = parse(&entry("30日で削除\r\nします")).expect_err("CRLF");
+        assert!(error.contains("retention"), "{error}");
+        assert!(parse(&entry("30日で\t削除")).is_err());
+        parse(&entry("30日で\n削除します")).expect("a line break is fine");
+    }
+
+    #[test]
+    fn refuses_a_recipient_without_accountability() {
+        let text = json!([{
+            "type": DETAILS_TYPE,
+            "items": ["insurance.checkups"],
+            "purposes": [{ "category": "healthManagement", "description": "健診の結果" }],
+            "period": { "kind": "oneTime" },
+            "recipients": [{ "name": "提携アプリ", "purpose": "表示" }],
+            "retention": "30日"
+        }])
+        .to_string();
+        let error = parse(&text).expect_err("no contact, policy or category");
+        assert!(error.contains("recipients[0].contact"), "{error}");
+        assert!(error.contains("recipients[0].purposeCategory"), "{error}");
     }
 }

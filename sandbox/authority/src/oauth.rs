@@ -17,7 +17,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::assertion::{Assertion, JWT_BEARER};
-use crate::details::{ConsentDetails, DETAILS_TYPE};
+use crate::details::{self, ConsentDetails, DETAILS_TYPE};
 use crate::secret::{self, Secret};
 use crate::store::{self, Grant, GrantStatus, TokenKind};
 use crate::{Authority, ClientAuth, ClientConfig};
@@ -293,7 +293,7 @@ pub(crate) fn check_request(
     }
     let nonce = params.get("nonce").map_err(redirect)?.map(str::to_owned);
     let details = params.require("authorization_details").map_err(redirect)?;
-    let details = ConsentDetails::parse(details).map_err(|description| {
+    let details = details::parse(details).map_err(|description| {
         redirect(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "invalid_authorization_details",
@@ -660,7 +660,7 @@ fn issue_tokens(
 /// The authorization details entry of a grant: what was asked, plus
 /// `grantId`, `grantedAt` and (linkage only) `endsAt`.
 pub(crate) fn granted_entry(grant: &Grant) -> Value {
-    let mut entry = grant.details.to_entry();
+    let mut entry = details::to_entry(&grant.details);
     entry["grantId"] = json!(grant.id);
     entry["grantedAt"] = json!(rfc3339(grant.granted_at));
     if let Some(ends_at) = grant.ends_at {

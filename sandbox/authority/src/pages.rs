@@ -794,10 +794,20 @@ fn render_consent(
             .recipients
             .iter()
             .map(|r| {
+                let (contact, approval, purpose) = if ja {
+                    ("連絡先", "承認番号", "目的")
+                } else {
+                    ("Contact", "Approval ID", "Purpose")
+                };
+                let approval = r.approval_id.as_deref().map_or(String::new(), |id| {
+                    format!("<br>{approval}: {}", escape(id))
+                });
                 format!(
-                    "<li><span class=\"item\">{}</span>: {}</li>\n",
+                    "<li><span class=\"item\">{}</span><br>{contact}: {}{approval}<br>{purpose}: {}（{}）</li>\n",
                     escape(&r.name),
-                    escape(&r.purpose)
+                    escape(&r.contact),
+                    escape(&r.purpose),
+                    escape(r.purpose_category.label(locale)),
                 )
             })
             .collect();

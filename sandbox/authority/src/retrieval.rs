@@ -12,8 +12,9 @@ use time::Duration;
 use crate::oauth::{bearer_grant, json_no_store, OAuthError};
 use crate::records::records;
 use crate::secret;
-use crate::store::{self, Grant};
+use crate::store::{self, Grant, GrantStatus};
 use crate::Authority;
+use myna_consent::request::Period;
 
 /// Polls that answer `waiting` before a retrieval can end.
 const WAITING_POLLS: u32 = 2;
@@ -152,7 +153,7 @@ fn poll_inner(
 ) -> Result<Response, OAuthError> {
     let grant = authorized(authority, headers)?;
     let now = authority.now();
-    let db = authority.db();
+    let mut db = authority.db();
     // Another grant's retrieval is answered like one that does not exist.
     let Some(retrieval) = store::retrieval(&db, id)?.filter(|r| r.grant_id == grant.id) else {
         return Err(OAuthError::new(
@@ -172,7 +173,14 @@ fn poll_inner(
         "waiting".to_owned()
     };
     let finished = (status != "waiting").then_some(now);
-    store::update_retrieval(&db, id, polls, &status, finished)?;
+    let tx = db.transaction()?;
+    store::update_retrieval(&tx, id, polls, &status, finished)?;
+    if status == Outcome::Done.code() && grant.details.period == Period::OneTime {
+        // A one-time grant serves one retrieval: once its data is out, no
+        // credential of it works any more, whatever the client does next.
+        store::end_grant(&tx, &grant.id, GrantStatus::Completed, now)?;
+    }
+    tx.commit()?;
     drop(db);
     let mut body = json!({ "id": retrieval.id, "status": status });
     match Outcome::from_code(&status) {

@@ -110,6 +110,9 @@ pub(crate) enum GrantStatus {
     Compromised,
     /// A linkage past its end.
     Expired,
+    /// A one-time grant whose one retrieval is done: nothing more can be
+    /// retrieved with it.
+    Completed,
 }
 
 impl GrantStatus {
@@ -120,6 +123,7 @@ impl GrantStatus {
             Self::Revoked => "revoked",
             Self::Compromised => "compromised",
             Self::Expired => "expired",
+            Self::Completed => "completed",
         }
     }
 
@@ -128,6 +132,7 @@ impl GrantStatus {
             "revoked" => Self::Revoked,
             "compromised" => Self::Compromised,
             "expired" => Self::Expired,
+            "completed" => Self::Completed,
             _ => Self::Active,
         }
     }

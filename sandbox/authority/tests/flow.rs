@@ -151,7 +151,11 @@ fn details(items: &[&str], period: Value) -> String {
         "items": items,
         "purposes": [{ "category": "healthManagement", "description": "服薬と健診の記録を表示するため" }],
         "period": period,
-        "recipients": [{ "name": "すこやか薬局", "purpose": "服薬指導" }],
+        "recipients": [{
+            "name": "すこやか薬局", "contact": "03-0000-1111",
+            "privacyPolicyUrl": "https://pharmacy.example/privacy",
+            "purposeCategory": "healthManagement", "purpose": "服薬指導"
+        }],
         "retention": "同意の撤回から30日以内に削除します。"
     }])
     .to_string()
@@ -974,29 +978,7 @@ async fn retrieval_waits_then_ends_as_the_control_says() {
         .await;
     let access = tokens["access_token"].as_str().expect("access");
 
-    // done: two waiting polls, and at least a second.
-    let started: Value = h
-        .start_retrieval(access, None)
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    let id = started["id"].as_str().expect("id");
-    assert_eq!(h.poll(access, id).await["status"], "waiting");
-    assert_eq!(h.poll(access, id).await["status"], "waiting");
-    assert_eq!(
-        h.poll(access, id).await["status"],
-        "waiting",
-        "less than a second passed"
-    );
-    h.advance(1);
-    let done = h.poll(access, id).await;
-    assert_eq!(done["status"], "done");
-    let hba1c = &done["records"][0]["records"][0];
-    assert_eq!(done["records"][0]["item"], "ehr.lab.hba1c");
-    assert_eq!(hba1c["unit"], "%");
-    assert!(hba1c["value"].is_f64());
-
+    // error and timeout leave a one-time grant usable for another try.
     for outcome in ["error", "timeout"] {
         let response = h
             .control(
@@ -1020,7 +1002,44 @@ async fn retrieval_waits_then_ends_as_the_control_says() {
         assert!(ended["error"].is_string());
         assert!(ended.get("records").is_none());
     }
-    // The control sets the next outcome only.
+
+    // The control set the next outcome only: this one is done, after two
+    // waiting polls and at least a second.
+    let started: Value = h
+        .start_retrieval(access, None)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let id = started["id"].as_str().expect("id");
+    assert_eq!(h.poll(access, id).await["status"], "waiting");
+    assert_eq!(h.poll(access, id).await["status"], "waiting");
+    assert_eq!(
+        h.poll(access, id).await["status"],
+        "waiting",
+        "less than a second passed"
+    );
+    h.advance(1);
+    let done = h.poll(access, id).await;
+    assert_eq!(done["status"], "done");
+    let hba1c = &done["records"][0]["records"][0];
+    assert_eq!(done["records"][0]["item"], "ehr.lab.hba1c");
+    assert_eq!(hba1c["unit"], "%");
+    assert!(hba1c["value"].is_f64());
+}
+
+/// A one-time grant serves one retrieval: once it is done, the grant is
+/// listed as completed and its access token starts nothing more.
+#[tokio::test]
+async fn a_one_time_grant_ends_when_its_retrieval_is_done() {
+    let h = harness("one-time-completed").await;
+    let tokens = h
+        .tokens(&details(&["self.tax_income"], json!({ "kind": "oneTime" })))
+        .await;
+    let access = tokens["access_token"].as_str().expect("access");
+    let grant_id = tokens["authorization_details"][0]["grantId"]
+        .as_str()
+        .expect("grantId");
     let started: Value = h
         .start_retrieval(access, None)
         .await
@@ -1032,6 +1051,22 @@ async fn retrieval_waits_then_ends_as_the_control_says() {
     h.poll(access, id).await;
     h.advance(1);
     assert_eq!(h.poll(access, id).await["status"], "done");
+    assert_eq!(h.start_retrieval(access, None).await.status(), 401);
+    let list: Value = h
+        .api
+        .get(h.url("/sandbox/grants"))
+        .header("X-Sandbox-Control", "1")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let grant = list["grants"]
+        .as_array()
+        .and_then(|grants| grants.iter().find(|g| g["grantId"] == grant_id))
+        .expect("the grant");
+    assert_eq!(grant["status"], "completed");
 }
 
 #[tokio::test]
@@ -1147,7 +1182,11 @@ async fn pages_escape_html_in_names_and_carry_security_headers() {
                     "items": ["insurance.drugs"],
                     "purposes": [{ "category": "other", "description": "<img src=x onerror=alert(1)>" }],
                     "period": { "kind": "oneTime" },
-                    "recipients": [{ "name": "<script>r</script>", "purpose": "p" }],
+                    "recipients": [{
+                        "name": "<script>r</script>", "contact": "<i>c</i>",
+                        "privacyPolicyUrl": "https://evil.example/p",
+                        "purposeCategory": "other", "purpose": "p"
+                    }],
                     "retention": "<b>30日</b>"
                 }]).to_string()),
             ],
