@@ -541,6 +541,13 @@ impl ValidRequest {
         &self.0
     }
 
+    /// The same request for a citizen who reads in `locale`. The locale has
+    /// no rules: it picks the language of the screens and receipts.
+    pub fn with_locale(mut self, locale: Locale) -> Self {
+        self.0.locale = locale;
+        self
+    }
+
     /// Every requested item, required first, with its catalogue entry.
     pub fn items(&self) -> impl Iterator<Item = &'static DataItem> + '_ {
         let ids = self.0.items.required.iter().chain(&self.0.items.optional);

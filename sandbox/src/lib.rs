@@ -9,9 +9,12 @@ use std::sync::Arc;
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
+
+mod stand_ins;
 
 /// The Content-Security-Policy of every operator page: the strict policy the
 /// SDK promises to work under.
@@ -112,19 +115,25 @@ pub async fn start(options: Options) -> Result<Running, Error> {
     .map_err(|e| Error::Setup(format!("authority: {e}")))?;
     let issuer = authority.issuer().to_owned();
 
-    let operator_configs = myna_operator::configs_from_json(&text)
+    let operator_configs = myna_operator::configs_from_json(&text, myna_operator::Mode::Sandbox)
         .map_err(|e| Error::Setup(format!("operator configuration: {e}")))?;
+    let raw: Value =
+        serde_json::from_str(&text).map_err(|e| Error::Setup(format!("configuration: {e}")))?;
     let store: Arc<dyn myna_operator::ConsentStore> = Arc::new(
         myna_operator::SqliteStore::open(&db_path)
             .map_err(|e| Error::Setup(format!("operator store: {e}")))?,
     );
     let key = myna_operator::TokenKey::load_or_create(&options.data_dir)
         .map_err(|e| Error::Setup(format!("token key: {e}")))?;
-    let mut operator_site = site(&options.site_root);
+    let mut operator_site = stand_ins::sign_in_routes(&raw)
+        .merge(stand_ins::partner_routes(&raw))
+        .merge(site(&options.site_root));
+    let mut tasks = Vec::new();
     for config in operator_configs {
         let base_path = config.base_path.clone();
         let clock = authority.clock();
         let operator = myna_operator::Operator::new(config, store.clone(), key.clone(), clock);
+        tasks.push(operator.spawn_upkeep());
         operator_site = operator_site.nest(&base_path, myna_operator::router(operator));
     }
 
@@ -139,13 +148,11 @@ pub async fn start(options: Options) -> Result<Running, Error> {
                 source
             })?
     );
-    let tasks = vec![
-        tokio::spawn(serve(operator_listener, operator_site)),
-        tokio::spawn(serve(
-            authority_listener,
-            myna_authority::router(authority.clone()),
-        )),
-    ];
+    tasks.push(tokio::spawn(serve(operator_listener, operator_site)));
+    tasks.push(tokio::spawn(serve(
+        authority_listener,
+        myna_authority::router(authority.clone()),
+    )));
     Ok(Running {
         operator_url,
         issuer,
@@ -161,7 +168,9 @@ async fn listen(addr: SocketAddr) -> Result<TcpListener, Error> {
 }
 
 async fn serve(listener: TcpListener, router: Router) {
-    if let Err(error) = axum::serve(listener, router).await {
+    // With connect info: the operator backends limit starts per address.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    if let Err(error) = axum::serve(listener, service).await {
         eprintln!("server stopped: {error}");
     }
 }

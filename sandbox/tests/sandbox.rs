@@ -97,10 +97,10 @@ async fn serves_the_playground_under_the_strict_csp_and_nothing_else() {
     }
 }
 
-#[tokio::test]
-async fn a_consent_made_through_the_sandbox_expires_when_the_sandbox_clock_moves() {
-    let s = start().await;
-    let backend = format!("{}/phr/myna", s.site);
+/// Starts and completes a grant of `request` at the backend of `site`, as
+/// the site's page would; answers the consent.
+async fn grant(s: &Started, site: &str, request: &str) -> Value {
+    let backend = format!("{}/{site}/myna", s.site);
     let post = |path: &str, body: Value| {
         s.http
             .post(format!("{backend}{path}"))
@@ -109,22 +109,14 @@ async fn a_consent_made_through_the_sandbox_expires_when_the_sandbox_clock_moves
             .json(&body)
             .send()
     };
-    let request = json!({
-        "operator": { "name": "すこやか手帳株式会社", "contact": "0120-000-000", "privacyPolicyUrl": "https://example.jp/privacy", "approvalId": "MPA-2025-0123" },
-        "items": { "required": ["insurance.drugs"] },
-        "purposes": [{ "category": "healthManagement", "description": "お薬の記録" }],
-        "period": { "kind": "linkage", "days": 90 },
-        "retention": "30日以内に削除します。"
-    });
-    let started: Value = post(
+    let response = post(
         "/authorizations",
-        json!({ "request": request, "chosenOptional": [], "specialCareConfirmed": false }),
+        json!({ "request": request, "optionalItems": [], "specialCareConfirmed": false }),
     )
     .await
-    .expect("start")
-    .json()
-    .await
-    .expect("JSON");
+    .expect("start");
+    assert_eq!(response.status(), 201, "start at {site}");
+    let started: Value = response.json().await.expect("JSON");
     let url = started["authorizationUrl"]
         .as_str()
         .expect("authorization URL");
@@ -142,9 +134,45 @@ async fn a_consent_made_through_the_sandbox_expires_when_the_sandbox_clock_moves
     .await
     .expect("complete");
     assert_eq!(completed.status(), 201);
-    let consent: Value = completed.json().await.expect("JSON");
+    completed.json().await.expect("JSON")
+}
+
+#[tokio::test]
+async fn a_consent_made_through_the_sandbox_expires_when_the_sandbox_clock_moves() {
+    let s = start().await;
+    let backend = format!("{}/phr/myna", s.site);
+    // The PHR site signs its members in itself: without that, its backend
+    // knows nobody.
+    let anonymous = s
+        .http
+        .get(format!("{backend}/consents"))
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(anonymous.status(), 401);
+    let signed_in = s
+        .http
+        .post(format!("{}/phr/signin", s.site))
+        .form(&[("member", "member-1001")])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status(), 303);
+    let member: Value = s
+        .http
+        .get(format!("{}/phr/member", s.site))
+        .send()
+        .await
+        .expect("member")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(member["member"], "member-1001");
+
+    let consent = grant(&s, "phr", "phr-90d").await;
     assert_eq!(consent["status"], "active");
     assert_eq!(consent["daysLeft"], 90);
+    assert_eq!(consent["operator"]["name"], "すこやか手帳株式会社");
 
     let moved = s
         .http
@@ -168,4 +196,42 @@ async fn a_consent_made_through_the_sandbox_expires_when_the_sandbox_clock_moves
         list["consents"][0]["status"], "expired",
         "the operator backend reads the moved clock"
     );
+}
+
+#[tokio::test]
+async fn the_platform_partner_hears_of_a_revocation() {
+    let s = start().await;
+    let consent = grant(&s, "platform", "checkups-30d").await;
+    assert_eq!(
+        consent["recipients"][0]["name"],
+        "ゆうゆう健康アプリ株式会社"
+    );
+    let id = consent["id"].as_str().expect("id");
+    let revoked = s
+        .http
+        .post(format!("{}/platform/myna/consents/{id}/revocation", s.site))
+        .header("Origin", &s.site)
+        .header("X-Myna-Request", "1")
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status(), 200);
+    for _ in 0..50 {
+        let events: Value = s
+            .http
+            .get(format!("{}/partner/events", s.site))
+            .send()
+            .await
+            .expect("events")
+            .json()
+            .await
+            .expect("JSON");
+        if let Some(event) = events["events"].as_array().and_then(|e| e.first()) {
+            assert_eq!(event["type"], "consent.revoked");
+            assert_eq!(event["data"]["consentId"], id);
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the partner never heard of the revocation");
 }

@@ -1,13 +1,35 @@
 //! The `operators` entries of `sandbox.json`: one [`OperatorConfig`] per
 //! mounted backend, checked when read so that a typo fails at start, not at
-//! the first citizen's callback.
+//! the first citizen's callback. Every consent request the backend offers is
+//! defined here and validated at start with the domain's validator: a bad
+//! one stops start-up with every problem listed.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use myna_consent::i18n::Locale;
+use myna_consent::request::Operator as OperatorIdentity;
 use serde::Deserialize;
+use serde_json::Value;
 
-use crate::secret::ClientSecret;
+use crate::requests::RequestCatalogue;
+use crate::secret::{ClientSecret, ServerApiKey};
+use crate::users::{self, UserSource};
+use crate::webhooks::WebhookTarget;
+
+/// Whether the backend runs as the sandbox's or for real. Only the sandbox
+/// admits requests with `preview: true` (items not offered yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The sandbox: previews admitted.
+    Sandbox,
+    /// Production: previews refused.
+    Production,
+}
 
 /// One operator backend: where it is mounted, which authority it talks to,
-/// and as which OAuth client.
+/// as which OAuth client, who the operator is, which requests it offers,
+/// and how it learns who the citizen is.
 #[derive(Debug, Clone)]
 pub struct OperatorConfig {
     /// The path the backend is mounted at, e.g. `/phr/myna` (no trailing
@@ -24,15 +46,69 @@ pub struct OperatorConfig {
     /// The redirect URI registered at the authority (the operator's
     /// callback page).
     pub redirect_uri: String,
-    /// The operator's origin (`scheme://host[:port]`): every POST must carry
-    /// it in `Origin`.
+    /// The operator's origin (`scheme://host[:port]`): every POST from a
+    /// page must carry it in `Origin`.
     pub origin: String,
+    /// Sandbox or production.
+    pub mode: Mode,
+    /// Who the operator is: shown on every consent screen and written into
+    /// every consent and receipt. Never taken from a page.
+    pub identity: OperatorIdentity,
+    /// The named consent requests, validated.
+    pub requests: RequestCatalogue,
+    /// Where revocations are announced to onward recipients, by recipient id.
+    pub webhooks: BTreeMap<String, WebhookTarget>,
+    /// How the backend learns who the citizen is.
+    pub users: UserSource,
+    /// The key the operator's own server presents to create request tokens;
+    /// none means request tokens are off.
+    pub server_api_key: Option<ServerApiKey>,
+    /// Limits on starting authorizations and on calls to the authority.
+    pub limits: Limits,
+    /// Proxies whose `X-Forwarded-For` (and identity header) are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl OperatorConfig {
     /// Whether the session cookie must be `Secure` (the origin is https).
     pub fn secure_cookie(&self) -> bool {
         self.origin.starts_with("https://")
+    }
+
+    /// Whether `address` is one of the trusted proxies.
+    pub fn is_trusted_proxy(&self, address: std::net::IpAddr) -> bool {
+        self.trusted_proxies
+            .iter()
+            .any(|net| net.contains(&address))
+    }
+}
+
+/// Limits that keep anonymous callers from spending the operator's quota
+/// at the authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Authorizations one citizen (session or user) may start per minute,
+    /// also the burst.
+    pub starts_per_minute_per_user: u32,
+    /// Authorizations one client address may start per minute, also the
+    /// burst.
+    pub starts_per_minute_per_address: u32,
+    /// Calls per second the authority allows this client (its per-client
+    /// TPS). New starts may use only part of it, so that code exchanges,
+    /// revocations and retrievals always find room.
+    pub authority_tps: u32,
+    /// How long a request token lives.
+    pub request_token_lifetime: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            starts_per_minute_per_user: 5,
+            starts_per_minute_per_address: 20,
+            authority_tps: 5,
+            request_token_lifetime: Duration::from_secs(30 * 60),
+        }
     }
 }
 
@@ -48,15 +124,17 @@ pub enum ConfigError {
         /// The entry's position in `operators`.
         index: usize,
         /// The field, in the JSON's spelling.
-        field: &'static str,
+        field: String,
         /// What is wrong.
         reason: String,
     },
-    /// `clientSecretEnv` names a variable that is not set.
-    #[error("operators[{index}].clientSecretEnv: the environment variable {name} is not set")]
+    /// An environment variable named in the configuration is not set.
+    #[error("operators[{index}].{field}: the environment variable {name} is not set")]
     MissingSecretEnv {
         /// The entry's position in `operators`.
         index: usize,
+        /// The field that names the variable.
+        field: String,
         /// The variable.
         name: String,
     },
@@ -68,6 +146,15 @@ pub enum ConfigError {
         /// The path.
         base_path: String,
     },
+    /// The operator's identity or some consent requests break the rules;
+    /// every problem is listed, one per line.
+    #[error("operators[{index}]: the consent requests have {} problem(s):\n{}", .problems.len(), .problems.join("\n"))]
+    Requests {
+        /// The entry's position in `operators`.
+        index: usize,
+        /// `path: code: message`, one per problem.
+        problems: Vec<String>,
+    },
 }
 
 impl ConfigError {
@@ -78,6 +165,7 @@ impl ConfigError {
             Self::Field { .. } => "config_field",
             Self::MissingSecretEnv { .. } => "config_secret_env",
             Self::DuplicateBasePath { .. } => "config_duplicate_base_path",
+            Self::Requests { .. } => "config_requests",
         }
     }
 }
@@ -100,15 +188,76 @@ struct Entry {
     client_secret_env: Option<String>,
     redirect_uri: String,
     origin: String,
+    operator: IdentityEntry,
+    #[serde(default)]
+    requests: BTreeMap<String, Value>,
+    #[serde(default)]
+    recipients: BTreeMap<String, RecipientEntry>,
+    #[serde(default)]
+    users: Option<Value>,
+    #[serde(default)]
+    server_api_key: Option<String>,
+    #[serde(default)]
+    server_api_key_env: Option<String>,
+    #[serde(default)]
+    limits: LimitsEntry,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IdentityEntry {
+    name: String,
+    contact: String,
+    privacy_policy_url: String,
+    approval_id: String,
+}
+
+/// A recipient as configured: its identity (validated where a request names
+/// it) and where to announce revocations.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RecipientEntry {
+    pub(crate) name: String,
+    pub(crate) contact: String,
+    pub(crate) privacy_policy_url: String,
+    #[serde(default)]
+    pub(crate) approval_id: Option<String>,
+    #[serde(default)]
+    webhook: Option<WebhookEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WebhookEntry {
+    url: String,
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    secret_env: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LimitsEntry {
+    #[serde(default)]
+    starts_per_minute_per_user: Option<u32>,
+    #[serde(default)]
+    starts_per_minute_per_address: Option<u32>,
+    #[serde(default)]
+    authority_tps: Option<u32>,
+    #[serde(default)]
+    request_token_lifetime_seconds: Option<u64>,
 }
 
 /// Reads the `operators` array of a `sandbox.json` text (the rest belongs to
 /// the authority and is ignored). No `operators` means no backend.
-pub fn configs_from_json(text: &str) -> Result<Vec<OperatorConfig>, ConfigError> {
+pub fn configs_from_json(text: &str, mode: Mode) -> Result<Vec<OperatorConfig>, ConfigError> {
     let file: File = serde_json::from_str(text).map_err(|e| ConfigError::Json(e.to_string()))?;
     let mut configs: Vec<OperatorConfig> = Vec::with_capacity(file.operators.len());
     for (index, entry) in file.operators.into_iter().enumerate() {
-        let config = entry.check(index)?;
+        let config = entry.check(index, mode)?;
         if configs.iter().any(|c| c.base_path == config.base_path) {
             return Err(ConfigError::DuplicateBasePath {
                 index,
@@ -120,11 +269,38 @@ pub fn configs_from_json(text: &str) -> Result<Vec<OperatorConfig>, ConfigError>
     Ok(configs)
 }
 
-impl Entry {
-    fn check(self, index: usize) -> Result<OperatorConfig, ConfigError> {
-        let field = |field: &'static str, reason: &str| ConfigError::Field {
+/// A secret given inline (sandbox) or through the environment (production):
+/// exactly one of the two.
+fn secret_value(
+    index: usize,
+    field: &str,
+    inline: Option<String>,
+    env: Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    match (inline, env) {
+        (None, None) => Ok(None),
+        (Some(secret), None) if !secret.is_empty() => Ok(Some(secret)),
+        (None, Some(name)) => match std::env::var(&name) {
+            Ok(secret) if !secret.is_empty() => Ok(Some(secret)),
+            _ => Err(ConfigError::MissingSecretEnv {
+                index,
+                field: format!("{field}Env"),
+                name,
+            }),
+        },
+        _ => Err(ConfigError::Field {
             index,
-            field,
+            field: field.to_owned(),
+            reason: format!("give exactly one of {field} and {field}Env"),
+        }),
+    }
+}
+
+impl Entry {
+    fn check(self, index: usize, mode: Mode) -> Result<OperatorConfig, ConfigError> {
+        let field = |field: &str, reason: &str| ConfigError::Field {
+            index,
+            field: field.to_owned(),
             reason: reason.to_owned(),
         };
         let base_path_ok = self.base_path.starts_with('/')
@@ -149,19 +325,103 @@ impl Entry {
         }
         check_url(&self.redirect_uri, false).map_err(|reason| field("redirectUri", reason))?;
         let origin = check_origin(&self.origin).map_err(|reason| field("origin", reason))?;
-        let client_secret = match (self.client_secret, self.client_secret_env) {
-            (Some(secret), None) if !secret.is_empty() => ClientSecret::new(secret),
-            (None, Some(name)) => match std::env::var(&name) {
-                Ok(secret) if !secret.is_empty() => ClientSecret::new(secret),
-                _ => return Err(ConfigError::MissingSecretEnv { index, name }),
-            },
-            _ => {
-                return Err(field(
-                    "clientSecret",
-                    "give exactly one of clientSecret and clientSecretEnv",
+        let client_secret = secret_value(
+            index,
+            "clientSecret",
+            self.client_secret,
+            self.client_secret_env,
+        )?
+        .map(ClientSecret::new)
+        .ok_or_else(|| {
+            field(
+                "clientSecret",
+                "give exactly one of clientSecret and clientSecretEnv",
+            )
+        })?;
+        let server_api_key = secret_value(
+            index,
+            "serverApiKey",
+            self.server_api_key,
+            self.server_api_key_env,
+        )?
+        .map(|key| {
+            if key.len() < 32 {
+                Err(field(
+                    "serverApiKey",
+                    "must be at least 32 characters (use 256 random bits)",
                 ))
+            } else {
+                Ok(ServerApiKey::new(key))
             }
+        })
+        .transpose()?;
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                text.parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        field(
+                            &format!("trustedProxies[{i}]"),
+                            "must be an IP address or a CIDR range",
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let users = users::from_config(self.users.as_ref()).map_err(|(at, reason)| {
+            let at = if at.is_empty() {
+                "users".to_owned()
+            } else {
+                format!("users.{at}")
+            };
+            field(&at, &reason)
+        })?;
+        if matches!(users, UserSource::Header { .. }) && trusted_proxies.is_empty() {
+            return Err(field(
+                "trustedProxies",
+                "an identity header is believed only from trusted proxies: list them",
+            ));
+        }
+        let limits = self
+            .limits
+            .check()
+            .map_err(|(at, reason)| field(&format!("limits.{at}"), reason))?;
+
+        let mut webhooks = BTreeMap::new();
+        for (id, recipient) in &self.recipients {
+            let Some(hook) = &recipient.webhook else {
+                continue;
+            };
+            let at = format!("recipients.{id}.webhook");
+            check_url(&hook.url, true).map_err(|reason| field(&format!("{at}.url"), reason))?;
+            let secret = secret_value(
+                index,
+                &format!("{at}.secret"),
+                hook.secret.clone(),
+                hook.secret_env.clone(),
+            )?
+            .ok_or_else(|| field(&format!("{at}.secret"), "give secret or secretEnv"))?;
+            let target = WebhookTarget::new(&hook.url, &secret).map_err(|_| {
+                field(
+                    &format!("{at}.secret"),
+                    "must be a Standard Webhooks secret: whsec_ and base64 of 24 to 64 bytes",
+                )
+            })?;
+            webhooks.insert(id.clone(), target);
+        }
+
+        let identity = OperatorIdentity {
+            name: self.operator.name,
+            contact: self.operator.contact,
+            privacy_policy_url: self.operator.privacy_policy_url,
+            approval_id: self.operator.approval_id,
         };
+        let catalogue =
+            RequestCatalogue::compile(&identity, &self.requests, self.recipients, mode, Locale::En)
+                .map_err(|problems| ConfigError::Requests { index, problems })?;
+
         Ok(OperatorConfig {
             base_path: self.base_path,
             issuer: self.issuer,
@@ -169,13 +429,55 @@ impl Entry {
             client_secret,
             redirect_uri: self.redirect_uri,
             origin,
+            mode,
+            identity,
+            requests: catalogue,
+            webhooks,
+            users,
+            server_api_key,
+            limits,
+            trusted_proxies,
         })
     }
 }
 
-/// An absolute http(s) URL; plain http only to a loopback host, because
-/// tokens and secrets travel to the issuer.
-fn check_url(text: &str, strict_scheme: bool) -> Result<url::Url, &'static str> {
+impl LimitsEntry {
+    fn check(&self) -> Result<Limits, (&'static str, &'static str)> {
+        let defaults = Limits::default();
+        let positive = |value: Option<u32>, default: u32, name: &'static str| match value {
+            Some(0) => Err((name, "must be at least 1")),
+            Some(value) => Ok(value),
+            None => Ok(default),
+        };
+        Ok(Limits {
+            starts_per_minute_per_user: positive(
+                self.starts_per_minute_per_user,
+                defaults.starts_per_minute_per_user,
+                "startsPerMinutePerUser",
+            )?,
+            starts_per_minute_per_address: positive(
+                self.starts_per_minute_per_address,
+                defaults.starts_per_minute_per_address,
+                "startsPerMinutePerAddress",
+            )?,
+            authority_tps: positive(self.authority_tps, defaults.authority_tps, "authorityTps")?,
+            request_token_lifetime: match self.request_token_lifetime_seconds {
+                Some(seconds) if !(60..=86_400).contains(&seconds) => {
+                    return Err((
+                        "requestTokenLifetimeSeconds",
+                        "must be between 60 and 86400",
+                    ))
+                }
+                Some(seconds) => Duration::from_secs(seconds),
+                None => defaults.request_token_lifetime,
+            },
+        })
+    }
+}
+
+/// An absolute http(s) URL; plain http only to a loopback host when
+/// `strict_scheme`, because tokens, secrets or events travel there.
+pub(crate) fn check_url(text: &str, strict_scheme: bool) -> Result<url::Url, &'static str> {
     let url = url::Url::parse(text).map_err(|_| "must be an absolute URL")?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not carry credentials");
@@ -207,6 +509,11 @@ fn check_origin(text: &str) -> Result<String, &'static str> {
     Ok(origin)
 }
 
+/// How a problem of a request definition reads at start-up.
+pub(crate) fn problem_line(path: &str, code: &str, message: &str) -> String {
+    format!("{path}: {code}: {message}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,16 +522,20 @@ mod tests {
 
     #[test]
     fn reads_the_sandbox_operators() {
-        let configs = configs_from_json(SANDBOX_JSON).expect("valid");
+        let configs = configs_from_json(SANDBOX_JSON, Mode::Sandbox).expect("valid");
         assert_eq!(configs.len(), 4);
         assert_eq!(configs[0].base_path, "/phr/myna");
         assert_eq!(configs[0].client_secret.expose(), "sandbox-secret-phr");
         assert_eq!(configs[0].origin, "http://127.0.0.1:8080");
         assert!(!configs[0].secure_cookie());
+        assert!(configs[0].requests.get("phr-90d").is_some());
     }
 
     fn one(entry: serde_json::Value) -> Result<Vec<OperatorConfig>, ConfigError> {
-        configs_from_json(&serde_json::json!({ "operators": [entry] }).to_string())
+        configs_from_json(
+            &serde_json::json!({ "operators": [entry] }).to_string(),
+            Mode::Production,
+        )
     }
 
     fn entry() -> serde_json::Value {
@@ -234,8 +545,29 @@ mod tests {
             "clientId": "c",
             "clientSecret": "s",
             "redirectUri": "https://op.example/cb",
-            "origin": "https://op.example"
+            "origin": "https://op.example",
+            "operator": {
+                "name": "テスト事業者株式会社",
+                "contact": "03-0000-0000",
+                "privacyPolicyUrl": "https://op.example/privacy",
+                "approvalId": "MPA-TEST-0001"
+            },
+            "requests": {
+                "drugs-90d": {
+                    "items": { "required": ["insurance.drugs"] },
+                    "purposes": [{ "category": "healthManagement", "description": "お薬の記録を表示します。" }],
+                    "period": { "kind": "linkage", "days": 90 },
+                    "retention": "解約から30日以内に削除します。"
+                }
+            }
         })
+    }
+
+    fn field_of(result: Result<Vec<OperatorConfig>, ConfigError>) -> String {
+        match result {
+            Err(ConfigError::Field { field, .. }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
     }
 
     #[test]
@@ -248,22 +580,10 @@ mod tests {
     fn refuses_both_or_neither_secret() {
         let mut both = entry();
         both["clientSecretEnv"] = "X".into();
-        assert!(matches!(
-            one(both),
-            Err(ConfigError::Field {
-                field: "clientSecret",
-                ..
-            })
-        ));
+        assert_eq!(field_of(one(both)), "clientSecret");
         let mut neither = entry();
         neither.as_object_mut().map(|m| m.remove("clientSecret"));
-        assert!(matches!(
-            one(neither),
-            Err(ConfigError::Field {
-                field: "clientSecret",
-                ..
-            })
-        ));
+        assert_eq!(field_of(one(neither)), "clientSecret");
     }
 
     #[test]
@@ -278,35 +598,17 @@ mod tests {
     fn refuses_plain_http_issuer_off_loopback() {
         let mut e = entry();
         e["issuer"] = "http://auth.example".into();
-        assert!(matches!(
-            one(e),
-            Err(ConfigError::Field {
-                field: "issuer",
-                ..
-            })
-        ));
+        assert_eq!(field_of(one(e)), "issuer");
     }
 
     #[test]
     fn refuses_origin_with_path_and_bad_base_path() {
         let mut e = entry();
         e["origin"] = "https://op.example/app".into();
-        assert!(matches!(
-            one(e),
-            Err(ConfigError::Field {
-                field: "origin",
-                ..
-            })
-        ));
+        assert_eq!(field_of(one(e)), "origin");
         let mut e = entry();
         e["basePath"] = "x/myna/".into();
-        assert!(matches!(
-            one(e),
-            Err(ConfigError::Field {
-                field: "basePath",
-                ..
-            })
-        ));
+        assert_eq!(field_of(one(e)), "basePath");
     }
 
     #[test]
@@ -316,7 +618,7 @@ mod tests {
         assert!(matches!(one(e), Err(ConfigError::Json(_))));
         let text = serde_json::json!({ "operators": [entry(), entry()] }).to_string();
         assert!(matches!(
-            configs_from_json(&text),
+            configs_from_json(&text, Mode::Production),
             Err(ConfigError::DuplicateBasePath { .. })
         ));
     }
@@ -325,5 +627,85 @@ mod tests {
     fn secret_does_not_show_in_debug() {
         let configs = one(entry()).expect("valid");
         assert!(!format!("{:?}", configs[0]).contains("\"s\""));
+    }
+
+    #[test]
+    fn bad_requests_stop_start_up_with_every_problem_listed() {
+        let mut e = entry();
+        e["operator"]["privacyPolicyUrl"] = "http://op.example/privacy".into();
+        e["requests"]["drugs-90d"]["retention"] = "削除します。\r\n".into();
+        e["requests"]["loan"] = serde_json::json!({
+            "items": { "required": ["self.tax_income", "no.such.item"] },
+            "purposes": [{ "category": "creditScreening", "description": "審査" }],
+            "period": { "kind": "linkage", "days": 30 },
+            "retention": "7年"
+        });
+        let Err(ConfigError::Requests { problems, .. }) = one(e) else {
+            panic!("expected the request problems");
+        };
+        let text = problems.join("\n");
+        assert!(
+            text.starts_with("operator.privacyPolicyUrl: insecure_url"),
+            "the operator's identity is reported once: {text}"
+        );
+        assert_eq!(text.matches("insecure_url").count(), 1, "{text}");
+        assert!(
+            text.contains("requests.drugs-90d.retention: control_character"),
+            "{text}"
+        );
+        assert!(
+            text.contains("requests.loan.items.required[0]: linkage_not_eligible"),
+            "{text}"
+        );
+        assert!(
+            text.contains("requests.loan.items.required[1]: unknown_item"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn preview_is_admitted_only_in_sandbox_mode() {
+        let mut e = entry();
+        e["requests"]["drugs-90d"]["preview"] = true.into();
+        let Err(ConfigError::Requests { problems, .. }) = one(e.clone()) else {
+            panic!("preview must be refused in production");
+        };
+        assert!(
+            problems[0].contains("requests.drugs-90d.preview: preview_not_allowed"),
+            "{problems:?}"
+        );
+        let text = serde_json::json!({ "operators": [e] }).to_string();
+        configs_from_json(&text, Mode::Sandbox).expect("the sandbox admits previews");
+    }
+
+    #[test]
+    fn a_request_cannot_name_its_own_operator() {
+        let mut e = entry();
+        e["requests"]["drugs-90d"]["operator"] = serde_json::json!({ "name": "別の会社" });
+        let Err(ConfigError::Requests { problems, .. }) = one(e) else {
+            panic!("expected the request problems");
+        };
+        assert!(
+            problems[0].contains("requests.drugs-90d.operator: operator_from_configuration"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn identity_header_needs_trusted_proxies() {
+        let mut e = entry();
+        e["users"] = serde_json::json!({ "kind": "header", "header": "X-Operator-User" });
+        assert_eq!(field_of(one(e.clone())), "trustedProxies");
+        e["trustedProxies"] = serde_json::json!(["10.0.0.0/8", "127.0.0.1"]);
+        let configs = one(e).expect("valid");
+        assert!(configs[0].is_trusted_proxy("10.1.2.3".parse().expect("ip")));
+        assert!(!configs[0].is_trusted_proxy("192.0.2.1".parse().expect("ip")));
+    }
+
+    #[test]
+    fn short_server_api_keys_are_refused() {
+        let mut e = entry();
+        e["serverApiKey"] = "short".into();
+        assert_eq!(field_of(one(e)), "serverApiKey");
     }
 }

@@ -4,11 +4,21 @@
 //!
 //! The map of the crate:
 //!
-//! - [`config`](OperatorConfig) — the `operators` entries of `sandbox.json`.
+//! - [`config`](OperatorConfig) — the `operators` entries of `sandbox.json`:
+//!   the operator's identity, its requests and recipients, how it signs
+//!   citizens in, its limits.
+//! - [`requests`](RequestCatalogue) — consent requests defined on the
+//!   server (configured, or by a request token), validated by the domain.
+//! - [`users`](Owner) — who the citizen is: the operator's JWT, a gateway
+//!   header from trusted proxies, or an anonymous session.
 //! - [`operator`](Operator) — one backend: the authorization transaction,
-//!   the callback checks, consents, receipts, revocation, retrievals.
-//! - `routes` — the HTTP contract ([`router`]): session cookie, CSRF check,
-//!   JSON shapes, problem answers.
+//!   the callback checks, consents, receipts, revocation, retrievals,
+//!   upkeep.
+//! - `routes` — the HTTP contract ([`router`]): caller, CSRF check, JSON
+//!   shapes, problem answers.
+//! - `limits` — starts per citizen and per address, and the operator's
+//!   share of the authority's TPS with citizens' calls first.
+//! - [`webhooks`](WebhookTarget) — signed revocation events to recipients.
 //! - `oauth` — the OAuth client: discovery, PAR, code exchange, refresh,
 //!   revocation, the retrieval API; retries on 429 and 5xx.
 //! - [`seal`](TokenKey) — the token key and AES-256-GCM sealing.
@@ -18,28 +28,35 @@
 //! - `problem` — RFC 9457 problem answers.
 
 mod config;
+mod limits;
 pub mod oauth;
 mod operator;
 mod problem;
+mod requests;
 mod routes;
 mod seal;
 mod secret;
 mod store;
+mod users;
+mod webhooks;
 
-pub use config::{configs_from_json, ConfigError, OperatorConfig};
+pub use config::{configs_from_json, ConfigError, Limits, Mode, OperatorConfig};
 pub use operator::Operator;
 pub use problem::Problem;
+pub use requests::{CompiledRequest, DefinitionProblem, RequestCatalogue, TOKEN_PREFIX};
 pub use routes::router;
 pub use seal::{KeyError, SealError, TokenKey, KEY_ENV, KEY_FILE};
 pub use secret::{
-    AccessToken, AuthorizationCode, ClientSecret, Nonce, PkceVerifier, RefreshToken, SessionId,
-    State,
+    AccessToken, AuthorizationCode, ClientSecret, Nonce, PkceVerifier, RefreshToken, RequestToken,
+    ServerApiKey, SessionId, State,
 };
 pub use store::{
-    ConsentRecord, ConsentStore, GrantEnd, ItemCount, KeptAccessToken, NewTransaction,
-    OpenTransaction, RetrievalOutcome, RetrievalRecord, SealedTokens, SqliteStore, StoreError,
-    TransactionLookup,
+    ConsentRecord, ConsentStore, DueWebhook, GrantEnd, ItemCount, KeptAccessToken, NewRequestToken,
+    NewTransaction, NewWebhook, OpenTransaction, RetrievalOutcome, RetrievalRecord, SealedTokens,
+    SqliteStore, StoreError, StoredRequestToken, Swept, TransactionLookup, WebhookAttempt,
 };
+pub use users::{IdentityError, Owner, SessionPolicy, UserSource};
+pub use webhooks::{WebhookTarget, RETRY_DELAYS};
 
 /// Where "now" comes from. The sandbox hands the authority and every backend
 /// the same clock, so moving it moves "now" for all of them.

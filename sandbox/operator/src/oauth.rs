@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::limits::{AuthorityBudget, Priority};
 use crate::secret::{
     AccessToken, AuthorizationCode, ClientSecret, Nonce, PkceVerifier, RefreshToken, State,
 };
@@ -278,12 +279,19 @@ pub struct OAuthClient {
     secret: ClientSecret,
     redirect_uri: String,
     metadata: tokio::sync::OnceCell<Arc<Metadata>>,
+    budget: AuthorityBudget,
 }
 
 impl OAuthClient {
     /// A client of `issuer`, registered as `client_id` with `secret` and
-    /// `redirect_uri`.
-    pub fn new(issuer: &str, client_id: &str, secret: ClientSecret, redirect_uri: &str) -> Self {
+    /// `redirect_uri`, within `budget` at the authority.
+    pub fn new(
+        issuer: &str,
+        client_id: &str,
+        secret: ClientSecret,
+        redirect_uri: &str,
+        budget: AuthorityBudget,
+    ) -> Self {
         let http = reqwest::Client::builder()
             // OAuth endpoints do not redirect; following one would send the
             // client's credentials somewhere nobody configured.
@@ -299,6 +307,7 @@ impl OAuthClient {
             secret,
             redirect_uri: redirect_uri.to_owned(),
             metadata: tokio::sync::OnceCell::new(),
+            budget,
         }
     }
 
@@ -383,7 +392,24 @@ impl OAuthClient {
     ) -> Result<Response, OAuthError> {
         let started = tokio::time::Instant::now();
         let mut attempt = 1;
+        let priority = match step {
+            Step::Discovery => None,
+            Step::PushedAuthorization => Some(Priority::Start),
+            _ => Some(Priority::Citizen),
+        };
         loop {
+            if let Some(priority) = priority {
+                // The operator's own share of the authority's TPS: a new
+                // start without room is refused here, before it costs the
+                // citizens on their way a 429.
+                self.budget
+                    .acquire(priority)
+                    .await
+                    .map_err(|seconds| OAuthError::RateLimited {
+                        step,
+                        retry_after: Some(seconds),
+                    })?;
+            }
             let remaining = TOTAL_BUDGET.saturating_sub(started.elapsed());
             let result = build().timeout(remaining.min(ATTEMPT_TIMEOUT)).send().await;
             let (delay, failure) = match result {
@@ -711,8 +737,15 @@ mod tests {
 
     #[test]
     fn metadata_url_inserts_the_well_known_segment_before_the_path() {
-        let client =
-            |issuer: &str| OAuthClient::new(issuer, "c", ClientSecret::new("s"), "https://op/cb");
+        let client = |issuer: &str| {
+            OAuthClient::new(
+                issuer,
+                "c",
+                ClientSecret::new("s"),
+                "https://op/cb",
+                AuthorityBudget::new(5),
+            )
+        };
         assert_eq!(
             client("https://auth.example")
                 .metadata_url()
@@ -743,6 +776,7 @@ mod tests {
             "id:1",
             ClientSecret::new("p w"),
             "https://op/cb",
+            AuthorityBudget::new(5),
         );
         let header = client.basic_auth();
         let encoded = header

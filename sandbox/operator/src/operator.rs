@@ -1,33 +1,41 @@
-//! One operator backend: what each call of the contract does — the
-//! authorization transaction and its callback checks, consents and receipts,
-//! revocation at the authority, and retrievals with refresh-token rotation.
-//! The HTTP shapes live in `routes`.
+//! One operator backend: what each call of the contract does — requests
+//! defined on the server, the authorization transaction and its callback
+//! checks, consents and receipts, revocation at the authority with events
+//! to recipients, retrievals with refresh-token rotation, and the upkeep
+//! (sweeping abandoned rows, delivering webhooks). The HTTP shapes live in
+//! `routes`.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use myna_consent::catalogue::{self, Sensitivity};
 use myna_consent::consent::{Consent, ConsentStatus, Receipt, ReceiptEvent};
 use myna_consent::i18n::Locale;
-use myna_consent::request::{self, ErrorKind, JsonType, ValidRequest, ValidationError};
+use myna_consent::request::{self, ErrorKind, JsonType, ValidationError};
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::config::OperatorConfig;
+use crate::limits::{AuthorityBudget, Buckets};
 use crate::oauth::{AuthorizationParams, OAuthClient, OAuthError, RemoteItemRecords};
 use crate::problem::Problem;
+use crate::requests::{CompiledRequest, TOKEN_PREFIX};
 use crate::seal::TokenKey;
 use crate::secret::{
-    random_uuid, AccessToken, AuthorizationCode, Nonce, PkceVerifier, RefreshToken, SessionId,
-    State,
+    random_uuid, AccessToken, AuthorizationCode, Nonce, PkceVerifier, RefreshToken, RequestToken,
+    SessionId, State,
 };
 use crate::store::{
-    ConsentRecord, ConsentStore, GrantEnd, ItemCount, NewTransaction, RetrievalOutcome,
-    RetrievalRecord, SealedTokens, StoreError, TransactionLookup,
+    ConsentRecord, ConsentStore, GrantEnd, ItemCount, NewRequestToken, NewTransaction, NewWebhook,
+    RetrievalOutcome, RetrievalRecord, SealedTokens, StoreError, Swept, TransactionLookup,
+    WebhookAttempt,
 };
+use crate::users::{IdentityError, Owner, UserSource};
+use crate::webhooks;
 use crate::Clock;
 
 /// An authorization transaction is accepted for this long.
@@ -36,6 +44,10 @@ pub const TRANSACTION_LIFETIME: time::Duration = time::Duration::minutes(10);
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// ...and gives up (status `timeout`) after this.
 const POLL_LIMIT: Duration = Duration::from_secs(30);
+/// The upkeep runs this often: webhooks due are sent...
+const UPKEEP_TICK: Duration = Duration::from_secs(1);
+/// ...and every this many ticks, abandoned rows are swept.
+const SWEEP_EVERY_TICKS: u32 = 60;
 
 /// One reference operator backend. Cloning is cheap (an `Arc` inside).
 #[derive(Clone)]
@@ -49,6 +61,10 @@ struct Inner {
     key: TokenKey,
     clock: Clock,
     oauth: OAuthClient,
+    /// Starts of authorizations per citizen and per client address.
+    starts: Buckets,
+    /// Calls to recipients' webhooks.
+    http: reqwest::Client,
     /// One lock per consent around the use of its refresh token: two
     /// concurrent refreshes would present the same single-use token, and
     /// the authority would take the second for theft and revoke the grant.
@@ -115,6 +131,29 @@ fn grant_ended(status: ConsentStatus) -> Problem {
         ),
     )
     .with("consentStatus", status.code())
+}
+
+/// 401 `unauthenticated`: the operator's sign-in is missing or was not
+/// accepted (the reason is logged, not shown).
+fn unauthenticated(error: &IdentityError) -> Problem {
+    tracing::info!(%error, "sign-in not accepted");
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "Sign-in required",
+        "Sign in to the operator's site first.",
+    )
+}
+
+/// 404 `request_not_found`: no request has this id, or this token is
+/// unknown or not the caller's.
+fn request_not_found() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "request_not_found",
+        "No such consent request",
+        "The backend defines no consent request with this id, or the token is unknown.",
+    )
 }
 
 /// An error entry for the `errors` list when the domain crate has no
@@ -211,6 +250,7 @@ impl Operator {
     /// One backend for `config`, storing into `store`, sealing with `key`,
     /// reading "now" from `clock`. Discovery of the authority happens on
     /// first use and is cached, because the authority may start later.
+    /// Call [`Operator::spawn_upkeep`] once it runs in a Tokio runtime.
     pub fn new(
         config: OperatorConfig,
         store: Arc<dyn ConsentStore>,
@@ -222,14 +262,26 @@ impl Operator {
             &config.client_id,
             config.client_secret.clone(),
             &config.redirect_uri,
+            AuthorityBudget::new(config.limits.authority_tps),
         );
+        let http = reqwest::Client::builder()
+            // A recipient's endpoint that redirects is not followed: the
+            // event goes where the operator configured, or nowhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(10))
+            .user_agent(concat!("myna-operator/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
         Self {
             inner: Arc::new(Inner {
+                starts: Buckets::new(clock.clone()),
                 config,
                 store,
                 key,
                 clock,
                 oauth,
+                http,
                 consent_locks: Mutex::new(HashMap::new()),
             }),
         }
@@ -274,49 +326,360 @@ impl Operator {
         locks.entry(consent_id.to_owned()).or_default().clone()
     }
 
-    // ----- sessions -----
+    // ----- who calls -----
 
-    /// The session of a valid cookie, if the store knows it.
-    pub(crate) async fn known_session(
+    /// The address the call comes from: the peer, or, when the peer is a
+    /// trusted proxy, the nearest address in `X-Forwarded-For` that is not
+    /// one.
+    pub(crate) fn client_address(
         &self,
-        cookie: Option<SessionId>,
-    ) -> Result<Option<SessionId>, Problem> {
-        let Some(session) = cookie else {
-            return Ok(None);
-        };
-        let (client, hash) = (self.client_id(), session.hash());
-        let known = self.db(move |s| s.session_exists(&client, &hash)).await?;
-        Ok(known.then_some(session))
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Option<IpAddr> {
+        let config = &self.inner.config;
+        let peer = peer?;
+        if !config.is_trusted_proxy(peer) {
+            return Some(peer);
+        }
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|part| part.trim().parse().ok())
+            .collect();
+        Some(
+            forwarded
+                .into_iter()
+                .rev()
+                .find(|address| !config.is_trusted_proxy(*address))
+                .unwrap_or(peer),
+        )
     }
 
-    /// The session of the cookie, or a new one (the first POST creates it;
-    /// an id this backend did not issue is never adopted, so a planted
-    /// cookie cannot fix the session). The flag says whether it is new.
-    pub(crate) async fn session_for_post(
+    /// The owner of a reading call: the signed-in user (401 without one),
+    /// or the cookie's live session (none without one).
+    pub(crate) async fn owner_for_read(
         &self,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
         cookie: Option<SessionId>,
-    ) -> Result<(SessionId, bool), Problem> {
-        if let Some(session) = self.known_session(cookie).await? {
-            return Ok((session, false));
+    ) -> Result<Option<Owner>, Problem> {
+        let config = &self.inner.config;
+        match &config.users {
+            UserSource::Session(_) => Ok(self.live_session(cookie).await?.map(Owner::Session)),
+            source => source
+                .user(headers, peer, |a| config.is_trusted_proxy(a))
+                .map_err(|e| unauthenticated(&e)),
+        }
+    }
+
+    /// The owner of a changing call: the signed-in user (401 without one),
+    /// or the cookie's live session, else a new session (the flag says so;
+    /// an id this backend did not issue is never adopted, so a planted
+    /// cookie cannot fix the session).
+    pub(crate) async fn owner_for_post(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+        cookie: Option<SessionId>,
+    ) -> Result<(Owner, Option<SessionId>), Problem> {
+        if let Some(owner) = self.owner_for_read(headers, peer, cookie).await? {
+            return Ok((owner, None));
         }
         let session = SessionId::generate();
         let (client, hash, now) = (self.client_id(), session.hash(), self.now());
         self.db(move |s| s.create_session(&client, &hash, now))
             .await?;
-        Ok((session, true))
+        Ok((Owner::Session(session.clone()), Some(session)))
+    }
+
+    /// The session of a cookie, if the store knows it and it is alive.
+    async fn live_session(&self, cookie: Option<SessionId>) -> Result<Option<SessionId>, Problem> {
+        let (Some(session), UserSource::Session(policy)) = (cookie, &self.inner.config.users)
+        else {
+            return Ok(None);
+        };
+        let (client, hash, now, policy) = (self.client_id(), session.hash(), self.now(), *policy);
+        let alive = self
+            .db(move |s| s.touch_session(&client, &hash, now, policy))
+            .await?;
+        Ok(alive.then_some(session))
+    }
+
+    // ----- requests -----
+
+    /// The request behind a reference: a configured id, or a request token
+    /// (which must be unused, unexpired, and the caller's if bound to a
+    /// user). Answers the token's hash too, for the transaction to use up.
+    async fn resolve(
+        &self,
+        reference: &str,
+        owner: Option<&Owner>,
+    ) -> Result<(CompiledRequest, Option<String>), Problem> {
+        let config = &self.inner.config;
+        if !reference.starts_with(TOKEN_PREFIX) {
+            return config
+                .requests
+                .get(reference)
+                .cloned()
+                .map(|compiled| (compiled, None))
+                .ok_or_else(request_not_found);
+        }
+        let hash = RequestToken::new(reference).hash();
+        let (client, key) = (self.client_id(), hash.clone());
+        let stored = self
+            .db(move |s| s.request_token(&client, &key))
+            .await?
+            .ok_or_else(request_not_found)?;
+        if let Some(subject) = &stored.subject {
+            // Another user's token reads as unknown: it tells nothing.
+            if owner.and_then(Owner::user_id) != Some(subject.as_str()) {
+                return Err(request_not_found());
+            }
+        }
+        if stored.used {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "request_token_used",
+                "The request token was used",
+                "A request token starts one authorization; ask the operator's site for a new one.",
+            ));
+        }
+        if self.now() >= stored.expires_at {
+            return Err(Problem::new(
+                StatusCode::GONE,
+                "request_token_expired",
+                "The request token has expired",
+                "Ask the operator's site for a new one.",
+            ));
+        }
+        let definition: Value =
+            serde_json::from_str(&stored.definition_json).map_err(|e| Problem::internal(&e))?;
+        let compiled = config
+            .requests
+            .compile_one(&definition)
+            .map_err(|problems| {
+                // Valid when made, invalid now: the configuration changed.
+                Problem::new(
+                    StatusCode::CONFLICT,
+                    "request_invalid",
+                    "The request no longer meets the rules",
+                    "The configuration changed since the token was made; ask for a new one.",
+                )
+                .with_errors(problems.iter().map(|p| p.to_json(Locale::En)).collect())
+            })?;
+        Ok((compiled, Some(hash)))
+    }
+
+    /// `GET /requests/{reference}`: the request as the consent screen shows
+    /// it, in `locale`.
+    pub(crate) async fn request_view(
+        &self,
+        reference: &str,
+        locale: Locale,
+        owner: Option<&Owner>,
+    ) -> Result<Value, Problem> {
+        let (compiled, _) = self.resolve(reference, owner).await?;
+        serde_json::to_value(compiled.for_locale(locale).request())
+            .map_err(|e| Problem::internal(&e))
+    }
+
+    /// `POST /request-tokens`, from the operator's own server: checks the
+    /// server key, compiles the definition (or a named request), stores the
+    /// token hashed and answers the token once.
+    pub(crate) async fn create_request_token(
+        &self,
+        headers: &HeaderMap,
+        body: &Map<String, Value>,
+    ) -> Result<Value, Problem> {
+        let config = &self.inner.config;
+        let Some(key) = &config.server_api_key else {
+            return Err(Problem::not_found("resource"));
+        };
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !key.matches(presented) {
+            return Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_server_key",
+                "Server key refused",
+                "Request tokens are made by the operator's server with its server API key.",
+            ));
+        }
+        let locale = body
+            .get("locale")
+            .and_then(Value::as_str)
+            .and_then(Locale::from_code)
+            .unwrap_or_default();
+        let invalid = |errors: Vec<Value>| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                "Invalid consent request",
+                format!("The request definition has {} problem(s).", errors.len()),
+            )
+            .with_errors(errors)
+        };
+        let mut errors = Vec::new();
+        for key in body.keys() {
+            if !matches!(
+                key.as_str(),
+                "request" | "definition" | "subject" | "locale"
+            ) {
+                errors.push(structural(key, ErrorKind::UnknownField, locale));
+            }
+        }
+        let subject = match body.get("subject") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => match crate::users::user_id(text) {
+                Ok(id) if !matches!(config.users, UserSource::Session(_)) => Some(id),
+                Ok(_) => {
+                    errors.push(custom_error(
+                        "subject_needs_sign_in",
+                        "subject".into(),
+                        "subject を使うには、users に jwt か header を設定してください。".into(),
+                        "A subject needs users of kind jwt or header.".into(),
+                        locale,
+                    ));
+                    None
+                }
+                Err(_) => {
+                    errors.push(structural("subject", ErrorKind::ControlCharacter, locale));
+                    None
+                }
+            },
+            Some(_) => {
+                errors.push(structural(
+                    "subject",
+                    ErrorKind::WrongType(JsonType::String),
+                    locale,
+                ));
+                None
+            }
+        };
+        let definition = match (body.get("request"), body.get("definition")) {
+            (Some(Value::String(id)), None) => match config.requests.get(id) {
+                Some(_) => Some(json!({ "named": id })),
+                None => {
+                    errors.push(custom_error(
+                        "request_not_found",
+                        "request".into(),
+                        format!("「{id}」という同意リクエストは設定にありません。"),
+                        format!("The configuration defines no request \"{id}\"."),
+                        locale,
+                    ));
+                    None
+                }
+            },
+            (None, Some(definition)) => match config.requests.compile_one(definition) {
+                Ok(_) => Some(definition.clone()),
+                Err(problems) => {
+                    errors.extend(problems.iter().map(|p| {
+                        let mut entry = p.to_json(locale);
+                        entry["field"] = format!("definition.{}", p.field).into();
+                        entry
+                    }));
+                    None
+                }
+            },
+            _ => {
+                errors.push(custom_error(
+                    "required",
+                    "request".into(),
+                    "request（設定にある同意リクエストの id）か definition のどちらか一方を指定してください。".into(),
+                    "Give exactly one of request (a configured request id) and definition.".into(),
+                    locale,
+                ));
+                None
+            }
+        };
+        let definition = match definition {
+            Some(definition) if errors.is_empty() => definition,
+            _ => return Err(invalid(errors)),
+        };
+        // A named request is stored as its definition, so the token keeps
+        // what was offered even if the named request changes later.
+        let definition = match definition.get("named").and_then(Value::as_str) {
+            Some(id) => config
+                .requests
+                .definition_of(id)
+                .cloned()
+                .ok_or_else(request_not_found)?,
+            None => definition,
+        };
+        let token = RequestToken::generate();
+        let now = whole_seconds(self.now());
+        let lifetime = time::Duration::try_from(config.limits.request_token_lifetime)
+            .unwrap_or(time::Duration::minutes(30));
+        let record = NewRequestToken {
+            client_id: self.client_id(),
+            token_hash: token.hash(),
+            definition_json: definition.to_string(),
+            subject,
+            created_at: now,
+            expires_at: now + lifetime,
+        };
+        let expires_at = record.expires_at;
+        self.db(move |s| s.insert_request_token(&record)).await?;
+        Ok(json!({ "token": token.expose(), "expiresAt": rfc3339(expires_at) }))
     }
 
     // ----- POST /authorizations -----
 
-    /// Validates the request and the citizen's choices, creates the
-    /// transaction, pushes it to the authority and answers where to send the
-    /// citizen.
+    /// Starts an authorization for a request defined on the server: checks
+    /// the limits, the citizen's choice (a subset of the optional items),
+    /// the separate confirmation of special-care items and, when given,
+    /// that the request is the one the citizen read; creates the
+    /// transaction, pushes it to the authority and answers where to send
+    /// the citizen.
     pub(crate) async fn start_authorization(
         &self,
-        session: &SessionId,
+        owner: &Owner,
+        address: Option<IpAddr>,
         body: &Map<String, Value>,
     ) -> Result<StartedAuthorization, Problem> {
-        let (valid, items) = check_authorization_body(body)?;
+        let limits = self.inner.config.limits;
+        let address_key = format!(
+            "address:{}",
+            address.map_or_else(|| "unknown".into(), |a| a.to_string())
+        );
+        let limited = self
+            .inner
+            .starts
+            .take(&address_key, limits.starts_per_minute_per_address)
+            .and_then(|()| {
+                self.inner.starts.take(
+                    &format!("owner:{}", owner.key()),
+                    limits.starts_per_minute_per_user,
+                )
+            });
+        if let Err(seconds) = limited {
+            return Err(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_starts",
+                "Too many requests",
+                "Too many authorizations were started from here; wait a moment and try again.",
+            )
+            .retry_after(seconds));
+        }
+        let start = check_start_body(body)?;
+        let (compiled, token_hash) = self.resolve(&start.reference, Some(owner)).await?;
+        let valid = compiled.for_locale(start.locale);
+        if let Some(digest) = &start.digest {
+            if *digest != valid.digest() {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "request_changed",
+                    "The request has changed",
+                    "The consent request changed since the page showed it; show it again.",
+                ));
+            }
+        }
+        let items = granted_items(&valid, &start)?;
         let state = State::generate();
         let nonce = Nonce::generate();
         let verifier = PkceVerifier::generate();
@@ -358,23 +721,28 @@ impl Operator {
             )
             .map_err(|e| Problem::internal(&e))?;
         let now = whole_seconds(self.now());
-        let chosen_optional = items
-            .iter()
-            .filter(|id| request.items.optional.contains(id))
-            .cloned()
-            .collect();
         let transaction = NewTransaction {
             client_id: self.client_id(),
-            session_hash: session.hash(),
+            owner: owner.key(),
             state_hash,
             sealed_secrets,
             request_json: serde_json::to_string(request).map_err(|e| Problem::internal(&e))?,
-            chosen_optional,
+            chosen_optional: start.optional,
+            recipient_ids: compiled.recipient_ids,
+            request_token_hash: token_hash,
             created_at: now,
             expires_at: now + TRANSACTION_LIFETIME,
         };
         let expires_at = transaction.expires_at;
-        self.db(move |s| s.insert_transaction(&transaction)).await?;
+        let stored = self.db(move |s| s.insert_transaction(&transaction)).await?;
+        if !stored {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "request_token_used",
+                "The request token was used",
+                "A request token starts one authorization; ask the operator's site for a new one.",
+            ));
+        }
         Ok(StartedAuthorization {
             authorization_url: url,
             state,
@@ -384,12 +752,12 @@ impl Operator {
 
     // ----- POST /authorizations/complete -----
 
-    /// Checks the callback against this session's transaction (state known,
+    /// Checks the callback against this owner's transaction (state known,
     /// not used, not expired, `iss`, then the authority's error), exchanges
     /// the code, and stores the consent with its tokens sealed.
     pub(crate) async fn complete_authorization(
         &self,
-        session: &SessionId,
+        owner: &Owner,
         body: &Map<String, Value>,
     ) -> Result<Value, Problem> {
         let text = |key: &str| {
@@ -404,15 +772,15 @@ impl Operator {
             callback_problem(
                 "state_mismatch",
                 "Unknown authorization",
-                "The callback does not belong to an authorization started in this session.",
+                "The callback does not belong to an authorization started by this citizen.",
             )
         };
         let state = State::new(text("state").ok_or_else(state_mismatch)?);
-        let (client, session_hash, state_hash, now) =
-            (self.client_id(), session.hash(), state.hash(), self.now());
-        let owner = transaction_owner(&state_hash);
+        let (client, owner_key, state_hash, now) =
+            (self.client_id(), owner.key(), state.hash(), self.now());
+        let sealed_for = transaction_owner(&state_hash);
         let lookup = self
-            .db(move |s| s.consume_transaction(&client, &session_hash, &state_hash, now))
+            .db(move |s| s.consume_transaction(&client, &owner_key, &state_hash, now))
             .await?;
         let transaction =
             match lookup {
@@ -467,7 +835,7 @@ impl Operator {
         let secrets: Value = self
             .inner
             .key
-            .open_text(&owner, &transaction.sealed_secrets)
+            .open_text(&sealed_for, &transaction.sealed_secrets)
             .ok()
             .and_then(|text| serde_json::from_str(&text).ok())
             .ok_or_else(|| Problem::internal(&"the transaction's secrets do not open"))?;
@@ -521,8 +889,9 @@ impl Operator {
             .map(|t| sealed(t.expose()))
             .transpose()
             .map_err(|e| Problem::internal(&e))?;
-        // The access token is kept only when there is no refresh token (a
-        // one-time consent): it then serves the one retrieval.
+        // A one-time consent (no refresh token) keeps its access token: it
+        // serves the one retrieval, and stays for the revocation, so that
+        // withdrawing always reaches the authority.
         let (access, access_expires_at) = if refresh.is_none() {
             let sealed = sealed(tokens.access_token.expose()).map_err(|e| Problem::internal(&e))?;
             let expires = now + time::Duration::seconds(tokens.expires_in.unwrap_or(600));
@@ -540,6 +909,7 @@ impl Operator {
             last_retrieval_at: None,
             grant_receipt: receipt.to_document().to_string(),
             revocation_receipt: None,
+            recipient_ids: transaction.recipient_ids,
         };
         let answer = consent_json(&record, self.now());
         let sealed_tokens = SealedTokens {
@@ -547,21 +917,21 @@ impl Operator {
             access,
             access_expires_at,
         };
-        let (client, session_hash) = (self.client_id(), session.hash());
-        self.db(move |s| s.insert_consent(&client, &session_hash, &record, &sealed_tokens))
+        let (client, owner_key) = (self.client_id(), owner.key());
+        self.db(move |s| s.insert_consent(&client, &owner_key, &record, &sealed_tokens))
             .await?;
         Ok(answer)
     }
 
     // ----- consents -----
 
-    /// The session's consents (none without a session).
-    pub(crate) async fn consents(&self, session: Option<SessionId>) -> Result<Value, Problem> {
-        let Some(session) = session else {
+    /// The owner's consents (none without an owner).
+    pub(crate) async fn consents(&self, owner: Option<Owner>) -> Result<Value, Problem> {
+        let Some(owner) = owner else {
             return Ok(json!({ "consents": [] }));
         };
-        let (client, hash) = (self.client_id(), session.hash());
-        let records = self.db(move |s| s.consents(&client, &hash)).await?;
+        let (client, key) = (self.client_id(), owner.key());
+        let records = self.db(move |s| s.consents(&client, &key)).await?;
         let now = self.now();
         let list: Vec<Value> = records.iter().map(|r| consent_json(r, now)).collect();
         Ok(json!({ "consents": list }))
@@ -569,14 +939,14 @@ impl Operator {
 
     async fn record(
         &self,
-        session: Option<&SessionId>,
+        owner: Option<&Owner>,
         consent_id: &str,
     ) -> Result<ConsentRecord, Problem> {
-        let Some(session) = session else {
+        let Some(owner) = owner else {
             return Err(Problem::not_found("consent"));
         };
-        let (client, hash, id) = (self.client_id(), session.hash(), consent_id.to_owned());
-        self.db(move |s| s.consent(&client, &hash, &id))
+        let (client, key, id) = (self.client_id(), owner.key(), consent_id.to_owned());
+        self.db(move |s| s.consent(&client, &key, &id))
             .await?
             .ok_or_else(|| Problem::not_found("consent"))
     }
@@ -584,10 +954,10 @@ impl Operator {
     /// One consent with its retrievals.
     pub(crate) async fn consent(
         &self,
-        session: Option<SessionId>,
+        owner: Option<Owner>,
         consent_id: &str,
     ) -> Result<Value, Problem> {
-        let record = self.record(session.as_ref(), consent_id).await?;
+        let record = self.record(owner.as_ref(), consent_id).await?;
         let id = consent_id.to_owned();
         let retrievals = self.db(move |s| s.retrievals(&id)).await?;
         let mut value = consent_json(&record, self.now());
@@ -607,25 +977,24 @@ impl Operator {
     /// The latest receipt document, as stored (the same bytes every time).
     pub(crate) async fn receipt(
         &self,
-        session: Option<SessionId>,
+        owner: Option<Owner>,
         consent_id: &str,
     ) -> Result<String, Problem> {
-        let record = self.record(session.as_ref(), consent_id).await?;
+        let record = self.record(owner.as_ref(), consent_id).await?;
         Ok(record.revocation_receipt.unwrap_or(record.grant_receipt))
     }
 
     // ----- POST /consents/{id}/revocation -----
 
-    /// Revokes at the authority, then deletes the tokens and marks the
-    /// consent revoked with a receipt. Idempotent: a revoked consent answers
-    /// its receipt again. When the authority cannot be reached nothing
-    /// changes, so the call can be retried.
-    pub(crate) async fn revoke(
-        &self,
-        session: &SessionId,
-        consent_id: &str,
-    ) -> Result<String, Problem> {
-        let record = self.record(Some(session), consent_id).await?;
+    /// Revokes at the authority with whatever credential of the grant the
+    /// backend holds (the refresh token of a linkage, the access token of a
+    /// one-time consent, used or not), then, in one store transaction,
+    /// deletes the tokens, marks the consent revoked with a receipt and
+    /// queues an event for each recipient with a webhook. Idempotent: a
+    /// revoked consent answers its receipt again. When the authority cannot
+    /// be reached nothing changes, so the call can be retried.
+    pub(crate) async fn revoke(&self, owner: &Owner, consent_id: &str) -> Result<String, Problem> {
+        let record = self.record(Some(owner), consent_id).await?;
         if let Some(receipt) = record.revocation_receipt {
             return Ok(receipt);
         }
@@ -676,11 +1045,172 @@ impl Operator {
             random_uuid(),
             revoked_at,
             record.locale,
-        )
-        .to_document()
-        .to_string();
+        );
+        let config = &self.inner.config;
+        let hooks: Vec<NewWebhook> = record
+            .recipient_ids
+            .iter()
+            .filter_map(|recipient| {
+                let target = config.webhooks.get(recipient)?;
+                let event = webhooks::revocation_event(
+                    consent_id,
+                    revoked_at,
+                    &consent.items,
+                    &config.identity.name,
+                    &config.identity.approval_id,
+                    recipient,
+                    &receipt.receipt_id,
+                );
+                Some(NewWebhook {
+                    id: format!("msg_{}", random_uuid()),
+                    consent_id: consent_id.to_owned(),
+                    recipient_id: recipient.clone(),
+                    url: target.url().to_owned(),
+                    body: event.to_string(),
+                })
+            })
+            .collect();
+        let document = receipt.to_document().to_string();
         let id = consent_id.to_owned();
-        self.db(move |s| s.revoke(&id, revoked_at, &receipt)).await
+        let answer = self
+            .db(move |s| s.revoke(&id, revoked_at, &document, &hooks))
+            .await?;
+        // Tell the recipients now rather than at the next tick.
+        let operator = self.clone();
+        tokio::spawn(async move {
+            operator.deliver_webhooks().await;
+        });
+        Ok(answer)
+    }
+
+    // ----- upkeep -----
+
+    /// Starts the upkeep of this backend: due webhooks every second, and a
+    /// sweep of abandoned transactions, sessions, request tokens and limit
+    /// buckets every minute. Runs until the runtime stops.
+    pub fn spawn_upkeep(&self) -> tokio::task::JoinHandle<()> {
+        let operator = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(UPKEEP_TICK);
+            let mut count: u32 = 0;
+            loop {
+                tick.tick().await;
+                operator.deliver_webhooks().await;
+                if count.is_multiple_of(SWEEP_EVERY_TICKS) {
+                    if let Err(problem) = operator.sweep().await {
+                        tracing::warn!(code = problem.code(), "sweep failed");
+                    }
+                }
+                count = count.wrapping_add(1);
+            }
+        })
+    }
+
+    /// Removes abandoned transactions, expired sessions and request tokens,
+    /// and full limit buckets.
+    pub async fn sweep(&self) -> Result<Swept, Problem> {
+        let limits = self.inner.config.limits;
+        self.inner.starts.forget_full(|key| {
+            if key.starts_with("address:") {
+                limits.starts_per_minute_per_address
+            } else {
+                limits.starts_per_minute_per_user
+            }
+        });
+        let policy = match &self.inner.config.users {
+            UserSource::Session(policy) => Some(*policy),
+            _ => None,
+        };
+        let (client, now) = (self.client_id(), self.now());
+        let swept = self.db(move |s| s.sweep(&client, now, policy)).await?;
+        if swept != Swept::default() {
+            tracing::info!(?swept, "swept abandoned rows");
+        }
+        Ok(swept)
+    }
+
+    /// Sends the webhook deliveries that are due; answers how many were
+    /// delivered.
+    pub async fn deliver_webhooks(&self) -> usize {
+        let (client, now) = (self.client_id(), self.now());
+        let due = match self.db(move |s| s.due_webhooks(&client, now, 20)).await {
+            Ok(due) => due,
+            Err(problem) => {
+                tracing::warn!(code = problem.code(), "reading due webhooks failed");
+                return 0;
+            }
+        };
+        let mut delivered = 0;
+        for hook in due {
+            let outcome = self
+                .send_webhook(&hook.recipient_id, &hook.id, &hook.url, &hook.body)
+                .await;
+            let now = self.now();
+            let attempt = match outcome {
+                Ok(()) => {
+                    delivered += 1;
+                    WebhookAttempt::Delivered
+                }
+                Err(error) => {
+                    let attempts = hook.attempts.saturating_add(1);
+                    match webhooks::next_attempt(attempts, now) {
+                        Some(at) => WebhookAttempt::Retry(at, error),
+                        None => {
+                            tracing::error!(
+                                recipient = hook.recipient_id,
+                                %error,
+                                "a revocation event could not be delivered; giving up"
+                            );
+                            WebhookAttempt::GiveUp(error)
+                        }
+                    }
+                }
+            };
+            let id = hook.id.clone();
+            if let Err(problem) = self
+                .db(move |s| s.record_webhook_attempt(&id, now, &attempt))
+                .await
+            {
+                tracing::warn!(code = problem.code(), "recording a webhook attempt failed");
+            }
+        }
+        delivered
+    }
+
+    async fn send_webhook(
+        &self,
+        recipient: &str,
+        id: &str,
+        url: &str,
+        body: &str,
+    ) -> Result<(), String> {
+        let target = self.inner.config.webhooks.get(recipient).ok_or_else(|| {
+            "the recipient has no webhook in the configuration any more".to_owned()
+        })?;
+        // The recipient checks the timestamp against its own clock: the
+        // real one, whatever the sandbox clock says.
+        let timestamp = OffsetDateTime::now_utc().unix_timestamp();
+        let signature = target.signature(id, timestamp, body)?;
+        let response = self
+            .inner
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header(standardwebhooks::HEADER_WEBHOOK_ID, id)
+            .header(
+                standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
+                timestamp.to_string(),
+            )
+            .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
+            .body(body.to_owned())
+            .send()
+            .await
+            .map_err(|e| format!("not reached: {e}"))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("answered HTTP {}", response.status().as_u16()))
+        }
     }
 
     // ----- retrievals -----
@@ -689,11 +1219,11 @@ impl Operator {
     /// authority and polls it in the background. Answers the retrieval id.
     pub(crate) async fn start_retrieval(
         &self,
-        session: &SessionId,
+        owner: &Owner,
         consent_id: &str,
         body: &Map<String, Value>,
     ) -> Result<String, Problem> {
-        let record = self.record(Some(session), consent_id).await?;
+        let record = self.record(Some(owner), consent_id).await?;
         let items = retrieval_items(&record, body)?;
         let now = self.now();
         let status = status_of(&record, now);
@@ -799,8 +1329,8 @@ impl Operator {
             }
             return Ok(fresh.access_token);
         }
-        let id = consent_id.clone();
-        let kept = self.db(move |s| s.take_access_token(&id)).await?;
+        let (id, now) = (consent_id.clone(), self.now());
+        let kept = self.db(move |s| s.claim_access_token(&id, now)).await?;
         match kept {
             Some((sealed, expires_at)) if expires_at.is_none_or(|at| at > self.now()) => {
                 Ok(AccessToken::new(
@@ -920,14 +1450,14 @@ impl Operator {
         }
     }
 
-    /// One retrieval of a consent of the session.
+    /// One retrieval of a consent of the owner.
     pub(crate) async fn retrieval(
         &self,
-        session: Option<SessionId>,
+        owner: Option<Owner>,
         consent_id: &str,
         retrieval_id: &str,
     ) -> Result<Value, Problem> {
-        self.record(session.as_ref(), consent_id).await?;
+        self.record(owner.as_ref(), consent_id).await?;
         let (cid, rid) = (consent_id.to_owned(), retrieval_id.to_owned());
         let record = self
             .db(move |s| s.retrieval(&cid, &rid))
@@ -952,99 +1482,175 @@ impl Operator {
     }
 }
 
-/// Checks the body of `POST /authorizations`, reporting every problem at
-/// once; answers the valid request and the items the citizen grants.
-fn check_authorization_body(
-    body: &Map<String, Value>,
-) -> Result<(ValidRequest, Vec<String>), Problem> {
-    let parsed = request::parse(body.get("request").unwrap_or(&Value::Null));
-    let locale = match &parsed {
-        Ok(valid) => valid.request().locale,
-        Err(_) => body
-            .get("request")
-            .and_then(|r| r.get("locale"))
-            .and_then(Value::as_str)
-            .and_then(Locale::from_code)
-            .unwrap_or_default(),
+/// The body of `POST /authorizations`, read.
+struct StartBody {
+    reference: String,
+    optional: Vec<String>,
+    special_care_confirmed: bool,
+    locale: Locale,
+    digest: Option<String>,
+}
+
+/// An error entry for a field of a body, with the domain's words.
+fn structural(field: &str, kind: ErrorKind, locale: Locale) -> Value {
+    ValidationError {
+        field: field.to_owned(),
+        kind,
+    }
+    .to_json(locale)
+}
+
+/// Reads the body of `POST /authorizations`, reporting every problem at
+/// once. A request object where its id belongs is refused by name: the
+/// backend never takes a request from a page.
+fn check_start_body(body: &Map<String, Value>) -> Result<StartBody, Problem> {
+    let locale = match body.get("locale") {
+        None | Some(Value::Null) => Ok(Locale::default()),
+        Some(Value::String(code)) => Locale::from_code(code).ok_or(code.clone()),
+        Some(other) => Err(other.to_string()),
     };
-    let mut errors: Vec<Value> = match &parsed {
-        Ok(_) => Vec::new(),
-        Err(problems) => problems.iter().map(|e| e.to_json(locale)).collect(),
-    };
-    let structural = |field: &str, kind: ErrorKind| {
-        ValidationError {
-            field: field.to_owned(),
-            kind,
-        }
-        .to_json(locale)
-    };
+    let words = *locale.as_ref().unwrap_or(&Locale::default());
+    let mut errors: Vec<Value> = Vec::new();
+    if let Err(code) = &locale {
+        errors.push(structural(
+            "locale",
+            ErrorKind::UnknownLocale(code.clone()),
+            words,
+        ));
+    }
     for key in body.keys() {
         if !matches!(
             key.as_str(),
-            "request" | "chosenOptional" | "specialCareConfirmed"
+            "request" | "optionalItems" | "specialCareConfirmed" | "locale" | "requestDigest"
         ) {
-            errors.push(structural(key, ErrorKind::UnknownField));
+            errors.push(structural(key, ErrorKind::UnknownField, words));
         }
     }
-    let mut chosen: Vec<String> = Vec::new();
-    match body.get("chosenOptional") {
+    let reference = match body.get("request") {
+        Some(Value::String(reference)) if !reference.is_empty() => reference.clone(),
+        Some(Value::Object(_)) => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "inline_request_refused",
+                "Requests are defined on the server",
+                "The backend takes the id of a request defined in its configuration, or a request token from the operator's server; never a request written by the page.",
+            ));
+        }
+        None | Some(Value::Null) => {
+            errors.push(structural("request", ErrorKind::Required, words));
+            String::new()
+        }
+        Some(_) => {
+            errors.push(structural(
+                "request",
+                ErrorKind::WrongType(JsonType::String),
+                words,
+            ));
+            String::new()
+        }
+    };
+    let mut optional: Vec<String> = Vec::new();
+    match body.get("optionalItems") {
         None | Some(Value::Null) => {}
         Some(Value::Array(values)) => {
             for (i, value) in values.iter().enumerate() {
                 match value.as_str() {
-                    Some(id) => chosen.push(id.to_owned()),
+                    Some(id) if !optional.iter().any(|known| known == id) => {
+                        optional.push(id.to_owned());
+                    }
+                    Some(_) => {}
                     None => errors.push(structural(
-                        &format!("chosenOptional[{i}]"),
+                        &format!("optionalItems[{i}]"),
                         ErrorKind::WrongType(JsonType::String),
+                        words,
                     )),
                 }
             }
         }
         Some(_) => errors.push(structural(
-            "chosenOptional",
+            "optionalItems",
             ErrorKind::WrongType(JsonType::Array),
+            words,
         )),
     }
-    let confirmed = match body.get("specialCareConfirmed") {
+    let special_care_confirmed = match body.get("specialCareConfirmed") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(flag)) => *flag,
         Some(_) => {
             errors.push(structural(
                 "specialCareConfirmed",
                 ErrorKind::WrongType(JsonType::Boolean),
+                words,
             ));
             false
         }
     };
-    if let Ok(valid) = &parsed {
-        for (i, id) in chosen.iter().enumerate() {
-            if !valid.request().items.optional.contains(id) {
-                errors.push(custom_error(
-                    "item_not_offered",
-                    format!("chosenOptional[{i}]"),
-                    format!("「{id}」は任意の項目として求められていません。"),
-                    format!("\"{id}\" was not offered as an optional item."),
-                    locale,
-                ));
-            }
-        }
-    }
-    let valid = match parsed {
-        Ok(valid) if errors.is_empty() => valid,
-        _ => {
-            return Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_request",
-                "Invalid consent request",
-                format!("The consent request has {} problem(s).", errors.len()),
-            )
-            .with_errors(errors))
+    let digest = match body.get("requestDigest") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(digest)) => Some(digest.clone()),
+        Some(_) => {
+            errors.push(structural(
+                "requestDigest",
+                ErrorKind::WrongType(JsonType::String),
+                words,
+            ));
+            None
         }
     };
-    // The same rule as the consent screen: the granted items, required and
-    // chosen, in the request's order.
-    let consent = Consent::grant("pending", &valid, &chosen, OffsetDateTime::UNIX_EPOCH)
-        .map_err(|e| Problem::internal(&e))?;
+    if !errors.is_empty() {
+        return Err(invalid_choice(errors));
+    }
+    Ok(StartBody {
+        reference,
+        optional,
+        special_care_confirmed,
+        locale: words,
+        digest,
+    })
+}
+
+fn invalid_choice(errors: Vec<Value>) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+        "Invalid authorization",
+        format!("The authorization has {} problem(s).", errors.len()),
+    )
+    .with_errors(errors)
+}
+
+/// The items the citizen grants: the required ones and the chosen optional
+/// ones, in the request's order. The choice must be a subset of the
+/// optional items, and special-care items need the separate confirmation.
+fn granted_items(valid: &request::ValidRequest, start: &StartBody) -> Result<Vec<String>, Problem> {
+    let request = valid.request();
+    let locale = start.locale;
+    let errors: Vec<Value> = start
+        .optional
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !request.items.optional.contains(id))
+        .map(|(i, id)| {
+            custom_error(
+                "item_not_offered",
+                format!("optionalItems[{i}]"),
+                format!("「{id}」は任意の項目として求められていません。"),
+                format!("\"{id}\" was not offered as an optional item."),
+                locale,
+            )
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(invalid_choice(errors));
+    }
+    // The same rule as the consent screen.
+    let consent = Consent::grant(
+        "pending",
+        valid,
+        &start.optional,
+        OffsetDateTime::UNIX_EPOCH,
+    )
+    .map_err(|e| Problem::internal(&e))?;
     let special: Vec<&String> = consent
         .items
         .iter()
@@ -1052,7 +1658,7 @@ fn check_authorization_body(
             catalogue::item(id).is_some_and(|item| item.sensitivity == Sensitivity::SpecialCare)
         })
         .collect();
-    if !special.is_empty() && !confirmed {
+    if !special.is_empty() && !start.special_care_confirmed {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "special_care_not_confirmed",
@@ -1061,7 +1667,7 @@ fn check_authorization_body(
         )
         .with("items", special.into_iter().cloned().collect::<Vec<_>>()));
     }
-    Ok((valid, consent.items))
+    Ok(consent.items)
 }
 
 /// The items of a retrieval: the body's `items`, each granted, or every

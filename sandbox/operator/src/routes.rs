@@ -1,9 +1,13 @@
 //! The HTTP contract of the operator backend (`docs/sandbox.md`): routes
-//! relative to the base path, the `myna_session` cookie, the CSRF check on
-//! every POST, and JSON or problem answers that are never cached.
+//! relative to the base path, who calls (the operator's sign-in, or the
+//! `myna_session` cookie), the CSRF check on every POST from a page, and
+//! JSON or problem answers that are never cached.
+
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -11,23 +15,30 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
+use myna_consent::i18n::Locale;
+
 use crate::operator::Operator;
 use crate::problem::Problem;
 use crate::secret::SessionId;
+use crate::users::Owner;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "myna_session";
 /// The header every POST must carry (a simple request cannot set it, so a
 /// cross-site form or fetch without CORS preflight cannot forge one).
 pub const REQUEST_HEADER: &str = "x-myna-request";
-/// The session cookie lives this long: beyond a 90-day linkage, so the
-/// citizen can still review and renew it.
-const SESSION_MAX_AGE_SECONDS: u64 = 180 * 24 * 60 * 60;
+/// The path of the server-to-server call that makes request tokens: it is
+/// authenticated by the server API key, not by a page's Origin.
+const REQUEST_TOKENS: &str = "/request-tokens";
 
 /// The backend's routes, relative to its base path; nest the router at
-/// `config.base_path`.
+/// `config.base_path`, and serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so that limits per
+/// client address see the address.
 pub fn router(operator: Operator) -> Router {
     Router::new()
+        .route("/requests/{reference}", get(get_request))
+        .route(REQUEST_TOKENS, post(create_request_token))
         .route("/authorizations", post(create_authorization))
         .route("/authorizations/complete", post(complete_authorization))
         .route("/consents", get(list_consents))
@@ -49,13 +60,14 @@ pub fn router(operator: Operator) -> Router {
         .with_state(operator)
 }
 
-/// Refuses a state-changing call unless it carries the configured `Origin`
-/// and `X-Myna-Request: 1`, and marks every answer `no-store`.
+/// Refuses a state-changing call from a page unless it carries the
+/// configured `Origin` and `X-Myna-Request: 1`, and marks every answer
+/// `no-store`.
 async fn guard(State(operator): State<Operator>, request: Request, next: Next) -> Response {
     let safe = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
-    );
+    ) || request.uri().path() == REQUEST_TOKENS;
     if !safe {
         let headers = request.headers();
         let origin_ok = headers
@@ -77,16 +89,26 @@ async fn guard(State(operator): State<Operator>, request: Request, next: Next) -
     response
 }
 
+/// The address the connection came from, when the server was started with
+/// connect info.
+struct Peer(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
 /// The session id in the cookie, if it has the shape this backend issues.
 fn cookie_session(headers: &HeaderMap) -> Option<SessionId> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .and_then(|(_, value)| SessionId::from_cookie(value.trim()))
+    crate::users::cookie(headers, SESSION_COOKIE).and_then(SessionId::from_cookie)
 }
 
 fn session_cookie(operator: &Operator, session: &SessionId) -> Option<HeaderValue> {
@@ -96,8 +118,12 @@ fn session_cookie(operator: &Operator, session: &SessionId) -> Option<HeaderValu
     } else {
         ""
     };
+    let max_age = match &config.users {
+        crate::users::UserSource::Session(policy) => policy.max.whole_seconds(),
+        _ => 0,
+    };
     let text = format!(
-        "{SESSION_COOKIE}={}; Path={}; HttpOnly; SameSite=Lax; Max-Age={SESSION_MAX_AGE_SECONDS}{secure}",
+        "{SESSION_COOKIE}={}; Path={}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
         session.expose(),
         config.base_path
     );
@@ -143,42 +169,107 @@ fn object_body(body: &Bytes) -> Result<Map<String, Value>, Problem> {
     }
 }
 
-/// Runs a POST with the session (created on the first POST) and sets the
-/// cookie on the answer when the session is new, whatever the outcome.
-async fn with_post_session<F, Fut>(operator: &Operator, headers: &HeaderMap, f: F) -> Response
+/// Runs a POST as its owner (a new session is created when sessions are in
+/// use and the caller has none) and sets the cookie on the answer when the
+/// session is new, whatever the outcome.
+async fn with_post_owner<F, Fut>(
+    operator: &Operator,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    f: F,
+) -> Response
 where
-    F: FnOnce(SessionId) -> Fut,
+    F: FnOnce(Owner) -> Fut,
     Fut: std::future::Future<Output = Result<Response, Problem>>,
 {
-    let (session, new) = match operator.session_for_post(cookie_session(headers)).await {
+    let (owner, new) = match operator
+        .owner_for_post(headers, peer, cookie_session(headers))
+        .await
+    {
         Ok(found) => found,
         Err(problem) => return problem.into_response(),
     };
-    let cookie = new.then(|| session_cookie(operator, &session)).flatten();
-    let mut response = f(session).await.unwrap_or_else(IntoResponse::into_response);
+    let cookie = new.and_then(|session| session_cookie(operator, &session));
+    let mut response = f(owner).await.unwrap_or_else(IntoResponse::into_response);
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }
 
-async fn get_session(
+async fn read_owner(
     operator: &Operator,
     headers: &HeaderMap,
-) -> Result<Option<SessionId>, Problem> {
-    operator.known_session(cookie_session(headers)).await
+    peer: Option<IpAddr>,
+) -> Result<Option<Owner>, Problem> {
+    operator
+        .owner_for_read(headers, peer, cookie_session(headers))
+        .await
 }
 
-async fn create_authorization(
+#[derive(serde::Deserialize)]
+struct LocaleQuery {
+    #[serde(default)]
+    locale: Option<String>,
+}
+
+async fn get_request(
+    State(operator): State<Operator>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+    Query(query): Query<LocaleQuery>,
+) -> Response {
+    let result = async {
+        let locale = match query.locale.as_deref() {
+            None => Locale::default(),
+            Some(code) => Locale::from_code(code).ok_or_else(|| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "unknown_locale",
+                    "Unknown locale",
+                    "locale must be ja or en.",
+                )
+            })?,
+        };
+        // A named request needs no sign-in; a token bound to a user needs
+        // that user, which resolve checks.
+        let owner = read_owner(&operator, &headers, peer).await.ok().flatten();
+        operator
+            .request_view(&reference, locale, owner.as_ref())
+            .await
+    }
+    .await;
+    ok_json(result)
+}
+
+async fn create_request_token(
     State(operator): State<Operator>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    with_post_session(&operator, &headers, |session| {
+    let result = async {
+        let body = object_body(&body)?;
+        operator.create_request_token(&headers, &body).await
+    }
+    .await;
+    result.map_or_else(IntoResponse::into_response, |value| {
+        json_answer(StatusCode::CREATED, &value)
+    })
+}
+
+async fn create_authorization(
+    State(operator): State<Operator>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let address = operator.client_address(&headers, peer);
+    with_post_owner(&operator, &headers, peer, |owner| {
         let operator = operator.clone();
         async move {
             let body = object_body(&body)?;
-            let started = operator.start_authorization(&session, &body).await?;
+            let started = operator.start_authorization(&owner, address, &body).await?;
             Ok(json_answer(
                 StatusCode::CREATED,
                 &json!({
@@ -197,24 +288,29 @@ async fn create_authorization(
 
 async fn complete_authorization(
     State(operator): State<Operator>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    with_post_session(&operator, &headers, |session| {
+    with_post_owner(&operator, &headers, peer, |owner| {
         let operator = operator.clone();
         async move {
             let body = object_body(&body)?;
-            let consent = operator.complete_authorization(&session, &body).await?;
+            let consent = operator.complete_authorization(&owner, &body).await?;
             Ok(json_answer(StatusCode::CREATED, &consent))
         }
     })
     .await
 }
 
-async fn list_consents(State(operator): State<Operator>, headers: HeaderMap) -> Response {
+async fn list_consents(
+    State(operator): State<Operator>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+) -> Response {
     let result = async {
-        let session = get_session(&operator, &headers).await?;
-        operator.consents(session).await
+        let owner = read_owner(&operator, &headers, peer).await?;
+        operator.consents(owner).await
     }
     .await;
     ok_json(result)
@@ -222,12 +318,13 @@ async fn list_consents(State(operator): State<Operator>, headers: HeaderMap) -> 
 
 async fn get_consent(
     State(operator): State<Operator>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
     let result = async {
-        let session = get_session(&operator, &headers).await?;
-        operator.consent(session, &id).await
+        let owner = read_owner(&operator, &headers, peer).await?;
+        operator.consent(owner, &id).await
     }
     .await;
     ok_json(result)
@@ -235,12 +332,13 @@ async fn get_consent(
 
 async fn get_receipt(
     State(operator): State<Operator>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
     let result = async {
-        let session = get_session(&operator, &headers).await?;
-        operator.receipt(session, &id).await
+        let owner = read_owner(&operator, &headers, peer).await?;
+        operator.receipt(owner, &id).await
     }
     .await;
     result.map_or_else(IntoResponse::into_response, document_answer)
@@ -248,13 +346,14 @@ async fn get_receipt(
 
 async fn revoke_consent(
     State(operator): State<Operator>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    with_post_session(&operator, &headers, |session| {
+    with_post_owner(&operator, &headers, peer, |owner| {
         let operator = operator.clone();
         async move {
-            let document = operator.revoke(&session, &id).await?;
+            let document = operator.revoke(&owner, &id).await?;
             Ok(document_answer(document))
         }
     })
@@ -263,15 +362,16 @@ async fn revoke_consent(
 
 async fn start_retrieval(
     State(operator): State<Operator>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    with_post_session(&operator, &headers, |session| {
+    with_post_owner(&operator, &headers, peer, |owner| {
         let operator = operator.clone();
         async move {
             let body = object_body(&body)?;
-            let retrieval_id = operator.start_retrieval(&session, &id, &body).await?;
+            let retrieval_id = operator.start_retrieval(&owner, &id, &body).await?;
             Ok(json_answer(
                 StatusCode::ACCEPTED,
                 &json!({ "id": retrieval_id, "status": "waiting" }),
@@ -283,12 +383,13 @@ async fn start_retrieval(
 
 async fn get_retrieval(
     State(operator): State<Operator>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     Path((id, rid)): Path<(String, String)>,
 ) -> Response {
     let result = async {
-        let session = get_session(&operator, &headers).await?;
-        operator.retrieval(session, &id, &rid).await
+        let owner = read_owner(&operator, &headers, peer).await?;
+        operator.retrieval(owner, &id, &rid).await
     }
     .await;
     ok_json(result)

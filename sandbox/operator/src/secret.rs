@@ -69,6 +69,42 @@ secret_string!(
     /// hash.
     SessionId
 );
+secret_string!(
+    /// The key the operator's own server presents (`Authorization: Bearer`)
+    /// to create request tokens.
+    ServerApiKey
+);
+secret_string!(
+    /// A request token (`rqt_…`): a request the operator's server defined
+    /// for one citizen, single-use. The store keeps only its hash.
+    RequestToken
+);
+
+impl ServerApiKey {
+    /// Whether `presented` is this key, compared in constant time.
+    pub fn matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        // Hashing first makes the comparison length-independent too.
+        let (a, b) = (sha256_hex(&self.0), sha256_hex(presented));
+        a.as_bytes().ct_eq(b.as_bytes()).into()
+    }
+}
+
+impl RequestToken {
+    /// A fresh token: `rqt_` and 256 random bits.
+    pub fn generate() -> Self {
+        Self(format!(
+            "{}{}",
+            crate::requests::TOKEN_PREFIX,
+            random_token()
+        ))
+    }
+
+    /// SHA-256 of the token: what the store keeps.
+    pub fn hash(&self) -> String {
+        sha256_hex(&self.0)
+    }
+}
 
 /// `n` random bytes from the thread's CSPRNG (ChaCha, seeded from the OS).
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {

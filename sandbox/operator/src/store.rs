@@ -1,9 +1,11 @@
 //! Storage: the narrow [`ConsentStore`] trait that the routes use, and its
 //! SQLite implementation ([`SqliteStore`], tables prefixed `operator_`).
 //!
-//! The store only ever sees sealed tokens, sealed records and hashed session
-//! ids and states; sealing and hashing happen before a value reaches it, so a
-//! PostgreSQL implementation needs no cryptography.
+//! The store only ever sees sealed tokens, sealed records, hashed session
+//! ids, states and request tokens; sealing and hashing happen before a value
+//! reaches it, so a PostgreSQL implementation needs no cryptography. Rows
+//! belong to an owner key (`session:<hash>` or `user:<id>`, see
+//! [`crate::users::Owner`]).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -14,6 +16,8 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+
+use crate::users::SessionPolicy;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,16 +53,21 @@ impl StoreError {
 pub struct NewTransaction {
     /// The backend's OAuth client id (scopes all rows).
     pub client_id: String,
-    /// SHA-256 of the session id.
-    pub session_hash: String,
+    /// Whose transaction it is (owner key).
+    pub owner: String,
     /// SHA-256 of the state.
     pub state_hash: String,
     /// The PKCE verifier and the nonce, sealed for the state hash.
     pub sealed_secrets: Vec<u8>,
-    /// The validated consent request, as JSON.
+    /// The consent request as the citizen saw it, as JSON.
     pub request_json: String,
     /// The optional items the citizen chose.
     pub chosen_optional: Vec<String>,
+    /// The configured ids of the request's recipients.
+    pub recipient_ids: Vec<String>,
+    /// The hash of the request token the request came from, which this
+    /// transaction uses up.
+    pub request_token_hash: Option<String>,
     /// When it was created.
     pub created_at: OffsetDateTime,
     /// When it stops being accepted.
@@ -70,10 +79,12 @@ pub struct NewTransaction {
 pub struct OpenTransaction {
     /// The verifier and nonce, sealed for the state hash.
     pub sealed_secrets: Vec<u8>,
-    /// The validated consent request, as JSON.
+    /// The consent request as the citizen saw it, as JSON.
     pub request_json: String,
     /// The optional items the citizen chose.
     pub chosen_optional: Vec<String>,
+    /// The configured ids of the request's recipients.
+    pub recipient_ids: Vec<String>,
 }
 
 /// What consuming a transaction found, in the order of the checks.
@@ -107,6 +118,9 @@ pub struct ConsentRecord {
     pub grant_receipt: String,
     /// The revocation receipt document, once revoked.
     pub revocation_receipt: Option<String>,
+    /// The configured ids of the consent's recipients, whose webhooks hear
+    /// of its revocation.
+    pub recipient_ids: Vec<String>,
 }
 
 /// Sealed tokens of a consent.
@@ -114,8 +128,9 @@ pub struct ConsentRecord {
 pub struct SealedTokens {
     /// The refresh token, sealed for the consent id.
     pub refresh: Option<Vec<u8>>,
-    /// The access token (kept for one-time consents only), sealed for the
-    /// consent id.
+    /// The access token of a one-time consent, sealed for the consent id:
+    /// it serves the one retrieval, and stays until the consent is revoked
+    /// so that the revocation can reach the authority.
     pub access: Option<Vec<u8>>,
     /// When that access token expires.
     pub access_expires_at: Option<OffsetDateTime>,
@@ -174,10 +189,94 @@ pub struct RetrievalOutcome {
     pub error: Option<String>,
 }
 
+/// A new request token: a request definition the operator's server made
+/// for one citizen, single-use.
+#[derive(Debug, Clone)]
+pub struct NewRequestToken {
+    /// The backend's OAuth client id.
+    pub client_id: String,
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// The request definition (terms, recipients by id), as JSON.
+    pub definition_json: String,
+    /// The operator's user the token is for, if bound to one.
+    pub subject: Option<String>,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A request token as stored.
+#[derive(Debug, Clone)]
+pub struct StoredRequestToken {
+    /// The request definition, as JSON.
+    pub definition_json: String,
+    /// The operator's user the token is for, if bound to one.
+    pub subject: Option<String>,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+    /// Whether an authorization already used it.
+    pub used: bool,
+}
+
+/// An event for a recipient, written with the revocation that causes it.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    /// The delivery's id (`webhook-id`, the same on every attempt).
+    pub id: String,
+    /// The consent.
+    pub consent_id: String,
+    /// The recipient's configured id.
+    pub recipient_id: String,
+    /// Where it goes.
+    pub url: String,
+    /// The event, as JSON text (signed as it is).
+    pub body: String,
+}
+
+/// A delivery that is due.
+#[derive(Debug, Clone)]
+pub struct DueWebhook {
+    /// The delivery's id.
+    pub id: String,
+    /// The recipient's configured id.
+    pub recipient_id: String,
+    /// Where it goes.
+    pub url: String,
+    /// The event, as JSON text.
+    pub body: String,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone)]
+pub enum WebhookAttempt {
+    /// The recipient answered 2xx.
+    Delivered,
+    /// It failed; try again at this instant.
+    Retry(OffsetDateTime, String),
+    /// It failed for the last time.
+    GiveUp(String),
+}
+
+/// What a sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Authorization transactions past their end (abandoned or used).
+    pub transactions: usize,
+    /// Sessions past their idle or maximum age.
+    pub sessions: usize,
+    /// Request tokens past their end.
+    pub request_tokens: usize,
+}
+
 /// What the operator backend stores, and nothing more: sessions (hashed),
-/// transactions, consents with sealed tokens and receipts, retrievals.
-/// Everything is scoped by the backend's client id, because several
-/// backends share one store.
+/// transactions, consents with sealed tokens and receipts, retrievals,
+/// request tokens (hashed) and webhook deliveries. Everything is scoped by
+/// the backend's client id, because several backends share one store, and
+/// by the owner key where a citizen's data is concerned.
 pub trait ConsentStore: Send + Sync {
     /// Records a new session (by hash).
     fn create_session(
@@ -187,19 +286,28 @@ pub trait ConsentStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
-    /// Whether the session exists.
-    fn session_exists(&self, client_id: &str, session_hash: &str) -> Result<bool, StoreError>;
-
-    /// Stores a new transaction.
-    fn insert_transaction(&self, transaction: &NewTransaction) -> Result<(), StoreError>;
-
-    /// Looks a transaction up by state for this session and consumes it,
-    /// atomically, so two callbacks cannot both use it. A state of another
-    /// session is [`TransactionLookup::Unknown`] and is left alone.
-    fn consume_transaction(
+    /// Whether the session exists and is alive under `policy` (not idle
+    /// for too long, not too old); a live session is marked as used now.
+    fn touch_session(
         &self,
         client_id: &str,
         session_hash: &str,
+        now: OffsetDateTime,
+        policy: SessionPolicy,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a new transaction and, in the same database transaction, uses
+    /// up its request token. False (and nothing stored) when the token was
+    /// already used.
+    fn insert_transaction(&self, transaction: &NewTransaction) -> Result<bool, StoreError>;
+
+    /// Looks a transaction up by state for this owner and consumes it,
+    /// atomically, so two callbacks cannot both use it. A state of another
+    /// owner is [`TransactionLookup::Unknown`] and is left alone.
+    fn consume_transaction(
+        &self,
+        client_id: &str,
+        owner: &str,
         state_hash: &str,
         now: OffsetDateTime,
     ) -> Result<TransactionLookup, StoreError>;
@@ -209,23 +317,19 @@ pub trait ConsentStore: Send + Sync {
     fn insert_consent(
         &self,
         client_id: &str,
-        session_hash: &str,
+        owner: &str,
         record: &ConsentRecord,
         tokens: &SealedTokens,
     ) -> Result<(), StoreError>;
 
-    /// The session's consents, newest first.
-    fn consents(
-        &self,
-        client_id: &str,
-        session_hash: &str,
-    ) -> Result<Vec<ConsentRecord>, StoreError>;
+    /// The owner's consents, newest first.
+    fn consents(&self, client_id: &str, owner: &str) -> Result<Vec<ConsentRecord>, StoreError>;
 
-    /// One consent of the session.
+    /// One consent of the owner.
     fn consent(
         &self,
         client_id: &str,
-        session_hash: &str,
+        owner: &str,
         consent_id: &str,
     ) -> Result<Option<ConsentRecord>, StoreError>;
 
@@ -243,9 +347,14 @@ pub trait ConsentStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
-    /// Removes and returns the sealed access token of a one-time consent:
-    /// it serves one retrieval.
-    fn take_access_token(&self, consent_id: &str) -> Result<Option<KeptAccessToken>, StoreError>;
+    /// Claims the sealed access token of a one-time consent for its one
+    /// retrieval: answers it once, and never again. The token stays stored
+    /// for the revocation.
+    fn claim_access_token(
+        &self,
+        consent_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<KeptAccessToken>, StoreError>;
 
     /// Marks a grant ended by the authority and deletes its tokens.
     fn end_grant(
@@ -255,14 +364,16 @@ pub trait ConsentStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
-    /// Marks the consent revoked, deletes its tokens and stores the
-    /// revocation receipt, once: answers the receipt that holds (an earlier
-    /// one if the consent was already revoked).
+    /// Marks the consent revoked, deletes its tokens, stores the revocation
+    /// receipt and queues the recipients' events, once, in one transaction:
+    /// answers the receipt that holds (an earlier one if the consent was
+    /// already revoked, and then queues nothing).
     fn revoke(
         &self,
         consent_id: &str,
         revoked_at: OffsetDateTime,
         receipt: &str,
+        webhooks: &[NewWebhook],
     ) -> Result<String, StoreError>;
 
     /// Records a started retrieval.
@@ -292,6 +403,42 @@ pub trait ConsentStore: Send + Sync {
         consent_id: &str,
         retrieval_id: &str,
     ) -> Result<Option<RetrievalRecord>, StoreError>;
+
+    /// Stores a new request token.
+    fn insert_request_token(&self, token: &NewRequestToken) -> Result<(), StoreError>;
+
+    /// A request token by hash.
+    fn request_token(
+        &self,
+        client_id: &str,
+        token_hash: &str,
+    ) -> Result<Option<StoredRequestToken>, StoreError>;
+
+    /// Deliveries whose next attempt is due, oldest first.
+    fn due_webhooks(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<DueWebhook>, StoreError>;
+
+    /// Records an attempt of a delivery.
+    fn record_webhook_attempt(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        attempt: &WebhookAttempt,
+    ) -> Result<(), StoreError>;
+
+    /// Removes what no check needs any more: transactions a day past their
+    /// end, sessions past `policy` (when sessions are in use), request
+    /// tokens a day past their end.
+    fn sweep(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        policy: Option<SessionPolicy>,
+    ) -> Result<Swept, StoreError>;
 }
 
 /// The SQLite implementation, in the sandbox's shared file.
@@ -299,7 +446,9 @@ pub struct SqliteStore {
     connection: Mutex<Connection>,
 }
 
-const SCHEMA: &str = "
+/// The tables as the first release made them; [`MIGRATIONS`] bring them up
+/// to date, in order, once each.
+const SCHEMA_V0: &str = "
 CREATE TABLE IF NOT EXISTS operator_sessions (
     client_id TEXT NOT NULL,
     session_hash TEXT NOT NULL,
@@ -354,7 +503,50 @@ CREATE TABLE IF NOT EXISTS operator_retrievals (
 );
 CREATE INDEX IF NOT EXISTS operator_retrievals_by_consent
     ON operator_retrievals (consent_id, started_at);
+CREATE TABLE IF NOT EXISTS operator_schema (version INTEGER NOT NULL);
 ";
+
+/// Each migration runs once, in one transaction with the version bump.
+const MIGRATIONS: [&str; 1] = [
+    // 1: consents and transactions belong to an owner (a session or the
+    // operator's user), sessions expire on the server, one-time access
+    // tokens stay for the revocation, request tokens, webhook outbox.
+    "
+    ALTER TABLE operator_sessions ADD COLUMN last_seen_at TEXT;
+    ALTER TABLE operator_transactions RENAME COLUMN session_hash TO owner;
+    UPDATE operator_transactions SET owner = 'session:' || owner;
+    ALTER TABLE operator_transactions ADD COLUMN recipient_ids TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE operator_transactions ADD COLUMN request_token_hash TEXT;
+    ALTER TABLE operator_consents RENAME COLUMN session_hash TO owner;
+    UPDATE operator_consents SET owner = 'session:' || owner;
+    ALTER TABLE operator_consents ADD COLUMN recipient_ids TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE operator_consents ADD COLUMN access_claimed_at TEXT;
+    CREATE TABLE operator_request_tokens (
+        token_hash TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        definition_json TEXT NOT NULL,
+        subject TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE TABLE operator_webhooks (
+        id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        consent_id TEXT NOT NULL REFERENCES operator_consents (id),
+        recipient_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        delivered_at TEXT,
+        failed_at TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX operator_webhooks_due ON operator_webhooks (client_id, next_attempt_at);
+    ",
+];
 
 /// Instants are stored as RFC 3339 in UTC with whole seconds, so that text
 /// order is time order.
@@ -380,7 +572,7 @@ fn corrupt(what: &str) -> impl Fn(serde_json::Error) -> StoreError + '_ {
 }
 
 const CONSENT_COLUMNS: &str = "consent_json, grant_id, locale, revoked_at, suspended_at, \
-    expired_at, last_retrieval_at, grant_receipt, revocation_receipt";
+    expired_at, last_retrieval_at, grant_receipt, revocation_receipt, recipient_ids";
 
 type ConsentRow = (
     String,
@@ -392,6 +584,7 @@ type ConsentRow = (
     Option<String>,
     String,
     Option<String>,
+    String,
 );
 
 fn consent_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConsentRow> {
@@ -405,12 +598,23 @@ fn consent_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConsentRow> {
         row.get(6)?,
         row.get(7)?,
         row.get(8)?,
+        row.get(9)?,
     ))
 }
 
 fn consent_record(row: ConsentRow) -> Result<ConsentRecord, StoreError> {
-    let (json, grant_id, locale, revoked, suspended, expired, last, grant_receipt, revocation) =
-        row;
+    let (
+        json,
+        grant_id,
+        locale,
+        revoked,
+        suspended,
+        expired,
+        last,
+        grant_receipt,
+        revocation,
+        recipient_ids,
+    ) = row;
     let mut consent: Consent = serde_json::from_str(&json).map_err(corrupt("consent"))?;
     consent.revoked_at = parse_optional_instant(revoked)?;
     consent.suspended_at = parse_optional_instant(suspended)?;
@@ -422,6 +626,7 @@ fn consent_record(row: ConsentRow) -> Result<ConsentRecord, StoreError> {
         last_retrieval_at: parse_optional_instant(last)?,
         grant_receipt,
         revocation_receipt: revocation,
+        recipient_ids: serde_json::from_str(&recipient_ids).map_err(corrupt("recipient ids"))?,
     })
 }
 
@@ -463,17 +668,19 @@ fn retrieval_record(row: RetrievalRow) -> Result<RetrievalRecord, StoreError> {
 
 impl SqliteStore {
     /// Opens (or creates) the `operator_` tables in the SQLite file at
-    /// `db_path`. The authority uses the same file through its own
-    /// connection, so the file is put in WAL mode (readers never block the
-    /// writer) with a busy timeout. Retrievals left waiting by a previous
-    /// run are marked `error` (`interrupted`): their pollers died with it.
+    /// `db_path`, and brings them up to date. The authority uses the same
+    /// file through its own connection, so the file is put in WAL mode
+    /// (readers never block the writer) with a busy timeout. Retrievals left
+    /// waiting by a previous run are marked `error` (`interrupted`): their
+    /// pollers died with it.
     pub fn open(db_path: &Path) -> Result<Self, StoreError> {
-        let connection = Connection::open(db_path)?;
+        let mut connection = Connection::open(db_path)?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
-        connection.execute_batch(SCHEMA)?;
+        connection.execute_batch(SCHEMA_V0)?;
+        migrate(&mut connection)?;
         connection.execute(
             "UPDATE operator_retrievals SET status = 'error', error = 'interrupted' \
              WHERE status = 'waiting'",
@@ -493,6 +700,30 @@ impl SqliteStore {
     }
 }
 
+/// Runs the migrations the file has not had, each with its version bump in
+/// one transaction (a second process opening the file waits, then finds
+/// the work done).
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: Option<i64> = tx
+        .query_row("SELECT MAX(version) FROM operator_schema", [], |row| {
+            row.get(0)
+        })
+        .optional()?
+        .flatten();
+    let done = usize::try_from(version.unwrap_or(0)).unwrap_or(0);
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(done) {
+        tx.execute_batch(migration)?;
+        tx.execute("DELETE FROM operator_schema", [])?;
+        tx.execute(
+            "INSERT INTO operator_schema (version) VALUES (?1)",
+            params![i64::try_from(index + 1).unwrap_or(i64::MAX)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 impl ConsentStore for SqliteStore {
     fn create_session(
         &self,
@@ -502,62 +733,91 @@ impl ConsentStore for SqliteStore {
     ) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                "INSERT OR IGNORE INTO operator_sessions (client_id, session_hash, created_at) \
-                 VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO operator_sessions \
+                 (client_id, session_hash, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
                 params![client_id, session_hash, instant(now)],
             )?;
             Ok(())
         })
     }
 
-    fn session_exists(&self, client_id: &str, session_hash: &str) -> Result<bool, StoreError> {
+    fn touch_session(
+        &self,
+        client_id: &str,
+        session_hash: &str,
+        now: OffsetDateTime,
+        policy: SessionPolicy,
+    ) -> Result<bool, StoreError> {
         self.with(|c| {
-            let found = c
+            let row = c
                 .query_row(
-                    "SELECT 1 FROM operator_sessions WHERE client_id = ?1 AND session_hash = ?2",
+                    "SELECT created_at, COALESCE(last_seen_at, created_at) FROM operator_sessions \
+                     WHERE client_id = ?1 AND session_hash = ?2",
                     params![client_id, session_hash],
-                    |_| Ok(()),
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
                 )
                 .optional()?;
-            Ok(found.is_some())
+            let Some((created, seen)) = row else {
+                return Ok(false);
+            };
+            let (created, seen) = (parse_instant(&created)?, parse_instant(&seen)?);
+            if now - seen >= policy.idle || now - created >= policy.max {
+                return Ok(false);
+            }
+            // One write a minute at most, not one per call.
+            if now - seen >= time::Duration::minutes(1) {
+                c.execute(
+                    "UPDATE operator_sessions SET last_seen_at = ?3 \
+                     WHERE client_id = ?1 AND session_hash = ?2",
+                    params![client_id, session_hash, instant(now)],
+                )?;
+            }
+            Ok(true)
         })
     }
 
-    fn insert_transaction(&self, t: &NewTransaction) -> Result<(), StoreError> {
+    fn insert_transaction(&self, t: &NewTransaction) -> Result<bool, StoreError> {
         let chosen = serde_json::to_string(&t.chosen_optional).map_err(corrupt("chosen"))?;
+        let recipients = serde_json::to_string(&t.recipient_ids).map_err(corrupt("recipients"))?;
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            // Housekeeping: transactions a day past their end serve no
-            // check any more (a replay a day later is refused as unknown,
-            // which is as good as "used").
+            if let Some(token_hash) = &t.request_token_hash {
+                let used = tx.execute(
+                    "UPDATE operator_request_tokens SET used_at = ?1 \
+                     WHERE token_hash = ?2 AND client_id = ?3 AND used_at IS NULL",
+                    params![instant(t.created_at), token_hash, t.client_id],
+                )?;
+                if used != 1 {
+                    return Ok(false);
+                }
+            }
             tx.execute(
-                "DELETE FROM operator_transactions WHERE expires_at < ?1",
-                params![instant(t.created_at - time::Duration::days(1))],
-            )?;
-            tx.execute(
-                "INSERT INTO operator_transactions (state_hash, client_id, session_hash, \
-                 sealed_secrets, request_json, chosen_optional, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO operator_transactions (state_hash, client_id, owner, \
+                 sealed_secrets, request_json, chosen_optional, recipient_ids, \
+                 request_token_hash, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     t.state_hash,
                     t.client_id,
-                    t.session_hash,
+                    t.owner,
                     t.sealed_secrets,
                     t.request_json,
                     chosen,
+                    recipients,
+                    t.request_token_hash,
                     instant(t.created_at),
                     instant(t.expires_at)
                 ],
             )?;
             tx.commit()?;
-            Ok(())
+            Ok(true)
         })
     }
 
     fn consume_transaction(
         &self,
         client_id: &str,
-        session_hash: &str,
+        owner: &str,
         state_hash: &str,
         now: OffsetDateTime,
     ) -> Result<TransactionLookup, StoreError> {
@@ -565,10 +825,10 @@ impl ConsentStore for SqliteStore {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let row = tx
                 .query_row(
-                    "SELECT used_at, expires_at, sealed_secrets, request_json, chosen_optional \
-                     FROM operator_transactions \
-                     WHERE state_hash = ?1 AND client_id = ?2 AND session_hash = ?3",
-                    params![state_hash, client_id, session_hash],
+                    "SELECT used_at, expires_at, sealed_secrets, request_json, chosen_optional, \
+                     recipient_ids FROM operator_transactions \
+                     WHERE state_hash = ?1 AND client_id = ?2 AND owner = ?3",
+                    params![state_hash, client_id, owner],
                     |row| {
                         Ok((
                             row.get::<_, Option<String>>(0)?,
@@ -576,11 +836,13 @@ impl ConsentStore for SqliteStore {
                             row.get::<_, Vec<u8>>(2)?,
                             row.get::<_, String>(3)?,
                             row.get::<_, String>(4)?,
+                            row.get::<_, String>(5)?,
                         ))
                     },
                 )
                 .optional()?;
-            let Some((used_at, expires_at, sealed_secrets, request_json, chosen)) = row else {
+            let Some((used_at, expires_at, sealed_secrets, request_json, chosen, recipients)) = row
+            else {
                 return Ok(TransactionLookup::Unknown);
             };
             if used_at.is_some() {
@@ -602,6 +864,7 @@ impl ConsentStore for SqliteStore {
                 sealed_secrets,
                 request_json,
                 chosen_optional: serde_json::from_str(&chosen).map_err(corrupt("chosen"))?,
+                recipient_ids: serde_json::from_str(&recipients).map_err(corrupt("recipients"))?,
             }))
         })
     }
@@ -609,21 +872,23 @@ impl ConsentStore for SqliteStore {
     fn insert_consent(
         &self,
         client_id: &str,
-        session_hash: &str,
+        owner: &str,
         record: &ConsentRecord,
         tokens: &SealedTokens,
     ) -> Result<(), StoreError> {
         let consent_json = serde_json::to_string(&record.consent).map_err(corrupt("consent"))?;
+        let recipients =
+            serde_json::to_string(&record.recipient_ids).map_err(corrupt("recipients"))?;
         self.with(|c| {
             c.execute(
-                "INSERT INTO operator_consents (id, client_id, session_hash, consent_json, \
+                "INSERT INTO operator_consents (id, client_id, owner, consent_json, \
                  grant_id, locale, refresh_sealed, access_sealed, access_expires_at, \
-                 grant_receipt, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 grant_receipt, created_at, recipient_ids) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     record.consent.id,
                     client_id,
-                    session_hash,
+                    owner,
                     consent_json,
                     record.grant_id,
                     record.locale.code(),
@@ -632,24 +897,21 @@ impl ConsentStore for SqliteStore {
                     tokens.access_expires_at.map(instant),
                     record.grant_receipt,
                     instant(record.consent.granted_at),
+                    recipients,
                 ],
             )?;
             Ok(())
         })
     }
 
-    fn consents(
-        &self,
-        client_id: &str,
-        session_hash: &str,
-    ) -> Result<Vec<ConsentRecord>, StoreError> {
+    fn consents(&self, client_id: &str, owner: &str) -> Result<Vec<ConsentRecord>, StoreError> {
         self.with(|c| {
             let mut statement = c.prepare(&format!(
                 "SELECT {CONSENT_COLUMNS} FROM operator_consents \
-                 WHERE client_id = ?1 AND session_hash = ?2 ORDER BY created_at DESC, rowid DESC"
+                 WHERE client_id = ?1 AND owner = ?2 ORDER BY created_at DESC, rowid DESC"
             ))?;
             let rows = statement
-                .query_map(params![client_id, session_hash], consent_row)?
+                .query_map(params![client_id, owner], consent_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             rows.into_iter().map(consent_record).collect()
         })
@@ -658,7 +920,7 @@ impl ConsentStore for SqliteStore {
     fn consent(
         &self,
         client_id: &str,
-        session_hash: &str,
+        owner: &str,
         consent_id: &str,
     ) -> Result<Option<ConsentRecord>, StoreError> {
         self.with(|c| {
@@ -666,9 +928,9 @@ impl ConsentStore for SqliteStore {
                 .query_row(
                     &format!(
                         "SELECT {CONSENT_COLUMNS} FROM operator_consents \
-                         WHERE client_id = ?1 AND session_hash = ?2 AND id = ?3"
+                         WHERE client_id = ?1 AND owner = ?2 AND id = ?3"
                     ),
-                    params![client_id, session_hash, consent_id],
+                    params![client_id, owner, consent_id],
                     consent_row,
                 )
                 .optional()?;
@@ -729,13 +991,17 @@ impl ConsentStore for SqliteStore {
         })
     }
 
-    fn take_access_token(&self, consent_id: &str) -> Result<Option<KeptAccessToken>, StoreError> {
+    fn claim_access_token(
+        &self,
+        consent_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<KeptAccessToken>, StoreError> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let row = tx
                 .query_row(
                     "SELECT access_sealed, access_expires_at FROM operator_consents \
-                     WHERE id = ?1 AND access_sealed IS NOT NULL",
+                     WHERE id = ?1 AND access_sealed IS NOT NULL AND access_claimed_at IS NULL",
                     params![consent_id],
                     |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Option<String>>(1)?)),
                 )
@@ -744,9 +1010,8 @@ impl ConsentStore for SqliteStore {
                 return Ok(None);
             };
             tx.execute(
-                "UPDATE operator_consents SET access_sealed = NULL, access_expires_at = NULL \
-                 WHERE id = ?1",
-                params![consent_id],
+                "UPDATE operator_consents SET access_claimed_at = ?1 WHERE id = ?2",
+                params![instant(now), consent_id],
             )?;
             tx.commit()?;
             Ok(Some((sealed, parse_optional_instant(expires)?)))
@@ -781,26 +1046,43 @@ impl ConsentStore for SqliteStore {
         consent_id: &str,
         revoked_at: OffsetDateTime,
         receipt: &str,
+        webhooks: &[NewWebhook],
     ) -> Result<String, StoreError> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let existing: Option<Option<String>> = tx
+            let existing: Option<(Option<String>, String)> = tx
                 .query_row(
-                    "SELECT revocation_receipt FROM operator_consents WHERE id = ?1",
+                    "SELECT revocation_receipt, client_id FROM operator_consents WHERE id = ?1",
                     params![consent_id],
-                    |row| row.get(0),
+                    |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?;
             match existing {
                 None => Err(StoreError::Corrupt(format!("no consent {consent_id}"))),
-                Some(Some(earlier)) => Ok(earlier),
-                Some(None) => {
+                Some((Some(earlier), _)) => Ok(earlier),
+                Some((None, client_id)) => {
                     tx.execute(
                         "UPDATE operator_consents SET revoked_at = ?1, revocation_receipt = ?2, \
                          refresh_sealed = NULL, access_sealed = NULL, access_expires_at = NULL \
                          WHERE id = ?3",
                         params![instant(revoked_at), receipt, consent_id],
                     )?;
+                    for hook in webhooks {
+                        tx.execute(
+                            "INSERT INTO operator_webhooks (id, client_id, consent_id, \
+                             recipient_id, url, body, created_at, next_attempt_at) \
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                            params![
+                                hook.id,
+                                client_id,
+                                hook.consent_id,
+                                hook.recipient_id,
+                                hook.url,
+                                hook.body,
+                                instant(revoked_at)
+                            ],
+                        )?;
+                    }
                     tx.commit()?;
                     Ok(receipt.to_owned())
                 }
@@ -895,6 +1177,149 @@ impl ConsentStore for SqliteStore {
             row.map(retrieval_record).transpose()
         })
     }
+
+    fn insert_request_token(&self, token: &NewRequestToken) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO operator_request_tokens (token_hash, client_id, definition_json, \
+                 subject, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    token.token_hash,
+                    token.client_id,
+                    token.definition_json,
+                    token.subject,
+                    instant(token.created_at),
+                    instant(token.expires_at)
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn request_token(
+        &self,
+        client_id: &str,
+        token_hash: &str,
+    ) -> Result<Option<StoredRequestToken>, StoreError> {
+        self.with(|c| {
+            let row = c
+                .query_row(
+                    "SELECT definition_json, subject, expires_at, used_at \
+                     FROM operator_request_tokens WHERE token_hash = ?1 AND client_id = ?2",
+                    params![token_hash, client_id],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, Option<String>>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, Option<String>>(3)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(definition_json, subject, expires, used)| {
+                Ok(StoredRequestToken {
+                    definition_json,
+                    subject,
+                    expires_at: parse_instant(&expires)?,
+                    used: used.is_some(),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn due_webhooks(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<DueWebhook>, StoreError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT id, recipient_id, url, body, attempts FROM operator_webhooks \
+                 WHERE client_id = ?1 AND delivered_at IS NULL AND failed_at IS NULL \
+                 AND next_attempt_at <= ?2 ORDER BY next_attempt_at, rowid LIMIT ?3",
+            )?;
+            let rows = statement
+                .query_map(
+                    params![client_id, instant(now), i64::try_from(limit).unwrap_or(100)],
+                    |row| {
+                        Ok(DueWebhook {
+                            id: row.get(0)?,
+                            recipient_id: row.get(1)?,
+                            url: row.get(2)?,
+                            body: row.get(3)?,
+                            attempts: row.get(4)?,
+                        })
+                    },
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn record_webhook_attempt(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        attempt: &WebhookAttempt,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            let (delivered, next, failed, error) = match attempt {
+                WebhookAttempt::Delivered => (Some(instant(now)), None, None, None),
+                WebhookAttempt::Retry(at, error) => (None, Some(instant(*at)), None, Some(error)),
+                WebhookAttempt::GiveUp(error) => (None, None, Some(instant(now)), Some(error)),
+            };
+            c.execute(
+                "UPDATE operator_webhooks SET attempts = attempts + 1, delivered_at = ?2, \
+                 next_attempt_at = ?3, failed_at = ?4, last_error = ?5 WHERE id = ?1",
+                params![id, delivered, next, failed, error],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn sweep(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        policy: Option<SessionPolicy>,
+    ) -> Result<Swept, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // A day past its end, a transaction serves no check any more (a
+            // replay a day later is refused as unknown, which is as good as
+            // "used").
+            let day_ago = instant(now - time::Duration::days(1));
+            let transactions = tx.execute(
+                "DELETE FROM operator_transactions WHERE client_id = ?1 AND expires_at < ?2",
+                params![client_id, day_ago],
+            )?;
+            let request_tokens = tx.execute(
+                "DELETE FROM operator_request_tokens WHERE client_id = ?1 AND expires_at < ?2",
+                params![client_id, day_ago],
+            )?;
+            let sessions = match policy {
+                Some(policy) => tx.execute(
+                    "DELETE FROM operator_sessions WHERE client_id = ?1 \
+                     AND (COALESCE(last_seen_at, created_at) <= ?2 OR created_at <= ?3)",
+                    params![
+                        client_id,
+                        instant(now - policy.idle),
+                        instant(now - policy.max)
+                    ],
+                )?,
+                None => 0,
+            };
+            tx.commit()?;
+            Ok(Swept {
+                transactions,
+                sessions,
+                request_tokens,
+            })
+        })
+    }
 }
 
 #[cfg(test)]
@@ -908,14 +1333,16 @@ mod tests {
         (dir, store)
     }
 
-    fn transaction(state_hash: &str, session_hash: &str, at: OffsetDateTime) -> NewTransaction {
+    fn transaction(state_hash: &str, owner: &str, at: OffsetDateTime) -> NewTransaction {
         NewTransaction {
             client_id: "c".into(),
-            session_hash: session_hash.into(),
+            owner: owner.into(),
             state_hash: state_hash.into(),
             sealed_secrets: vec![1, 2, 3],
             request_json: "{}".into(),
             chosen_optional: vec!["x".into()],
+            recipient_ids: vec!["r".into()],
+            request_token_hash: None,
             created_at: at,
             expires_at: at + time::Duration::minutes(10),
         }
@@ -940,6 +1367,7 @@ mod tests {
         };
         assert_eq!(open.sealed_secrets, vec![1, 2, 3]);
         assert_eq!(open.chosen_optional, vec!["x".to_owned()]);
+        assert_eq!(open.recipient_ids, vec!["r".to_owned()]);
         let again = store
             .consume_transaction("c", "sess", "s1", at)
             .expect("lookup");
@@ -983,6 +1411,7 @@ mod tests {
             last_retrieval_at: None,
             grant_receipt: "{\"grant\":1}".into(),
             revocation_receipt: None,
+            recipient_ids: vec!["yuyu".into()],
         }
     }
 
@@ -1017,8 +1446,25 @@ mod tests {
             .insert_consent("c", "sess", &consent_record("k1"), &tokens)
             .expect("insert");
         let at = datetime!(2025-04-02 00:00 UTC);
-        assert_eq!(store.revoke("k1", at, "first").expect("revoke"), "first");
-        assert_eq!(store.revoke("k1", at, "second").expect("revoke"), "first");
+        let hook = NewWebhook {
+            id: "msg_1".into(),
+            consent_id: "k1".into(),
+            recipient_id: "yuyu".into(),
+            url: "https://partner.example/hook".into(),
+            body: "{}".into(),
+        };
+        assert_eq!(
+            store
+                .revoke("k1", at, "first", std::slice::from_ref(&hook))
+                .expect("revoke"),
+            "first"
+        );
+        assert_eq!(
+            store.revoke("k1", at, "second", &[hook]).expect("revoke"),
+            "first"
+        );
+        let due = store.due_webhooks("c", at, 10).expect("due");
+        assert_eq!(due.len(), 1, "queued once, with the first revocation");
         assert_eq!(store.tokens("k1").expect("tokens").refresh, None);
         let record = store
             .consent("c", "sess", "k1")
@@ -1030,5 +1476,142 @@ mod tests {
             .consent("other-client", "sess", "k1")
             .expect("read")
             .is_none());
+    }
+
+    #[test]
+    fn a_request_token_is_used_up_by_one_transaction_only() {
+        let (_dir, store) = store();
+        let at = datetime!(2025-04-01 00:00 UTC);
+        store
+            .insert_request_token(&NewRequestToken {
+                client_id: "c".into(),
+                token_hash: "t1".into(),
+                definition_json: "{}".into(),
+                subject: Some("user-1".into()),
+                created_at: at,
+                expires_at: at + time::Duration::minutes(30),
+            })
+            .expect("token");
+        let mut first = transaction("s1", "user:user-1", at);
+        first.request_token_hash = Some("t1".into());
+        assert!(store.insert_transaction(&first).expect("insert"));
+        let mut second = transaction("s2", "user:user-1", at);
+        second.request_token_hash = Some("t1".into());
+        assert!(!store.insert_transaction(&second).expect("insert"));
+        assert!(matches!(
+            store.consume_transaction("c", "user:user-1", "s2", at),
+            Ok(TransactionLookup::Unknown)
+        ));
+        let token = store
+            .request_token("c", "t1")
+            .expect("read")
+            .expect("found");
+        assert!(token.used);
+        assert_eq!(token.subject.as_deref(), Some("user-1"));
+    }
+
+    #[test]
+    fn a_one_time_access_token_is_claimed_once_and_kept_for_the_revocation() {
+        let (_dir, store) = store();
+        let tokens = SealedTokens {
+            access: Some(vec![7]),
+            ..SealedTokens::default()
+        };
+        store
+            .insert_consent("c", "sess", &consent_record("k1"), &tokens)
+            .expect("insert");
+        let at = datetime!(2025-04-02 00:00 UTC);
+        assert!(store.claim_access_token("k1", at).expect("claim").is_some());
+        assert!(store.claim_access_token("k1", at).expect("claim").is_none());
+        assert_eq!(store.tokens("k1").expect("tokens").access, Some(vec![7]));
+        store.revoke("k1", at, "receipt", &[]).expect("revoke");
+        assert_eq!(store.tokens("k1").expect("tokens").access, None);
+    }
+
+    #[test]
+    fn sessions_end_when_idle_or_too_old() {
+        let (_dir, store) = store();
+        let policy = SessionPolicy {
+            idle: time::Duration::days(1),
+            max: time::Duration::days(3),
+        };
+        let at = datetime!(2025-04-01 00:00 UTC);
+        store.create_session("c", "h", at).expect("create");
+        assert!(store
+            .touch_session("c", "h", at + time::Duration::hours(20), policy)
+            .expect("touch"));
+        assert!(store
+            .touch_session("c", "h", at + time::Duration::hours(40), policy)
+            .expect("touch"));
+        assert!(
+            !store
+                .touch_session("c", "h", at + time::Duration::hours(70), policy)
+                .expect("touch"),
+            "idle for 30 hours"
+        );
+        store.create_session("c", "h2", at).expect("create");
+        for hours in [20, 40, 60] {
+            store
+                .touch_session("c", "h2", at + time::Duration::hours(hours), policy)
+                .expect("touch");
+        }
+        assert!(
+            !store
+                .touch_session("c", "h2", at + time::Duration::hours(73), policy)
+                .expect("touch"),
+            "older than 3 days"
+        );
+        let swept = store
+            .sweep("c", at + time::Duration::hours(73), Some(policy))
+            .expect("sweep");
+        assert_eq!(swept.sessions, 2);
+    }
+
+    #[test]
+    fn sweeps_transactions_a_day_past_their_end() {
+        let (_dir, store) = store();
+        let at = datetime!(2025-04-01 00:00 UTC);
+        store
+            .insert_transaction(&transaction("s1", "sess", at))
+            .expect("insert");
+        let swept = store
+            .sweep("c", at + time::Duration::hours(2), None)
+            .expect("sweep");
+        assert_eq!(swept.transactions, 0);
+        let swept = store
+            .sweep("c", at + time::Duration::days(2), None)
+            .expect("sweep");
+        assert_eq!(swept.transactions, 1);
+    }
+
+    /// A file written by the first release (sessions as owners, no request
+    /// tokens) opens, migrates once, and keeps its consents reachable.
+    #[test]
+    fn migrates_a_first_release_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.sqlite");
+        {
+            let old = Connection::open(&path).expect("open");
+            old.execute_batch(
+                SCHEMA_V0
+                    .replace(
+                        "CREATE TABLE IF NOT EXISTS operator_schema (version INTEGER NOT NULL);",
+                        "",
+                    )
+                    .as_str(),
+            )
+            .expect("v0 schema");
+            old.execute(
+                "INSERT INTO operator_consents (id, client_id, session_hash, consent_json, locale, \
+                 grant_receipt, created_at) VALUES ('k1', 'c', 'abc', ?1, 'ja', '{}', '2025-04-01T00:00:00Z')",
+                params![serde_json::to_string(&consent_record("k1").consent).expect("json")],
+            )
+            .expect("old row");
+        }
+        let store = SqliteStore::open(&path).expect("migrates");
+        let found = store.consent("c", "session:abc", "k1").expect("read");
+        assert!(found.is_some());
+        drop(store);
+        SqliteStore::open(&path).expect("a second open finds the work done");
     }
 }
