@@ -9,6 +9,7 @@ import type {
   Consent,
   ConsentRequest,
   Locale,
+  MountConsentOptions,
   MynaConsentEvents,
   MynaConsentOptions,
   ReceiptDocument,
@@ -26,8 +27,10 @@ export type {
   MynaConsentError,
   MynaConsentEvents,
   MynaConsentOptions,
+  MountConsentOptions,
   PurposeCategory,
   ReceiptDocument,
+  Recipient,
   RetrievalResult,
   Sensitivity,
   ValidationError,
@@ -52,8 +55,12 @@ export declare class MynaConsent {
   static validate(request: unknown, locale?: Locale): ValidationResult;
   /** The screens' language. */
   readonly locale: Locale;
-  /** Validates the request and shows its consent screen (or, if invalid, every problem). */
-  mountConsent(target: string | Element, request: ConsentRequest): MountHandle;
+  /**
+   * Shows the consent screen of a request defined on the backend
+   * (`{ request: "phr-90d" }` or a request token), or a draft as a preview
+   * (`{ draft }`). An invalid request shows every problem instead.
+   */
+  mountConsent(target: string | Element, options: MountConsentOptions): MountHandle;
   /** On the redirect page: checks the callback, completes at the backend, resolves with the consent. */
   completeAuthorization(url: string, options?: CompleteOptions): Promise<Consent>;
   /** Shows the review screen, with revocation. */

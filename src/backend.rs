@@ -6,10 +6,11 @@ use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use wasm_bindgen::JsCast as _;
 
 use crate::consent::{Consent, ConsentStatus};
 use crate::flow::Completion;
-use crate::request::ConsentRequest;
+use crate::i18n::Locale;
 
 /// The header every POST carries: with the Origin check, the backend's
 /// defence against cross-site requests.
@@ -36,6 +37,9 @@ pub enum BackendError {
     /// The backend answered something this SDK does not understand.
     #[error("unexpected answer from the operator backend (HTTP {0})")]
     Unexpected(u16),
+    /// `options.userToken` failed or answered no token.
+    #[error("options.userToken gave no sign-in token")]
+    SignIn,
 }
 
 impl BackendError {
@@ -46,6 +50,7 @@ impl BackendError {
             Self::Network => "network",
             Self::Problem { code, .. } => code,
             Self::Unexpected(_) => "backend_unexpected",
+            Self::SignIn => "sign_in_unavailable",
         }
     }
 }
@@ -121,18 +126,32 @@ struct Problem {
     detail: Option<String>,
 }
 
-#[derive(Serialize)]
+/// What a page sends to start an authorization: which request (by id or
+/// token, never the request itself) and the citizen's choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct StartBody<'a> {
-    request: &'a ConsentRequest,
-    chosen_optional: &'a [String],
-    special_care_confirmed: bool,
+pub struct StartChoice {
+    /// The request's id in the backend's configuration, or a request token.
+    pub request: String,
+    /// The optional items the citizen chose.
+    pub optional_items: Vec<String>,
+    /// Whether the citizen confirmed the special-care items separately.
+    pub special_care_confirmed: bool,
+    /// The language the citizen read the screen in.
+    pub locale: Locale,
+    /// SHA-256 of the request as shown, so the backend can tell if it
+    /// changed meanwhile.
+    pub request_digest: String,
 }
 
-/// The operator backend at a base path such as `/myna`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The operator backend at a base path such as `/myna`, and how to present
+/// the operator's sign-in to it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Backend {
     base: String,
+    /// `options.userToken`: answers (or promises) the operator's sign-in
+    /// token, sent as `Authorization: Bearer`.
+    user_token: Option<js_sys::Function>,
 }
 
 impl Backend {
@@ -140,7 +159,15 @@ impl Backend {
     pub fn new(base: &str) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
+            user_token: None,
         }
+    }
+
+    /// The same backend, presenting the token `user_token` gives on every
+    /// call.
+    pub fn with_user_token(mut self, user_token: js_sys::Function) -> Self {
+        self.user_token = Some(user_token);
+        self
     }
 
     /// The base path.
@@ -148,19 +175,24 @@ impl Backend {
         &self.base
     }
 
-    /// Creates the authorization transaction.
-    pub async fn start_authorization(
+    /// A consent request defined on the backend, by id or token, in
+    /// `locale`; the screens validate it before showing it.
+    pub async fn request(
         &self,
-        request: &ConsentRequest,
-        chosen_optional: &[String],
-        special_care_confirmed: bool,
-    ) -> Result<Started, BackendError> {
-        let body = StartBody {
-            request,
-            chosen_optional,
-            special_care_confirmed,
-        };
-        self.post("/authorizations", &body).await
+        reference: &str,
+        locale: Locale,
+    ) -> Result<serde_json::Value, BackendError> {
+        self.get(&format!(
+            "/requests/{}?locale={}",
+            encode(reference),
+            locale.code()
+        ))
+        .await
+    }
+
+    /// Creates the authorization transaction.
+    pub async fn start_authorization(&self, choice: &StartChoice) -> Result<Started, BackendError> {
+        self.post("/authorizations", choice).await
     }
 
     /// Completes the authorization with a checked callback.
@@ -211,12 +243,35 @@ impl Backend {
         .await
     }
 
+    /// `Authorization: Bearer …` from `options.userToken`, if given. A
+    /// token function that fails or answers no string is a network-class
+    /// failure: the call is not made without the sign-in.
+    async fn authorization(&self) -> Result<Option<String>, BackendError> {
+        let Some(function) = &self.user_token else {
+            return Ok(None);
+        };
+        let mut value = function
+            .call0(&wasm_bindgen::JsValue::NULL)
+            .map_err(|_| BackendError::SignIn)?;
+        if let Some(promise) = value.dyn_ref::<js_sys::Promise>() {
+            value = wasm_bindgen_futures::JsFuture::from(promise.clone())
+                .await
+                .map_err(|_| BackendError::SignIn)?;
+        }
+        value
+            .as_string()
+            .filter(|token| !token.is_empty())
+            .map(|token| Some(format!("Bearer {token}")))
+            .ok_or(BackendError::SignIn)
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, BackendError> {
-        let response = Request::get(&format!("{}{path}", self.base))
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .map_err(|_| BackendError::Network)?;
+        let mut request =
+            Request::get(&format!("{}{path}", self.base)).header("Accept", "application/json");
+        if let Some(authorization) = self.authorization().await? {
+            request = request.header("Authorization", &authorization);
+        }
+        let response = request.send().await.map_err(|_| BackendError::Network)?;
         read(response).await
     }
 
@@ -225,9 +280,13 @@ impl Backend {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, BackendError> {
-        let request = Request::post(&format!("{}{path}", self.base))
+        let mut request = Request::post(&format!("{}{path}", self.base))
             .header("Accept", "application/json")
-            .header(CSRF_HEADER, "1")
+            .header(CSRF_HEADER, "1");
+        if let Some(authorization) = self.authorization().await? {
+            request = request.header("Authorization", &authorization);
+        }
+        let request = request
             .json(body)
             .map_err(|_| BackendError::Unexpected(0))?;
         let response = request.send().await.map_err(|_| BackendError::Network)?;

@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::backend::{Backend, BackendError, ConsentView, RetrievalView};
+use crate::backend::{Backend, BackendError, ConsentView, RetrievalView, StartChoice};
 use crate::catalogue;
 use crate::flow::{self, PendingTransaction};
 use crate::i18n::{words, Locale};
@@ -37,6 +37,24 @@ export interface MynaConsentError extends Error {
   field?: string;
 }
 
+/** Someone the operator passes the data on to, accountable as the operator is. */
+export interface Recipient {
+  name: string;
+  contact: string;
+  privacyPolicyUrl: string;
+  /** The recipient's own Mynaportal API approval id, where it has one. */
+  approvalId?: string;
+  purposeCategory: PurposeCategory;
+  purpose: string;
+}
+
+/** Which consent screen mountConsent() shows. */
+export type MountConsentOptions =
+  /** A request defined on the operator backend: its id, or a request token its server made. */
+  | { request: string; draft?: undefined }
+  /** A request written in the page, shown as a preview for authoring; agreeing sends nothing. */
+  | { draft: ConsentRequest; request?: undefined };
+
 /** What an operator asks a citizen to agree to. */
 export interface ConsentRequest {
   operator: {
@@ -48,7 +66,7 @@ export interface ConsentRequest {
   items: { required?: string[]; optional?: string[] };
   purposes: { category: PurposeCategory; description: string }[];
   period: { kind: "oneTime" } | { kind: "linkage"; days: number };
-  recipients?: { name: string; purpose: string }[];
+  recipients?: Recipient[];
   retention: string;
   locale?: Locale;
   /** Admit items not yet offered to operators (sandbox and playground only). */
@@ -76,6 +94,12 @@ export interface MynaConsentOptions {
   locale?: Locale;
   /** How to leave for Mynaportal; location.assign by default. */
   navigate?: (url: string) => void;
+  /**
+   * The operator's sign-in token (a JWT), sent as `Authorization: Bearer` on
+   * every call to the backend. Leave it out when the backend reads the
+   * operator's own session cookie, or uses anonymous sessions.
+   */
+  userToken?: () => string | Promise<string>;
 }
 
 /** A consent as the operator backend reports it. */
@@ -84,7 +108,7 @@ export interface Consent {
   operator: ConsentRequest["operator"];
   items: string[];
   purposes: ConsentRequest["purposes"];
-  recipients: { name: string; purpose: string }[];
+  recipients: Recipient[];
   period: ConsentRequest["period"];
   retention: string;
   grantedAt: string;
@@ -265,6 +289,19 @@ impl Sdk {
         );
     }
 
+    /// `error` with `invalid_request` and every problem.
+    fn emit_invalid(&self, errors: &request::ValidationErrors) {
+        let list: Vec<serde_json::Value> = errors.iter().map(|e| e.to_json(self.locale)).collect();
+        self.emit(
+            Event::Error,
+            &serde_json::json!({
+                "code": "invalid_request",
+                "message": words(self.locale).invalid_operator,
+                "errors": list,
+            }),
+        );
+    }
+
     fn pending_key(&self) -> String {
         format!("myna-consent:pending:{}", self.backend.base())
     }
@@ -305,61 +342,40 @@ impl MynaConsent {
         self.sdk.locale.code().to_owned()
     }
 
-    /// Validates `request` and shows its consent screen in `target`. An
-    /// invalid request is never shown to the citizen: a panel lists every
-    /// problem instead, and `error` fires.
+    /// Shows the consent screen in `target` for `options.request`: the id
+    /// of a request defined on the operator backend (`"phr-90d"`), or a
+    /// request token its server made. The SDK fetches the request, checks
+    /// it against every rule and shows it; agreeing sends back only the
+    /// citizen's choice. `options.draft` instead shows a request written in
+    /// the page, for authoring only: it is marked as a preview and never
+    /// sent. An invalid request is never shown to the citizen: a panel
+    /// lists every problem instead, and `error` fires.
     #[wasm_bindgen(js_name = mountConsent)]
     pub fn mount_consent(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | Element")] target: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "ConsentRequest")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "MountConsentOptions")] options: JsValue,
     ) -> Result<MountHandle, JsValue> {
         let host = resolve_target(&target)?;
-        let locale = self.sdk.locale;
-        let value = serde_wasm_bindgen::from_value::<serde_json::Value>(request)
-            .unwrap_or(serde_json::Value::Null);
-        let valid = match request::parse(&value) {
-            Ok(valid) => valid,
-            Err(errors) => {
-                let list: Vec<serde_json::Value> =
-                    errors.iter().map(|e| e.to_json(locale)).collect();
-                let detail = serde_json::json!({
-                    "code": "invalid_request",
-                    "message": words(locale).invalid_operator,
-                    "errors": list,
-                });
-                self.sdk.emit(Event::Error, &detail);
-                let mounted = mount_in_shadow(
-                    &host,
-                    move || view! { <InvalidRequestPanel errors=errors locale=locale /> },
-                )?;
-                return Ok(keep(mounted));
+        let read = |key: &str| {
+            if options.is_object() {
+                js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED)
+            } else {
+                JsValue::UNDEFINED
             }
         };
-        let stage = RwSignal::new(Stage::Choosing);
-        let sdk = Rc::clone(&self.sdk);
-        let for_agree = valid.clone();
-        let on_agree = UnsyncCallback::new(move |chosen: Vec<String>| {
-            let sdk = Rc::clone(&sdk);
-            let valid = for_agree.clone();
-            leptos::task::spawn_local(async move {
-                if let Err(code) = start(&sdk, &valid, &chosen).await {
-                    stage.try_set(Stage::Failed);
-                    sdk.emit_error(&code, words(sdk.locale).start_failed);
-                }
-            });
-        });
-        let sdk = Rc::clone(&self.sdk);
-        let on_decline = UnsyncCallback::new(move |()| {
-            sdk.emit(Event::Denied, &serde_json::json!({ "stage": "consent" }));
-        });
-        let now = now();
-        let mounted = mount_in_shadow(&host, move || {
-            view! {
-                <ConsentScreen request=valid locale=locale now=now stage=stage on_agree=on_agree on_decline=on_decline />
+        let (reference, draft) = (read("request"), read("draft"));
+        match (reference.as_string(), draft.is_undefined() || draft.is_null()) {
+            (Some(reference), true) if !reference.is_empty() => {
+                self.mount_defined(&host, reference)
             }
-        })?;
-        Ok(keep(mounted))
+            (None, false) if reference.is_undefined() => self.mount_draft(&host, &draft),
+            _ => Err(error(
+                "invalid_options",
+                "mountConsent() takes { request: \"<id or token>\" } for a request defined on the backend, or { draft: request } to preview a draft.",
+                Some("request"),
+            )),
+        }
     }
 
     /// On the redirect page: checks the callback in `url`, removes its
@@ -543,8 +559,23 @@ impl MynaConsent {
         let navigate = js_sys::Reflect::get(options, &"navigate".into())
             .ok()
             .and_then(|f| f.dyn_into().ok());
+        let mut backend = Backend::new(&backend);
+        match js_sys::Reflect::get(options, &"userToken".into()) {
+            Ok(value) if value.is_undefined() || value.is_null() => {}
+            Ok(value) => match value.dyn_into::<js_sys::Function>() {
+                Ok(function) => backend = backend.with_user_token(function),
+                Err(_) => {
+                    return Err(error(
+                        "invalid_options",
+                        "options.userToken must be a function that returns (or resolves to) the operator's sign-in token.",
+                        Some("userToken"),
+                    ))
+                }
+            },
+            Err(_) => {}
+        }
         let sdk = Sdk {
-            backend: Backend::new(&backend),
+            backend,
             locale,
             navigate,
             listeners: RefCell::new(Vec::new()),
@@ -554,18 +585,189 @@ impl MynaConsent {
     }
 }
 
-/// Creates the transaction at the backend, remembers it, and leaves for
-/// Mynaportal. Answers the failure's code.
-async fn start(sdk: &Sdk, valid: &request::ValidRequest, chosen: &[String]) -> Result<(), String> {
+/// Where a consent screen's request came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Loaded {
+    /// Being fetched from the backend.
+    Loading,
+    /// Fetched and valid: shown.
+    Ready(request::ValidRequest),
+    /// Fetched but breaking the rules: every problem listed.
+    Invalid(request::ValidationErrors),
+    /// The backend knows no such request (or token).
+    NotFound,
+    /// The backend could not be reached or failed.
+    Unavailable,
+}
+
+impl MynaConsent {
+    /// The consent screen of a request defined on the backend: fetched,
+    /// checked, then shown; a failed fetch can be retried.
+    fn mount_defined(
+        &self,
+        host: &web_sys::Element,
+        reference: String,
+    ) -> Result<MountHandle, JsValue> {
+        let locale = self.sdk.locale;
+        let w = words(locale);
+        let loaded = RwSignal::new(Loaded::Loading);
+        let load = {
+            let sdk = Rc::clone(&self.sdk);
+            let reference = reference.clone();
+            move || {
+                let sdk = Rc::clone(&sdk);
+                let reference = reference.clone();
+                loaded.try_set(Loaded::Loading);
+                // Not Leptos's spawner: the first load starts before the
+                // screen (and with it Leptos's executor) is mounted.
+                wasm_bindgen_futures::spawn_local(async move {
+                    let next = match sdk.backend.request(&reference, locale).await {
+                        Ok(value) => match request::parse(&value) {
+                            Ok(valid) => Loaded::Ready(valid.with_locale(locale)),
+                            Err(errors) => {
+                                sdk.emit_invalid(&errors);
+                                Loaded::Invalid(errors)
+                            }
+                        },
+                        Err(e) => {
+                            sdk.emit_error(e.code(), w.request_unavailable_title);
+                            match e {
+                                BackendError::Problem { status: 404, .. } => Loaded::NotFound,
+                                _ => Loaded::Unavailable,
+                            }
+                        }
+                    };
+                    loaded.try_set(next);
+                });
+            }
+        };
+        load();
+        let sdk = Rc::clone(&self.sdk);
+        let mounted = mount_in_shadow(host, move || {
+            // The view re-renders from a reactive closure, which must be
+            // Send: it holds arena handles to the (browser-only) SDK and
+            // retry, owned by this screen.
+            let sdk = StoredValue::new_local(sdk);
+            let retry = StoredValue::new_local(load);
+            move || match loaded.get() {
+                Loaded::Loading => view! {
+                    <p class="screen" role="status" lang=locale.code()>{w.request_loading}</p>
+                }
+                .into_any(),
+                Loaded::Ready(valid) => {
+                    consent_screen(&sdk.get_value(), valid, Some(reference.clone())).into_any()
+                }
+                Loaded::Invalid(errors) => {
+                    view! { <InvalidRequestPanel errors=errors locale=locale /> }.into_any()
+                }
+                Loaded::NotFound | Loaded::Unavailable => {
+                    let body = if loaded.get_untracked() == Loaded::NotFound {
+                        w.request_not_found
+                    } else {
+                        w.request_unavailable
+                    };
+                    view! {
+                        <article class="screen unavailable" role="alert" aria-labelledby="myna-unavailable-title" lang=locale.code()>
+                            <h2 id="myna-unavailable-title">{w.request_unavailable_title}</h2>
+                            <p>{body}</p>
+                            <button type="button" class="secondary" on:click=move |_| retry.with_value(|load| load())>{w.retry}</button>
+                        </article>
+                    }
+                    .into_any()
+                }
+            }
+        })?;
+        Ok(keep(mounted))
+    }
+
+    /// A request written in the page, shown for authoring: validated like
+    /// any, marked as a preview, never sent.
+    fn mount_draft(
+        &self,
+        host: &web_sys::Element,
+        draft: &JsValue,
+    ) -> Result<MountHandle, JsValue> {
+        let locale = self.sdk.locale;
+        let value = serde_wasm_bindgen::from_value::<serde_json::Value>(draft.clone())
+            .unwrap_or(serde_json::Value::Null);
+        let mounted = match request::parse(&value) {
+            Ok(valid) => {
+                let sdk = Rc::clone(&self.sdk);
+                mount_in_shadow(host, move || consent_screen(&sdk, valid, None))?
+            }
+            Err(errors) => {
+                self.sdk.emit_invalid(&errors);
+                mount_in_shadow(
+                    host,
+                    move || view! { <InvalidRequestPanel errors=errors locale=locale /> },
+                )?
+            }
+        };
+        Ok(keep(mounted))
+    }
+}
+
+/// The consent screen of a valid request. With a `reference` (a request
+/// defined on the backend) agreeing starts the authorization; without one
+/// (a draft) it is a preview: marked as such, and agreeing sends nothing.
+fn consent_screen(
+    sdk: &Rc<Sdk>,
+    valid: request::ValidRequest,
+    reference: Option<String>,
+) -> impl IntoView {
+    let locale = sdk.locale;
+    let stage = RwSignal::new(Stage::Choosing);
+    let draft = reference.is_none();
+    let for_agree = valid.clone();
+    let agreeing = Rc::clone(sdk);
+    let on_agree = UnsyncCallback::new(move |chosen: Vec<String>| {
+        let sdk = Rc::clone(&agreeing);
+        let valid = for_agree.clone();
+        let Some(reference) = reference.clone() else {
+            stage.try_set(Stage::Failed);
+            sdk.emit_error("draft_request", words(sdk.locale).draft_not_sent);
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if let Err(code) = start(&sdk, &reference, &valid, &chosen).await {
+                stage.try_set(Stage::Failed);
+                sdk.emit_error(&code, words(sdk.locale).start_failed);
+            }
+        });
+    });
+    let declining = Rc::clone(sdk);
+    let on_decline = UnsyncCallback::new(move |()| {
+        declining.emit(Event::Denied, &serde_json::json!({ "stage": "consent" }));
+    });
+    view! {
+        <ConsentScreen request=valid locale=locale now=now() stage=stage on_agree=on_agree on_decline=on_decline draft=draft />
+    }
+}
+
+/// Creates the transaction at the backend for the request `reference`,
+/// remembers it, and leaves for Mynaportal. Answers the failure's code.
+async fn start(
+    sdk: &Sdk,
+    reference: &str,
+    valid: &request::ValidRequest,
+    chosen: &[String],
+) -> Result<(), String> {
     let request = valid.request();
     let shared = |id: &str| request.items.required.iter().chain(chosen).any(|x| x == id);
     let special = valid
         .special_care_items()
         .iter()
         .any(|item| shared(item.id));
+    let choice = StartChoice {
+        request: reference.to_owned(),
+        optional_items: chosen.to_vec(),
+        special_care_confirmed: special,
+        locale: sdk.locale,
+        request_digest: valid.digest(),
+    };
     let started = sdk
         .backend
-        .start_authorization(request, chosen, special)
+        .start_authorization(&choice)
         .await
         .map_err(|e| e.code().to_owned())?;
     let target = url::Url::parse(&started.authorization_url)

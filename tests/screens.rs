@@ -33,8 +33,17 @@ export function fake_backend(routes) {
       const key = request.method + " " + url.pathname.slice(base.length);
       const body = request.method === "GET" ? null : await request.text();
       if (!backend) throw new TypeError("Failed to fetch");
-      backend.calls.push({ key, body, csrf: request.headers.get("X-Myna-Request") });
+      backend.calls.push({
+        key, body, csrf: request.headers.get("X-Myna-Request"),
+        authorization: request.headers.get("Authorization"), search: url.search,
+      });
       let route = backend.routes[key];
+      if (!route && request.method === "GET" && url.pathname.startsWith(base + "/requests/")) {
+        // The requests the tests registered, as the operator's
+        // configuration would define them.
+        const id = decodeURIComponent(url.pathname.slice(base.length + "/requests/".length));
+        if (requests.has(id)) route = { body: requests.get(id) };
+      }
       if (Array.isArray(route)) route = route.length > 1 ? route.shift() : route[0];
       if (!route) {
         return new Response(JSON.stringify({ code: "not_found", title: "no route " + key }),
@@ -49,6 +58,15 @@ export function fake_backend(routes) {
     };
   }
   return [base, calls];
+}
+
+// Requests "defined on the backend", by id; every fake backend serves them.
+const requests = new Map();
+let nextRequest = 0;
+export function define_request(request) {
+  const id = "req-" + (nextRequest++);
+  requests.set(id, request);
+  return id;
 }
 
 function accessibleName(root, el) {
@@ -98,6 +116,7 @@ export function sleep(ms) {
 "#)]
 extern "C" {
     fn fake_backend(routes: &JsValue) -> Array;
+    fn define_request(request: &JsValue) -> String;
     fn find_all(root: &JsValue, role: &str, name: Option<&str>) -> Array;
     fn shadow_of(host: &Element) -> JsValue;
     fn active_in(root: &JsValue) -> JsValue;
@@ -188,6 +207,14 @@ fn fake(routes: &JsValue, navigate: Option<&Function>) -> Fake {
     }
 }
 
+/// The calls that change something: everything but the GETs.
+fn posts(calls: &Array) -> Array {
+    calls
+        .iter()
+        .filter(|call| !string(call, "key").starts_with("GET "))
+        .collect()
+}
+
 fn no_routes() -> JsValue {
     Object::new().into()
 }
@@ -214,13 +241,27 @@ const PHR: &str = r#"{
   },
   "purposes": [{ "category": "healthManagement", "description": "お薬の記録と服薬アラームに使います。" }],
   "period": { "kind": "linkage", "days": 90 },
-  "recipients": [{ "name": "つなぐ分析株式会社", "purpose": "服薬の傾向の分析" }],
+  "recipients": [{
+    "name": "つなぐ分析株式会社", "contact": "03-1111-2222",
+    "privacyPolicyUrl": "https://analysis.example.jp/privacy", "approvalId": "MPA-2025-3030",
+    "purposeCategory": "research", "purpose": "服薬の傾向の分析"
+  }],
   "retention": "連携をやめたときは30日以内に削除します。"
 }"#;
 
+/// Defines `request` on the (fake) backend and mounts its consent screen by
+/// id, as an operator's page does.
 fn mount_phr(sdk: &MynaConsent, host: &Element, request: &str) -> MountHandle {
-    sdk.mount_consent(host.clone().into(), json(request))
+    let id = define_request(&json(request));
+    sdk.mount_consent(host.clone().into(), options("request", &id.into()))
         .expect("mounted")
+}
+
+/// `{ key: value }`.
+fn options(key: &str, value: &JsValue) -> JsValue {
+    let options = Object::new();
+    Reflect::set(&options, &key.into(), value).expect("set");
+    options.into()
 }
 
 #[wasm_bindgen_test]
@@ -391,9 +432,7 @@ async fn invalid_request_shows_every_error_and_no_consent_screen() {
       "period": { "kind": "linkage", "days": 120 },
       "retention": ""
     }"#;
-    let _handle = sdk
-        .mount_consent(host.clone().into(), json(broken))
-        .expect("mounted");
+    let _handle = mount_phr(&sdk, &host, broken);
     settle().await;
     let root = shadow(&host);
     let alert = find_all(&root, "alert", None);
@@ -468,12 +507,24 @@ async fn agree_starts_one_transaction_even_on_double_click() {
     agree.click();
     agree.click();
     settle().await;
+    let calls = posts(&calls);
     assert_eq!(calls.length(), 1, "one POST /authorizations");
     let call = calls.get(0);
     assert_eq!(string(&call, "key"), "POST /authorizations");
     assert_eq!(string(&call, "csrf"), "1", "the CSRF header is sent");
     let body = json(&string(&call, "body"));
-    let chosen = Array::from(&get(&body, "chosenOptional"));
+    assert!(
+        string(&body, "request").starts_with("req-"),
+        "the request by id"
+    );
+    for field in ["operator", "items", "purposes", "preview"] {
+        assert!(
+            get(&body, field).is_undefined(),
+            "the page sends no {field} of its own"
+        );
+    }
+    assert_eq!(string(&body, "requestDigest").len(), 64);
+    let chosen = Array::from(&get(&body, "optionalItems"));
     assert_eq!(chosen.length(), 1);
     assert_eq!(
         chosen.get(0).as_string().as_deref(),
@@ -522,7 +573,7 @@ async fn a_failed_start_is_shown_and_can_be_retried() {
     );
     agree.click();
     settle().await;
-    assert_eq!(calls.length(), 2);
+    assert_eq!(posts(&calls).length(), 2);
 }
 
 #[wasm_bindgen_test]
@@ -539,7 +590,7 @@ async fn decline_fires_denied_once_and_shares_nothing() {
     settle().await;
     assert_eq!(denied.length(), 1, "denied fires once");
     assert_eq!(string(&denied.get(0), "stage"), "consent");
-    assert_eq!(calls.length(), 0, "nothing reaches the backend");
+    assert_eq!(posts(&calls).length(), 0, "nothing reaches the backend");
     assert!(text_of(&root).contains("あなたの情報は提供されません"));
     none(&root, "button", "同意してマイナポータルへ進む");
 }
@@ -581,8 +632,9 @@ async fn every_control_is_reachable_by_keyboard() {
     let controls = shadow
         .query_selector_all("button, a[href], input, summary, select, textarea")
         .expect("query");
-    // Two optional choices, the privacy policy link, decline and agree.
-    assert_eq!(controls.length(), 5);
+    // Two optional choices, the operator's and the recipient's privacy
+    // policy links, decline and agree.
+    assert_eq!(controls.length(), 6);
     for i in 0..controls.length() {
         let control: HtmlElement = controls.item(i).expect("node").unchecked_into();
         assert!(
@@ -811,7 +863,10 @@ fn review_routes(revocation: &[&str]) -> JsValue {
         "operator": { "name": "すこやか手帳株式会社", "contact": "0120-000-000", "privacyPolicyUrl": "https://example.jp/privacy", "approvalId": "MPA-2025-0123" },
         "items": ["insurance.drugs", "insurance.dispensing"],
         "purposes": [{ "category": "healthManagement", "description": "お薬の記録" }],
-        "recipients": [], "period": { "kind": "linkage", "days": 90 },
+        "recipients": [{ "name": "ゆうゆう健康アプリ株式会社", "contact": "0120-111-222",
+          "privacyPolicyUrl": "https://yuyu.example.jp/privacy", "approvalId": "MPA-2025-2020",
+          "purposeCategory": "healthManagement", "purpose": "生活習慣のアドバイスを表示するため" }],
+        "period": { "kind": "linkage", "days": 90 },
         "retention": "30日以内に削除します。",
         "grantedAt": "2026-11-24T10:00:00+09:00",
         "status": "active", "daysLeft": 90, "endDate": "2027-02-22" },
@@ -854,12 +909,26 @@ async fn review_lists_each_consent_with_dates_status_and_actions() {
         "まだ取得していません",
         "薬剤情報",
         "お薬の記録",
+        "ほかの事業者への提供",
+        "ゆうゆう健康アプリ株式会社",
+        "0120-111-222",
+        "MPA-2025-2020",
+        "生活習慣のアドバイスを表示するため",
     ] {
         assert!(
             text.contains(expected),
             "the active card shows {expected:?}: {text}"
         );
     }
+    let policy = one(
+        &active,
+        "link",
+        "ゆうゆう健康アプリ株式会社のプライバシーポリシーを見る（新しいタブで開きます）",
+    );
+    assert_eq!(
+        policy.get_attribute("href").as_deref(),
+        Some("https://yuyu.example.jp/privacy")
+    );
     none(&active, "button", "同意を更新する");
     one(&active, "button", "同意を撤回する");
     let expired = one(&root, "article", "みらいローン株式会社");
@@ -990,4 +1059,160 @@ async fn a_failed_revocation_is_shown_as_failed_and_can_be_retried() {
     let card = one(&root, "article", "すこやか手帳株式会社");
     assert!(text_of(&card).contains("撤回済み"));
     none(&card, "button", "同意を撤回する");
+}
+
+// ---- Requests defined on the backend. ----
+
+#[wasm_bindgen_test]
+async fn the_request_is_fetched_in_the_citizens_language() {
+    let made = fake_backend(&no_routes());
+    let base = made.get(0).as_string().expect("base");
+    let calls: Array = made.get(1).unchecked_into();
+    let options = Object::new();
+    Reflect::set(&options, &"backend".into(), &base.into()).expect("set");
+    Reflect::set(&options, &"locale".into(), &"en".into()).expect("set");
+    let sdk = MynaConsent::with_options(&options).expect("options");
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    let call = calls.get(0);
+    assert!(string(&call, "key").starts_with("GET /requests/req-"));
+    assert_eq!(string(&call, "search"), "?locale=en");
+    one(
+        &shadow(&host),
+        "heading",
+        "すこやか手帳株式会社 asks for your consent to receive your information",
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_request_that_cannot_be_loaded_says_so_and_can_be_retried() {
+    let id = define_request(&json(PHR));
+    let routes = Object::new();
+    let answers = json(
+        r#"[{ "network": true }, { "status": 404, "body": { "code": "request_not_found", "title": "No such consent request" } }]"#,
+    );
+    Reflect::set(&routes, &format!("GET /requests/{id}").into(), &answers).expect("set");
+    let Fake { sdk, calls, .. } = fake(&routes.into(), None);
+    let errors = record(&sdk, "error");
+    let host = host();
+    let _handle = sdk
+        .mount_consent(host.clone().into(), options("request", &id.clone().into()))
+        .expect("mounted");
+    settle().await;
+    let root = shadow(&host);
+    let alert = find_all(&root, "alert", None);
+    assert_eq!(alert.length(), 1);
+    assert!(text_of(&alert.get(0)).contains("同意の画面を表示できませんでした"));
+    assert!(text_of(&alert.get(0)).contains("通信の状態を確認して"));
+    assert_eq!(string(&errors.get(0), "code"), "network");
+    none(&root, "button", "同意してマイナポータルへ進む");
+    one(&root, "button", "もう一度試す").click();
+    settle().await;
+    assert!(text_of(&root).contains("この同意の内容は見つかりませんでした"));
+    assert_eq!(string(&errors.get(1), "code"), "request_not_found");
+    one(&root, "button", "もう一度試す").click();
+    settle().await;
+    // The backend's list is spent: the last answer repeats.
+    assert_eq!(calls.length(), 3, "each try fetches again");
+}
+
+/// Reported: a text with CRLF or a tab passed the SDK and was refused by
+/// the authority after 同意. Whatever serves it, the SDK refuses it first.
+#[wasm_bindgen_test]
+async fn a_request_with_a_carriage_return_or_tab_is_refused_before_agree() {
+    let Fake { sdk, calls, .. } = fake(&no_routes(), None);
+    let errors = record(&sdk, "error");
+    let request = PHR
+        .replace(
+            "連携をやめたときは30日以内に削除します。",
+            "連携をやめたときは\\r\\n30日以内に削除します。",
+        )
+        .replace(
+            "お薬の記録と服薬アラームに使います。",
+            "お薬の記録と\\t服薬アラームに使います。",
+        );
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, &request);
+    settle().await;
+    let root = shadow(&host);
+    none(&root, "button", "同意してマイナポータルへ進む");
+    let panel = text_of(&find_all(&root, "alert", None).get(0));
+    assert!(
+        panel.contains("purposes[0].description") && panel.contains("retention"),
+        "{panel}"
+    );
+    assert_eq!(string(&errors.get(0), "code"), "invalid_request");
+    assert_eq!(posts(&calls).length(), 0);
+    let verdict = MynaConsent::validate(json(&request), None).expect("result");
+    assert_eq!(get(&verdict, "ok"), JsValue::FALSE);
+    let codes: Vec<String> = Array::from(&get(&verdict, "errors"))
+        .iter()
+        .map(|e| string(&e, "code"))
+        .collect();
+    assert_eq!(codes, ["control_character", "control_character"]);
+}
+
+#[wasm_bindgen_test]
+async fn a_draft_is_marked_as_a_preview_and_sends_nothing() {
+    let Fake { sdk, calls, .. } = fake(&started_route(true), Some(&Function::new_no_args("")));
+    let errors = record(&sdk, "error");
+    let host = host();
+    let _handle = sdk
+        .mount_consent(host.clone().into(), options("draft", &json(PHR)))
+        .expect("mounted");
+    settle().await;
+    let root = shadow(&host);
+    assert!(text_of(&root).contains("これは確認用の表示（下書き）です"));
+    one(&root, "button", "同意してマイナポータルへ進む").click();
+    settle().await;
+    assert_eq!(calls.length(), 0, "a draft never reaches the backend");
+    assert_eq!(string(&errors.get(0), "code"), "draft_request");
+    assert!(text_of(&root).contains("確認用の表示のため、送信しませんでした。"));
+}
+
+#[wasm_bindgen_test]
+fn mount_consent_needs_a_request_id_or_a_draft() {
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let host = host();
+    for bad in [json("{}"), json(PHR), options("request", &"".into())] {
+        let thrown = sdk
+            .mount_consent(host.clone().into(), bad)
+            .err()
+            .expect("refused");
+        assert_eq!(string(&thrown, "code"), "invalid_options");
+        assert_eq!(string(&thrown, "field"), "request");
+    }
+    assert_eq!(host.child_element_count(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn the_operators_sign_in_token_goes_with_every_call() {
+    let made = fake_backend(&review_routes(&[REVOKE_OK]));
+    let base = made.get(0).as_string().expect("base");
+    let calls: Array = made.get(1).unchecked_into();
+    let options = Object::new();
+    Reflect::set(&options, &"backend".into(), &base.into()).expect("set");
+    let token = Function::new_no_args("return Promise.resolve('signed-in-token')");
+    Reflect::set(&options, &"userToken".into(), &token).expect("set");
+    let sdk = MynaConsent::with_options(&options).expect("options");
+    let host = host();
+    let _handle = sdk.mount_review(host.clone().into()).expect("mounted");
+    settle().await;
+    assert_eq!(
+        string(&calls.get(0), "authorization"),
+        "Bearer signed-in-token"
+    );
+    JsFuture::from(sdk.revoke("c-1".into()))
+        .await
+        .expect("revoked");
+    let last = calls.get(calls.length() - 1);
+    assert_eq!(string(&last, "key"), "POST /consents/c-1/revocation");
+    assert_eq!(string(&last, "authorization"), "Bearer signed-in-token");
+
+    let bad = Object::new();
+    Reflect::set(&bad, &"backend".into(), &"/myna".into()).expect("set");
+    Reflect::set(&bad, &"userToken".into(), &"not-a-function".into()).expect("set");
+    let thrown = MynaConsent::with_options(&bad).err().expect("refused");
+    assert_eq!(string(&thrown, "field"), "userToken");
 }

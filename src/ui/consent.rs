@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use time::{Duration, OffsetDateTime};
 
 use super::groups::{group, Group};
+use super::recipients::RecipientList;
 use crate::catalogue::Sensitivity;
 use crate::consent::jst_date;
 use crate::i18n::{self, fill, words, Locale};
@@ -42,6 +43,9 @@ pub fn ConsentScreen(
     on_agree: UnsyncCallback<Vec<String>>,
     /// Called once when the citizen declines.
     on_decline: UnsyncCallback<()>,
+    /// A draft shown for authoring: marked as a preview, nothing is sent.
+    #[prop(optional)]
+    draft: bool,
 ) -> impl IntoView {
     let w = words(locale);
     let req = request.request().clone();
@@ -176,28 +180,6 @@ pub fn ConsentScreen(
         })
         .collect_view();
 
-    let recipients = if req.recipients.is_empty() {
-        view! { <p>{w.no_recipients}</p> }.into_any()
-    } else {
-        let rows = req
-            .recipients
-            .iter()
-            .map(|r| {
-                view! {
-                    <li>
-                        <strong class="text">{r.name.clone()}</strong>
-                        <p class="text">{r.purpose.clone()}</p>
-                    </li>
-                }
-            })
-            .collect_view();
-        view! {
-            <p>{w.recipients_intro}</p>
-            <ul class="plain">{rows}</ul>
-        }
-        .into_any()
-    };
-
     let required_view = (!required.is_empty()).then(|| {
         let groups = required
             .iter()
@@ -214,6 +196,7 @@ pub fn ConsentScreen(
             <p class="eyebrow">{w.consent_eyebrow}</p>
             <h2 id="myna-consent-title" class="text">{title}</h2>
             <p>{w.consent_intro}</p>
+            {draft.then(|| view! { <p class="draft" role="note">{w.draft_notice}</p> })}
 
             <section aria-labelledby="myna-operator">
                 <h3 id="myna-operator">{w.operator_heading}</h3>
@@ -246,7 +229,7 @@ pub fn ConsentScreen(
 
             <section aria-labelledby="myna-recipients">
                 <h3 id="myna-recipients">{w.recipients_heading}</h3>
-                {recipients}
+                <RecipientList recipients=req.recipients.clone() locale=locale />
             </section>
 
             <section aria-labelledby="myna-period">
@@ -315,6 +298,7 @@ pub fn ConsentScreen(
             <p class="status" role="status">
                 {move || match stage.get() {
                     Stage::Starting => w.starting,
+                    Stage::Failed if draft => w.draft_not_sent,
                     Stage::Failed => w.start_failed,
                     _ => "",
                 }}

@@ -8,6 +8,7 @@ pub mod error_panel;
 mod groups;
 pub mod outcome;
 mod receipt;
+pub mod recipients;
 pub mod review;
 mod revocation;
 

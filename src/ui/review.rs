@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::groups::group;
 use super::receipt::ReceiptView;
+use super::recipients::RecipientList;
 use super::revocation::RevocationDialog;
 use crate::backend::{Backend, BackendError, ConsentView};
 use crate::consent::{jst_date, ConsentStatus, JST};
@@ -244,6 +245,10 @@ fn ConsentCard(
             <ul class="groups">{items}</ul>
             <h4>{w.purposes_heading}</h4>
             <ul class="plain">{purposes}</ul>
+            {(!c.recipients.is_empty()).then(|| view! {
+                <h4>{w.recipients_heading}</h4>
+                <RecipientList recipients=c.recipients.clone() locale=locale />
+            })}
             <div class="card-actions">
                 {can_renew.then(|| view! {
                     <button type="button" class="primary" on:click=move |_| on_renew.run(for_renew.clone())>{w.renew}</button>
