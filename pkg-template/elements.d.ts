@@ -1,8 +1,11 @@
 import type { ConsentRequest } from "./index.js";
 
-/** `<myna-consent-request backend="/myna" locale="ja">` */
+/** `<myna-consent-request backend="/myna" request="phr-90d" locale="ja">` */
 export declare class MynaConsentRequestElement extends HTMLElement {
-  request: ConsentRequest | null;
+  /** The request's id on the backend, or a request token from the operator's server. */
+  request: string | null;
+  /** A draft, shown as a preview for authoring: it sends nothing. */
+  draft: ConsentRequest | null;
 }
 
 /** `<myna-consent-review backend="/myna" locale="ja">` */

@@ -1,6 +1,10 @@
 // Custom elements that wrap the same API:
-//   <myna-consent-request backend="/myna" locale="ja"> with the request as a
-//     JSON child <script type="application/json"> or the `request` property;
+//   <myna-consent-request backend="/myna" request="phr-90d" locale="ja">:
+//     the consent screen of a request defined on the backend (its id, or a
+//     request token from the operator's server, as the attribute or the
+//     `request` property); for authoring only, a draft as the `draft`
+//     property or a JSON child <script type="application/json">, shown as
+//     a preview that sends nothing;
 //   <myna-consent-review backend="/myna" locale="ja">.
 // SDK events are re-dispatched on the element as `myna-granted`,
 // `myna-denied`, `myna-revoked`, `myna-renew` and `myna-error`
@@ -66,12 +70,13 @@ class MynaElement extends HTMLElement {
 
 /** The consent screen for one request. */
 export class MynaConsentRequestElement extends MynaElement {
-  static observedAttributes = ["backend", "locale"];
+  static observedAttributes = ["backend", "locale", "request"];
   #request = null;
+  #draft = null;
 
-  /** The consent request; setting it shows the screen again. */
+  /** The request's id on the backend, or a request token; setting it shows the screen again. */
   get request() {
-    return this.#request;
+    return this.#request ?? this.getAttribute("request");
   }
 
   set request(value) {
@@ -79,13 +84,25 @@ export class MynaConsentRequestElement extends MynaElement {
     if (this.isConnected) this.attributeChangedCallback();
   }
 
+  /** A draft request, shown as a preview for authoring (it sends nothing). */
+  get draft() {
+    return this.#draft;
+  }
+
+  set draft(value) {
+    this.#draft = value;
+    if (this.isConnected) this.attributeChangedCallback();
+  }
+
   mount(sdk) {
-    let request = this.#request;
-    if (!request) {
+    const request = this.request;
+    if (request) return sdk.mountConsent(this, { request });
+    let draft = this.#draft;
+    if (!draft) {
       const data = this.querySelector('script[type="application/json"]');
-      request = data ? JSON.parse(data.textContent) : null;
+      draft = data ? JSON.parse(data.textContent) : undefined;
     }
-    return sdk.mountConsent(this, request);
+    return sdk.mountConsent(this, { draft });
   }
 }
 

@@ -33,7 +33,14 @@ export const SAMPLES = {
     items: { required: ["self.family_register"] },
     purposes: [{ category: "identityVerification", description: "独身であることを確認します。" }],
     period: { kind: "oneTime" },
-    recipients: [{ name: "株式会社えにしプラットフォーム", purpose: "独身証明の確認結果を会員ページに表示するため" }],
+    recipients: [{
+      name: "株式会社えにしプラットフォーム",
+      contact: "03-0000-5678（平日10時〜17時）",
+      privacyPolicyUrl: "https://example.jp/platform/privacy",
+      approvalId: "MPA-2025-1111",
+      purposeCategory: "identityVerification",
+      purpose: "独身証明の確認結果を会員ページに表示するため",
+    }],
     retention: "確認の結果だけを退会まで保存し、戸籍の情報そのものは確認後すぐに削除します。",
   },
   welfare: {
@@ -48,7 +55,7 @@ export const SAMPLES = {
     items: { required: ["insurance.drugs", "insurance.drugs", "ehr.patient_summary"], optional: ["self.pension"] },
     purposes: [{ category: "advertising", description: "" }],
     period: { kind: "linkage", days: 120 },
-    recipients: [{ name: "分析会社" }],
+    recipients: [{ name: "分析会社", purposeCategory: "marketing", purpose: "傾向の分析\tに使います" }],
     retention: "",
     privacyPolicyURL: "typo",
   },
@@ -128,11 +135,16 @@ export const SCREEN_STATES = [
   { key: "review-revoke-fails", screen: "review", routes: { "GET /consents": { body: { consents: CONSENTS.slice(0, 1) } }, "POST /consents/fx-active/revocation": [problem(502, "revocation_failed", "The authority could not be reached"), { body: RECEIPT }] }, label: { ja: "確認画面: 撤回に失敗（再試行できる）", en: "Review: revocation fails, then succeeds" } },
 ];
 
-/** Sets up the fixture routes and, for the return screen, the pending transaction. */
-export function prepareState(state) {
+/**
+ * Sets up the fixture routes and, for the return screen, the pending
+ * transaction. A consent state's request is served by the fixture backend
+ * at GET /requests/<state key>, as an operator's backend defines it.
+ */
+export function prepareState(state, locale) {
   routes = structuredClone(state.routes ?? {
     "POST /authorizations": { status: 201, body: { authorizationUrl: `${ISSUER}/authorize?client_id=demo&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Afixture`, state: "fx", issuer: ISSUER, expiresAt: new Date(Date.now() + 600000).toISOString() } },
   });
+  if (state.request) routes[`GET /requests/${state.key}`] = { body: { ...state.request, locale } };
   if (state.screen !== "return") return {};
   const startedAt = new Date(Date.now() - (state.minutesAgo ?? 1) * 60000).toISOString();
   const pending = { state: "fx", issuer: ISSUER, requestDigest: "fixture", startedAt, used: !!state.used };

@@ -23,6 +23,8 @@ const WORDS = {
     notJson: "JSONとして読み取れません: ",
     ok: "問題はありません。この内容で同意画面を表示できます。",
     separate: "要配慮個人情報を含むため、同意の前に別途の確認が必要です: ",
+    previewHeading: "下書きの表示（確認用）",
+    previewIntro: "事業者のバックエンドに同じ内容を設定すると、この画面が表示されます。ここからは何も送信されません。",
     problems: (n) => `${n}件の問題があります。`,
     code: "コード",
     field: "項目",
@@ -64,6 +66,8 @@ const WORDS = {
     notJson: "Not valid JSON: ",
     ok: "No problems. A consent screen can show this request.",
     separate: "Includes special-care data, which the citizen confirms separately: ",
+    previewHeading: "The draft as citizens will see it",
+    previewIntro: "Define the same request in the operator backend and this is the screen citizens get. Nothing is sent from here.",
     problems: (n) => `${n} problem(s).`,
     code: "Code",
     field: "Field",
@@ -148,6 +152,7 @@ function renderVerdict(locale, words) {
     return;
   }
   const result = MynaConsent.validate(request, locale);
+  showDraft(result.ok ? request : null, locale, words);
   if (result.ok) {
     verdict.dataset.verdict = "ok";
     verdict.append(el("p", { class: "ok" }, words.ok));
@@ -166,6 +171,23 @@ function renderVerdict(locale, words) {
         el("thead", {}, el("tr", {}, el("th", { scope: "col" }, words.code), el("th", { scope: "col" }, words.field), el("th", { scope: "col" }, words.message))),
         el("tbody", {}, ...rows))),
   );
+}
+
+let draft = null;
+
+// A valid request from the validator, shown as the SDK's draft preview:
+// the screen citizens will see once the backend defines it.
+async function showDraft(request, locale, words) {
+  draft?.handle?.unmount();
+  draft?.sdk?.destroy();
+  draft = null;
+  const box = document.getElementById("draft-preview");
+  box.replaceChildren();
+  if (!request) return;
+  const host = el("div");
+  box.append(el("h3", {}, words.previewHeading), el("p", {}, words.previewIntro), host);
+  const sdk = await MynaConsent.create({ backend: "/fixtures", locale });
+  draft = { sdk, handle: sdk.mountConsent(host, { draft: request }) };
 }
 
 let current = null;
@@ -189,9 +211,9 @@ async function showState(key, locale, words) {
   current = { sdk, handle: null };
   const host = el("div");
   stage.append(host);
-  const run = prepareState(state);
+  const run = prepareState(state, locale);
   if (state.screen === "consent") {
-    current.handle = sdk.mountConsent(host, { ...state.request, locale });
+    current.handle = sdk.mountConsent(host, { request: state.key });
   } else if (state.screen === "review") {
     current.handle = sdk.mountReview(host);
   } else {

@@ -4,64 +4,70 @@
 // in English.
 import { MynaConsent } from "/pkg/index.js";
 
-const privacy = (site) => `${location.origin}/${site}/privacy.html`;
-
+// Each site names its consent request, which its backend defines (see
+// sandbox/sandbox.json): the page never writes a request itself.
 const SITES = {
-  phr: {
-    operator: { name: "すこやか手帳株式会社", contact: "0120-000-000（平日9時〜17時）", approvalId: "MPA-2025-0123" },
-    items: { required: ["insurance.drugs", "insurance.prescriptions", "insurance.dispensing"], optional: ["insurance.checkups"] },
-    purposes: [{ category: "healthManagement", description: "お薬の記録と、飲み忘れを防ぐ服薬アラームに使います。" }],
-    period: { kind: "linkage", days: 90 },
-    retention: "連携をやめたとき、または退会したときは、取得したデータを30日以内に削除します。",
-    retrieve: true,
-  },
-  loan: {
-    operator: { name: "みらいローン株式会社", contact: "support@mirai-loan.example.jp", approvalId: "MPA-2025-0456" },
-    items: { required: ["self.tax_income"] },
-    purposes: [{ category: "creditScreening", description: "カードローンの審査で、収入を確認するために使います。" }],
-    period: { kind: "oneTime" },
-    retention: "審査の記録として、法律で定められた期間（7年間）保存し、その後削除します。",
-    retrieve: true,
-  },
-  marriage: {
-    operator: { name: "えにし結婚相談所", contact: "03-0000-1234（10時〜19時）", approvalId: "MPA-2025-0789" },
-    items: { required: ["self.family_register"] },
-    purposes: [{ category: "identityVerification", description: "独身であることを確認するために使います。" }],
-    period: { kind: "oneTime" },
-    retention: "確認の結果だけを退会まで保存します。戸籍の情報そのものは、確認が終わったらすぐに削除します。",
-    retrieve: true,
-  },
-  platform: {
-    operator: { name: "つなぐヘルスプラットフォーム株式会社", contact: "help@tsunagu.example.jp", approvalId: "MPA-2025-1010" },
-    items: { required: ["insurance.checkups"] },
-    purposes: [{ category: "healthManagement", description: "健診の結果を、あなたが選んだ提携アプリで見られるようにします。" }],
-    period: { kind: "linkage", days: 30 },
-    recipients: [{ name: "ゆうゆう健康アプリ株式会社", purpose: "健診の結果をもとに、生活習慣の改善のアドバイスを表示するため" }],
-    retention: "連携をやめたときは、当社と提携アプリの両方で、30日以内にデータを削除します。",
-    retrieve: true,
-  },
+  phr: { request: "phr-90d", retrieve: true, signIn: true },
+  loan: { request: "income-check", retrieve: true },
+  marriage: { request: "single-status", retrieve: true },
+  platform: { request: "checkups-30d", retrieve: true },
 };
 
 const site = document.body.dataset.site;
 const page = document.body.dataset.page;
 const config = SITES[site];
 const locale = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "ja";
-const sdk = await MynaConsent.create({ backend: `/${site}/myna`, locale });
 
-if (page === "consent") {
-  const { retrieve: _, ...request } = config;
-  sdk.mountConsent("#consent", { ...request, operator: { ...config.operator, privacyPolicyUrl: privacy(site) } });
-} else if (page === "callback") {
-  sdk.completeAuthorization(location.href, { target: "#result", retrieve: config.retrieve }).catch(() => {});
-} else if (page === "review") {
-  sdk.on("renew", () => location.assign("./"));
-  sdk.mountReview("#review");
-  if (site === "phr") dashboard();
+// The PHR site has accounts of its own: its backend knows the member from
+// the site's sign-in cookie, so the same member sees the same consents on
+// every device. Signed out, the page asks to sign in first.
+const signedIn = config.signIn ? await member() : true;
+if (signedIn) {
+  const sdk = await MynaConsent.create({ backend: `/${site}/myna`, locale });
+  if (page === "consent") {
+    sdk.mountConsent("#consent", { request: config.request });
+  } else if (page === "callback") {
+    sdk.completeAuthorization(location.href, { target: "#result", retrieve: config.retrieve }).catch(() => {});
+  } else if (page === "review") {
+    sdk.on("renew", () => location.assign("./"));
+    sdk.mountReview("#review");
+    if (site === "phr") dashboard(sdk);
+  }
+}
+
+/** Shows who is signed in (and a sign-out button), or a sign-in link. */
+async function member() {
+  const response = await fetch(`/${site}/member`);
+  const { member, name } = response.ok ? await response.json() : { member: null };
+  const bar = document.createElement("div");
+  bar.className = "member-bar";
+  if (member) {
+    const who = document.createElement("p");
+    who.textContent = `${name} さん（会員番号 ${member.replace("member-", "")}）でログインしています。`;
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = `/${site}/signout`;
+    const out = document.createElement("button");
+    out.type = "submit";
+    out.textContent = "ログアウト";
+    form.append(out);
+    bar.append(who, form);
+  } else {
+    const ask = document.createElement("p");
+    ask.append("マイナポータル連携を使うには、すこやか手帳の会員としてログインしてください。 ");
+    const link = document.createElement("a");
+    link.href = `/${site}/signin.html`;
+    link.textContent = "ログインする";
+    ask.append(link);
+    bar.append(ask);
+  }
+  document.querySelector("main").prepend(bar);
+  return Boolean(member);
 }
 
 // The PHR app's own dashboard: "retrieve now" for each active linkage,
 // through the SDK's retrieve().
-async function dashboard() {
+async function dashboard(sdk) {
   const box = document.getElementById("dashboard");
   const response = await fetch(`/${site}/myna/consents`);
   if (!response.ok) return;

@@ -2,7 +2,7 @@
 // file (and so its own sandbox), because the clock moves for everyone.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { atAuthority, axe, control, newPage, shot, start } from "./harness.mjs";
+import { atAuthority, axe, control, newPage, shot, signIn, start } from "./harness.mjs";
 
 let env;
 before(async () => { env = await start(); });
@@ -10,6 +10,7 @@ after(async () => { await env?.stop(); });
 
 test("a linkage shows as expired, with renewal, once the clock passes 90 days", async () => {
   const page = await newPage(env);
+  await signIn(page, env);
   await page.goto(`${env.site}/phr/`);
   await page.getByRole("button", { name: "同意してマイナポータルへ進む" }).click();
   await atAuthority(page);

@@ -132,3 +132,12 @@ export async function atAuthority(page, { approve = true, citizen = "デジタ�
   await page.waitForURL(/\/authorize\/consent/);
   await page.getByRole("button", { name: approve ? "同意する" : "同意しない" }).click();
 }
+
+/** Signs in to the PHR site as one of its demo members (its own sign-in, not Mynaportal's). */
+export async function signIn(page, env, member = "すこやか 一郎（会員番号 1001）") {
+  await page.goto(`${env.site}/phr/signin.html`);
+  await page.getByLabel(member).check();
+  await page.getByRole("button", { name: "ログイン" }).click();
+  await page.waitForURL(/\/phr\/$/);
+  await page.getByText("でログインしています。", { exact: false }).waitFor();
+}

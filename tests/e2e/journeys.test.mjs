@@ -5,7 +5,7 @@
 // as a screenshot under test-output/e2e/.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { atAuthority, axe, control, newPage, overflows, shot, start } from "./harness.mjs";
+import { atAuthority, axe, control, newPage, overflows, shot, signIn, start } from "./harness.mjs";
 
 let env;
 before(async () => { env = await start(); });
@@ -34,6 +34,10 @@ function jstDatePlus(days) {
 /** Consent screen → agree → the authority → back, granted. */
 async function grant(page, site, { optional, screens = false } = {}) {
   await page.goto(`${env.site}/${site}/`);
+  if (site === "phr") {
+    await page.locator(".member-bar").waitFor();
+    if ((await page.getByRole("link", { name: "ログインする" }).count()) > 0) await signIn(page, env);
+  }
   await page.getByRole("button", { name: AGREE }).waitFor();
   if (screens) await check(page, `${site}-1-consent`);
   if (optional) await page.getByRole("checkbox", { name: optional }).check();
@@ -87,6 +91,7 @@ describe("the other demo sites", () => {
   for (const site of ["phr", "loan", "marriage", "platform"]) {
     test(`${site}: the SDK's screens in English pass axe too`, async () => {
       const page = await newPage(env);
+      if (site === "phr") await signIn(page, env);
       await page.goto(`${env.site}/${site}/?lang=en`);
       await page.getByRole("button", { name: "Agree and go to Mynaportal" }).waitFor();
       await check(page, `${site}-1-consent-en`);
@@ -110,18 +115,30 @@ describe("the other demo sites", () => {
       await page.goto(`${env.site}/${site}/review.html`);
       const card = page.getByRole("article", { name: operator });
       await card.waitFor();
+      if (site === "platform") {
+        // The recipient is accountable on the card: contact and approval id.
+        await card.getByText("0120-111-222（平日10時〜18時）").waitFor();
+        await card.getByText("MPA-2025-2020").waitFor();
+      }
       await check(page, `${site}-4-review`);
       await card.getByRole("button", { name: "同意を撤回する" }).click();
       await page.getByRole("dialog", { name: "同意を撤回しますか" }).getByRole("button", { name: "撤回する" }).click();
       await page.getByRole("dialog", { name: "同意を撤回しました" }).waitFor();
       await page.getByRole("dialog").getByRole("button", { name: "閉じる" }).click();
       await card.getByText("撤回済み").waitFor();
+      // Whatever the kind, revocation reaches the authority: no grant of
+      // this site is left active there.
+      const { grants } = await control(env, "grants");
+      const own = grants.filter((g) => g.clientId === `demo-${site}`);
+      assert.ok(own.length > 0 && own.every((g) => g.status !== "active"), "the authority ended the grant");
       if (site === "platform") {
-        // A linkage holds a refresh token: revocation ends the grant at the
-        // authority. (A one-time consent holds none.)
-        const { grants } = await control(env, "grants");
-        const own = grants.filter((g) => g.clientId === `demo-${site}`);
-        assert.ok(own.length > 0 && own.every((g) => g.status !== "active"), "the authority ended the grant");
+        // The partner app heard of it through the signed webhook.
+        let events = [];
+        for (let i = 0; i < 50 && events.length === 0; i++) {
+          ({ events } = await (await fetch(`${env.site}/partner/events`)).json());
+          if (events.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.equal(events.at(-1)?.type, "consent.revoked");
       }
       assert.deepEqual(page.problems, []);
     });

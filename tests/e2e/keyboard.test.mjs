@@ -2,7 +2,7 @@
 // revocation, with Tab, Shift+Tab, Space, Enter and Escape.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { newPage, start } from "./harness.mjs";
+import { newPage, signIn, start } from "./harness.mjs";
 
 let env;
 before(async () => { env = await start(); });
@@ -44,6 +44,7 @@ async function tabTo(page, pattern, { limit = 60, shift = false } = {}) {
 
 test("consent, Mynaportal and revocation by keyboard alone", async () => {
   const page = await newPage(env);
+  await signIn(page, env);
   await page.goto(`${env.site}/phr/`);
   await page.getByRole("button", { name: "同意してマイナポータルへ進む" }).waitFor();
 

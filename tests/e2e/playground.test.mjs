@@ -28,6 +28,9 @@ for (const [lang, category, verdict] of [
     await page.getByText(category, { exact: true }).waitFor();
     await page.getByText("HbA1c (NGSP)", { exact: false }).first().waitFor({ state: "attached" });
     await page.getByText(verdict, { exact: true }).waitFor();
+    // A valid draft is shown below as a preview that sends nothing.
+    const preview = page.locator("#draft-preview");
+    await preview.getByText(lang === "ja" ? "これは確認用の表示（下書き）です" : "This is a preview (draft)", { exact: false }).waitFor();
     assert.deepEqual(page.problems, []);
   });
 
@@ -40,7 +43,7 @@ for (const [lang, category, verdict] of [
       // The return screens settle (retrieval progress) within two seconds.
       if (state.startsWith("return-")) await page.waitForTimeout(2500);
       if (state === "consent-start-fails") {
-        await page.getByRole("button", { name: lang === "ja" ? "同意してマイナポータルへ進む" : "Agree and go to Mynaportal" }).click();
+        await page.locator("#stage").getByRole("button", { name: lang === "ja" ? "同意してマイナポータルへ進む" : "Agree and go to Mynaportal" }).click();
         await page.waitForTimeout(300);
       }
       const violations = await axe(page);

@@ -14,12 +14,13 @@ const request: ConsentRequest = {
 };
 
 export async function operatorPage(consentId: string): Promise<void> {
-  const sdk = await MynaConsent.create({ backend: "/myna", locale: "ja" });
+  const sdk = await MynaConsent.create({ backend: "/myna", locale: "ja", userToken: async () => "operator-jwt" });
   sdk.on("error", (detail) => console.warn(detail.code, detail.message));
   sdk.on("granted", (consent: Consent) => console.log(consent.status, consent.daysLeft));
   sdk.on("revoked", ({ consentId, receipt }) => console.log(consentId, receipt.sha256));
-  const handle = sdk.mountConsent("#consent", request);
+  const handle = sdk.mountConsent("#consent", { request: "phr-90d" });
   handle.unmount();
+  sdk.mountConsent("#preview", { draft: request }).unmount();
   const consent: Consent = await sdk.completeAuthorization(location.href, { target: "#result", retrieve: true });
   console.log(consent.endDate);
   sdk.mountReview(document.body).unmount();
@@ -39,8 +40,17 @@ export async function operatorPage(consentId: string): Promise<void> {
   console.log(catalogue.categories[0].items[0].availability);
 
   const element = document.querySelector("myna-consent-request") as MynaConsentRequestElement | null;
-  if (element) element.request = request;
+  if (element) {
+    element.request = "phr-90d";
+    element.draft = request;
+  }
 
+  // @ts-expect-error: a request written in the page is not a request id
+  sdk.mountConsent("#consent", request);
+  // @ts-expect-error: a request id and a draft at once
+  sdk.mountConsent("#consent", { request: "phr-90d", draft: request });
+  // @ts-expect-error: the sign-in token comes from a function
+  await MynaConsent.create({ backend: "/myna", userToken: "jwt" });
   // @ts-expect-error: an unknown event
   sdk.on("consented", () => {});
   // @ts-expect-error: a locale the SDK does not speak
