@@ -591,7 +591,7 @@ enum Loaded {
     /// Being fetched from the backend.
     Loading,
     /// Fetched and valid: shown.
-    Ready(request::ValidRequest),
+    Ready(Box<request::ValidRequest>),
     /// Fetched but breaking the rules: every problem listed.
     Invalid(request::ValidationErrors),
     /// The backend knows no such request (or token).
@@ -623,7 +623,7 @@ impl MynaConsent {
                 wasm_bindgen_futures::spawn_local(async move {
                     let next = match sdk.backend.request(&reference, locale).await {
                         Ok(value) => match request::parse(&value) {
-                            Ok(valid) => Loaded::Ready(valid.with_locale(locale)),
+                            Ok(valid) => Loaded::Ready(Box::new(valid.with_locale(locale))),
                             Err(errors) => {
                                 sdk.emit_invalid(&errors);
                                 Loaded::Invalid(errors)
@@ -655,7 +655,7 @@ impl MynaConsent {
                 }
                 .into_any(),
                 Loaded::Ready(valid) => {
-                    consent_screen(&sdk.get_value(), valid, Some(reference.clone())).into_any()
+                    consent_screen(&sdk.get_value(), *valid, Some(reference.clone())).into_any()
                 }
                 Loaded::Invalid(errors) => {
                     view! { <InvalidRequestPanel errors=errors locale=locale /> }.into_any()

@@ -307,6 +307,25 @@ impl Harness {
         response.json().await.expect("retrieval JSON")
     }
 
+    /// The grant list entry of `grant_id`, from the sandbox control.
+    async fn grant(&self, grant_id: &str) -> Value {
+        let list: Value = self
+            .api
+            .get(self.url("/sandbox/grants"))
+            .header("X-Sandbox-Control", "1")
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        list["grants"]
+            .as_array()
+            .and_then(|grants| grants.iter().find(|g| g["grantId"] == grant_id))
+            .cloned()
+            .expect("the grant")
+    }
+
     async fn control(&self, path: &str, body: Value) -> reqwest::Response {
         self.api
             .post(self.url(path))
@@ -873,20 +892,7 @@ async fn revoking_a_one_time_access_token_ends_its_grant() {
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(h.start_retrieval(access, None).await.status(), 401);
-    let list: Value = h
-        .api
-        .get(h.url("/sandbox/grants"))
-        .header("X-Sandbox-Control", "1")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
-    let grant = list["grants"]
-        .as_array()
-        .and_then(|grants| grants.iter().find(|g| g["grantId"] == grant_id))
-        .expect("the grant");
+    let grant = h.grant(grant_id).await;
     assert_eq!(grant["status"], "revoked");
 }
 
@@ -1052,20 +1058,7 @@ async fn a_one_time_grant_ends_when_its_retrieval_is_done() {
     h.advance(1);
     assert_eq!(h.poll(access, id).await["status"], "done");
     assert_eq!(h.start_retrieval(access, None).await.status(), 401);
-    let list: Value = h
-        .api
-        .get(h.url("/sandbox/grants"))
-        .header("X-Sandbox-Control", "1")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
-    let grant = list["grants"]
-        .as_array()
-        .and_then(|grants| grants.iter().find(|g| g["grantId"] == grant_id))
-        .expect("the grant");
+    let grant = h.grant(grant_id).await;
     assert_eq!(grant["status"], "completed");
 }
 
@@ -1374,21 +1367,7 @@ async fn the_compromise_control_ends_a_grant_and_the_list_shows_it() {
     )
     .await;
     assert_eq!(body["grant_status"], "compromised");
-    let list: Value = h
-        .api
-        .get(h.url("/sandbox/grants"))
-        .header("X-Sandbox-Control", "1")
-        .header("Content-Type", "application/json")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
-    let grant = list["grants"]
-        .as_array()
-        .and_then(|grants| grants.iter().find(|g| g["grantId"] == grant_id))
-        .expect("the grant");
+    let grant = h.grant(grant_id).await;
     assert_eq!(grant["status"], "compromised");
     assert_eq!(grant["clientId"], "demo-phr");
 }

@@ -92,14 +92,8 @@ struct Browser {
 
 impl Browser {
     fn new(env: &Env, bearer: Option<String>, from: Option<IpAddr>) -> Self {
-        let mut builder = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(address) = from {
-            builder = builder.local_address(address);
-        }
         Self {
-            http: builder.build().expect("client"),
+            http: browser_client(from),
             bearer,
             origin: env.origin.clone(),
             backend: env.backend.clone(),
@@ -137,20 +131,20 @@ impl Browser {
     }
 
     /// Starts `body` and approves it at the authority: the callback as the
-    /// page would post it.
+    /// page would post it. A start held back (429) is tried again shortly.
     async fn approved(&self, body: Value) -> Value {
-        let response = self.post("/authorizations", body).await;
-        let status = response.status();
-        let started: Value = response.json().await.expect("json");
-        assert_eq!(status, 201, "start: {started}");
-        let url = started["authorizationUrl"].as_str().expect("url");
-        let citizen = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let callback = myna_authority::test_support::approve(&citizen, url, CITIZEN, PIN).await;
-        callback_body(&callback)
+        for _ in 0..20 {
+            let response = self.post("/authorizations", body.clone()).await;
+            if response.status() == 429 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            let status = response.status();
+            let started: Value = response.json().await.expect("json");
+            assert_eq!(status, 201, "start: {started}");
+            return approve_at_authority(started["authorizationUrl"].as_str().expect("url")).await;
+        }
+        panic!("the start was held back for ten seconds");
     }
 
     /// The whole grant: answers the consent.
@@ -695,28 +689,17 @@ async fn revoking_an_unused_one_time_consent_ends_its_grant() {
 
 // --------------------------------------------------------------- quota --
 
-/// Starts and approves an authorization from a loopback address of its
-/// own; answers the browser and the callback, ready to complete.
-async fn citizen_ready(env: &Env, address: &str) -> (Browser, Value) {
-    let browser = Browser::new(env, None, Some(address.parse().expect("ip")));
-    for _ in 0..20 {
-        let response = browser.post("/authorizations", linkage_body()).await;
-        if response.status() == 429 {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            continue;
-        }
-        assert_eq!(response.status(), 201);
-        let started: Value = response.json().await.expect("json");
-        let citizen = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let url = started["authorizationUrl"].as_str().expect("url");
-        let callback = myna_authority::test_support::approve(&citizen, url, CITIZEN, PIN).await;
-        return (browser, callback_body(&callback));
+/// Six citizens, each from a loopback address of its own, who started and
+/// approved an authorization: browsers and callbacks, ready to complete.
+async fn six_citizens_ready(env: &Env) -> Vec<(Browser, Value)> {
+    let mut citizens = Vec::new();
+    for i in 0..6 {
+        let from = format!("127.0.0.{}", 10 + i).parse().expect("ip");
+        let browser = Browser::new(env, None, Some(from));
+        let callback = browser.approved(linkage_body()).await;
+        citizens.push((browser, callback));
     }
-    panic!("the citizen could not start");
+    citizens
 }
 
 /// Fires `count` anonymous starts from `address` (each a new browser with
@@ -770,10 +753,7 @@ async fn anonymous_starters_from_one_address_get_429_while_citizens_complete() {
         ..Options::default()
     })
     .await;
-    let mut citizens = Vec::new();
-    for i in 0..6 {
-        citizens.push(citizen_ready(&env, &format!("127.0.0.{}", 10 + i)).await);
-    }
+    let citizens = six_citizens_ready(&env).await;
     let (starts, completes) = flood(&env, 80, |_| "127.0.0.99".into(), citizens).await;
     assert_eq!(completes, [201; 6], "every citizen's callback succeeds");
     assert_eq!(
@@ -796,10 +776,7 @@ async fn new_starts_leave_the_authority_budget_to_citizens_on_their_way() {
         ..Options::default()
     })
     .await;
-    let mut citizens = Vec::new();
-    for i in 0..6 {
-        citizens.push(citizen_ready(&env, &format!("127.0.0.{}", 10 + i)).await);
-    }
+    let citizens = six_citizens_ready(&env).await;
     // Let the budget fill up again, then 80 starters from 80 addresses.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (starts, completes) = flood(&env, 80, |i| format!("127.0.1.{}", i + 1), citizens).await;

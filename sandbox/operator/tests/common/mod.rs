@@ -325,16 +325,8 @@ impl Env {
             origin,
             backend_addr,
             key: TokenKey::generate(),
-            browser: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            citizen: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
+            browser: browser_client(None),
+            citizen: browser_client(None),
             backend_stop: None,
             options,
             operator: None,
@@ -552,6 +544,25 @@ impl Env {
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
+}
+
+/// A browser-like HTTP client: its own cookie jar, redirects not followed.
+pub fn browser_client(from: Option<std::net::IpAddr>) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(address) = from {
+        builder = builder.local_address(address);
+    }
+    builder.build().expect("client")
+}
+
+/// The citizen signs in at the authority in a fresh browser and approves
+/// the authorization at `url`; answers the callback as the page posts it.
+pub async fn approve_at_authority(url: &str) -> Value {
+    let citizen = browser_client(None);
+    let callback = myna_authority::test_support::approve(&citizen, url, CITIZEN, PIN).await;
+    callback_body(&callback)
 }
 
 pub fn callback_body(callback: &url::Url) -> Value {
