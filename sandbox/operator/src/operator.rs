@@ -48,6 +48,9 @@ const POLL_LIMIT: Duration = Duration::from_secs(30);
 const UPKEEP_TICK: Duration = Duration::from_secs(1);
 /// ...and every this many ticks, abandoned rows are swept.
 const SWEEP_EVERY_TICKS: u32 = 60;
+/// A delivery being sent is not handed to another runner for this long
+/// (an attempt takes at most 10 s).
+const WEBHOOK_LEASE: time::Duration = time::Duration::minutes(1);
 
 /// One reference operator backend. Cloning is cheap (an `Arc` inside).
 #[derive(Clone)]
@@ -1133,7 +1136,11 @@ impl Operator {
     /// delivered.
     pub async fn deliver_webhooks(&self) -> usize {
         let (client, now) = (self.client_id(), self.now());
-        let due = match self.db(move |s| s.due_webhooks(&client, now, 20)).await {
+        let lease_until = now + WEBHOOK_LEASE;
+        let due = match self
+            .db(move |s| s.claim_due_webhooks(&client, now, lease_until, 20))
+            .await
+        {
             Ok(due) => due,
             Err(problem) => {
                 tracing::warn!(code = problem.code(), "reading due webhooks failed");

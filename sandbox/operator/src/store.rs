@@ -414,11 +414,15 @@ pub trait ConsentStore: Send + Sync {
         token_hash: &str,
     ) -> Result<Option<StoredRequestToken>, StoreError>;
 
-    /// Deliveries whose next attempt is due, oldest first.
-    fn due_webhooks(
+    /// Claims the deliveries whose next attempt is due, oldest first: each
+    /// is leased until `lease_until` (its next attempt moves there), so two
+    /// runners (the upkeep and a revocation, or two instances) never send
+    /// the same attempt twice. A runner that dies leaves it due again then.
+    fn claim_due_webhooks(
         &self,
         client_id: &str,
         now: OffsetDateTime,
+        lease_until: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<DueWebhook>, StoreError>;
 
@@ -1229,33 +1233,45 @@ impl ConsentStore for SqliteStore {
         })
     }
 
-    fn due_webhooks(
+    fn claim_due_webhooks(
         &self,
         client_id: &str,
         now: OffsetDateTime,
+        lease_until: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<DueWebhook>, StoreError> {
         self.with(|c| {
-            let mut statement = c.prepare(
-                "SELECT id, recipient_id, url, body, attempts FROM operator_webhooks \
-                 WHERE client_id = ?1 AND delivered_at IS NULL AND failed_at IS NULL \
-                 AND next_attempt_at <= ?2 ORDER BY next_attempt_at, rowid LIMIT ?3",
-            )?;
-            let rows = statement
-                .query_map(
-                    params![client_id, instant(now), i64::try_from(limit).unwrap_or(100)],
-                    |row| {
-                        Ok(DueWebhook {
-                            id: row.get(0)?,
-                            recipient_id: row.get(1)?,
-                            url: row.get(2)?,
-                            body: row.get(3)?,
-                            attempts: row.get(4)?,
-                        })
-                    },
-                )?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let due = {
+                let mut statement = tx.prepare(
+                    "SELECT id, recipient_id, url, body, attempts FROM operator_webhooks \
+                     WHERE client_id = ?1 AND delivered_at IS NULL AND failed_at IS NULL \
+                     AND next_attempt_at <= ?2 ORDER BY next_attempt_at, rowid LIMIT ?3",
+                )?;
+                let rows = statement
+                    .query_map(
+                        params![client_id, instant(now), i64::try_from(limit).unwrap_or(100)],
+                        |row| {
+                            Ok(DueWebhook {
+                                id: row.get(0)?,
+                                recipient_id: row.get(1)?,
+                                url: row.get(2)?,
+                                body: row.get(3)?,
+                                attempts: row.get(4)?,
+                            })
+                        },
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows
+            };
+            for hook in &due {
+                tx.execute(
+                    "UPDATE operator_webhooks SET next_attempt_at = ?2 WHERE id = ?1",
+                    params![hook.id, instant(lease_until)],
+                )?;
+            }
+            tx.commit()?;
+            Ok(due)
         })
     }
 
@@ -1463,8 +1479,20 @@ mod tests {
             store.revoke("k1", at, "second", &[hook]).expect("revoke"),
             "first"
         );
-        let due = store.due_webhooks("c", at, 10).expect("due");
+        let lease = at + time::Duration::minutes(1);
+        let due = store.claim_due_webhooks("c", at, lease, 10).expect("due");
         assert_eq!(due.len(), 1, "queued once, with the first revocation");
+        assert!(
+            store
+                .claim_due_webhooks("c", at, lease, 10)
+                .expect("due")
+                .is_empty(),
+            "a claimed delivery is not handed out twice"
+        );
+        let again = store
+            .claim_due_webhooks("c", lease, lease, 10)
+            .expect("due");
+        assert_eq!(again.len(), 1, "the lease ran out: due again");
         assert_eq!(store.tokens("k1").expect("tokens").refresh, None);
         let record = store
             .consent("c", "sess", "k1")
