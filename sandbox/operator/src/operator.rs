@@ -565,8 +565,10 @@ impl Operator {
             }
         };
         let definition = match (body.get("request"), body.get("definition")) {
-            (Some(Value::String(id)), None) => match config.requests.get(id) {
-                Some(_) => Some(json!({ "named": id })),
+            // A named request is stored as its definition, so the token
+            // keeps what was offered even if the named request changes later.
+            (Some(Value::String(id)), None) => match config.requests.definition_of(id) {
+                Some(definition) => Some(definition.clone()),
                 None => {
                     errors.push(custom_error(
                         "request_not_found",
@@ -603,16 +605,6 @@ impl Operator {
         let definition = match definition {
             Some(definition) if errors.is_empty() => definition,
             _ => return Err(invalid(errors)),
-        };
-        // A named request is stored as its definition, so the token keeps
-        // what was offered even if the named request changes later.
-        let definition = match definition.get("named").and_then(Value::as_str) {
-            Some(id) => config
-                .requests
-                .definition_of(id)
-                .cloned()
-                .ok_or_else(request_not_found)?,
-            None => definition,
         };
         let token = RequestToken::generate();
         let now = whole_seconds(self.now());
@@ -1075,14 +1067,17 @@ impl Operator {
             .collect();
         let document = receipt.to_document().to_string();
         let id = consent_id.to_owned();
+        let queued = !hooks.is_empty();
         let answer = self
             .db(move |s| s.revoke(&id, revoked_at, &document, &hooks))
             .await?;
-        // Tell the recipients now rather than at the next tick.
-        let operator = self.clone();
-        tokio::spawn(async move {
-            operator.deliver_webhooks().await;
-        });
+        if queued {
+            // Tell the recipients now rather than at the next tick.
+            let operator = self.clone();
+            tokio::spawn(async move {
+                operator.deliver_webhooks().await;
+            });
+        }
         Ok(answer)
     }
 
