@@ -1,14 +1,13 @@
 //! `private_key_jwt` client authentication (RFC 7523 §2.2 and §3): a JWT
 //! signed ES256 with the client's key, naming the client as `iss` and `sub`,
-//! the authority as `aud`, short-lived, and used once (`jti`).
+//! the authority's issuer identifier as `aud` (one string, nothing else),
+//! short-lived, and used once (`jti`).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Jwks;
+use crate::jws::CompactJws;
 use crate::secret;
 use crate::store;
 use crate::Authority;
@@ -22,32 +21,17 @@ const MAX_LIFETIME_MINUTES: i64 = 10;
 const SKEW_SECONDS: i64 = 60;
 
 /// A client assertion split into its parts, not yet verified.
-pub(crate) struct Assertion<'a> {
-    signing_input: &'a str,
-    header: Value,
-    claims: Value,
-    signature: Vec<u8>,
-}
+pub(crate) struct Assertion<'a>(CompactJws<'a>);
 
 impl<'a> Assertion<'a> {
     /// Splits and decodes a compact JWS; `None` when it is malformed.
     pub(crate) fn parse(jwt: &'a str) -> Option<Self> {
-        let (signing_input, signature) = jwt.rsplit_once('.')?;
-        let (header, claims) = signing_input.split_once('.')?;
-        let decode = |part: &str| -> Option<Value> {
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
-        };
-        Some(Self {
-            signing_input,
-            header: decode(header)?,
-            claims: decode(claims)?,
-            signature: URL_SAFE_NO_PAD.decode(signature).ok()?,
-        })
+        CompactJws::parse(jwt).map(Self)
     }
 
     /// The client the assertion claims to come from (`iss`).
     pub(crate) fn issuer(&self) -> Option<&str> {
-        self.claims.get("iss").and_then(Value::as_str)
+        self.0.claim_str("iss")
     }
 
     /// Verifies the assertion for `client_id` with its `jwks`; the error is
@@ -58,45 +42,31 @@ impl<'a> Assertion<'a> {
         client_id: &str,
         jwks: &Jwks,
     ) -> Result<(), &'static str> {
-        // The algorithm is fixed here, never taken from the token: `none`
-        // and HMAC tricks cannot apply.
-        if self.header.get("alg").and_then(Value::as_str) != Some("ES256") {
+        let jws = &self.0;
+        if !jws.is_es256() {
             return Err("the client assertion must be signed ES256");
         }
-        let kid = self.header.get("kid").and_then(Value::as_str);
+        let kid = jws.header_str("kid");
         let signed = jwks
             .keys
             .iter()
             .filter(|key| kid.is_none() || key.kid.as_deref() == kid)
             .filter_map(|key| key.p256_point())
-            .any(|point| {
-                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
-                    .verify(self.signing_input.as_bytes(), &self.signature)
-                    .is_ok()
-            });
+            .any(|point| jws.verifies_with(&point));
         if !signed {
             return Err("the client assertion's signature does not verify");
         }
-        let claim = |name: &str| self.claims.get(name);
+        let claim = |name: &str| jws.claim(name);
         if claim("iss").and_then(Value::as_str) != Some(client_id)
             || claim("sub").and_then(Value::as_str) != Some(client_id)
         {
             return Err("the client assertion's iss and sub must be the client_id");
         }
-        let issuer = authority.issuer();
-        let audience_ok = |aud: &str| {
-            aud == issuer
-                || ["/token", "/par", "/revoke"]
-                    .iter()
-                    .any(|path| aud == format!("{issuer}{path}"))
-        };
-        let aud_ok = match claim("aud") {
-            Some(Value::String(aud)) => audience_ok(aud),
-            Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(audience_ok),
-            _ => false,
-        };
-        if !aud_ok {
-            return Err("the client assertion's aud must be the issuer");
+        // The issuer identifier alone, as one string: an endpoint URL or an
+        // array would let an assertion made for one endpoint (or for
+        // another server listed beside this one) be played at another.
+        if !matches!(claim("aud"), Some(Value::String(aud)) if aud == authority.issuer()) {
+            return Err("the client assertion's aud must be the issuer identifier, as one string");
         }
         let now = authority.now();
         let time_claim = |name: &str| {

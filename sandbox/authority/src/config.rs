@@ -69,6 +69,12 @@ pub struct AuthoritySettings {
     /// How long an access token lives (never past the end of its grant).
     #[serde(default = "default_access_token_lifetime")]
     pub access_token_lifetime_seconds: u32,
+    /// How long after a rotation the refresh token just rotated may be
+    /// presented again by the same client (and DPoP key) and get the same
+    /// successor back, so that a lost answer does not end the grant. `0`
+    /// turns the grace off: any second use ends the grant as compromised.
+    #[serde(default = "default_refresh_token_reuse_grace")]
+    pub refresh_token_reuse_grace_seconds: u32,
 }
 
 fn default_true() -> bool {
@@ -82,6 +88,9 @@ fn default_code_lifetime() -> u32 {
 }
 fn default_access_token_lifetime() -> u32 {
     600
+}
+fn default_refresh_token_reuse_grace() -> u32 {
+    30
 }
 
 /// A registered client: one operator approved to use the API.
@@ -104,6 +113,12 @@ pub struct ClientConfig {
     /// Requests per second for this client; the authority default when absent.
     #[serde(default)]
     pub tps: Option<u32>,
+    /// Whether the client must prove possession of a key with DPoP
+    /// (RFC 9449) at the token endpoint, so that all its tokens are bound to
+    /// that key. A client without it still gets bound tokens when it sends a
+    /// proof.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl ClientConfig {
@@ -447,6 +462,25 @@ mod tests {
         let text = SAMPLE.replace("\"1234\"", "\"12a4\"");
         let error = AuthorityConfig::from_json(&text).expect_err("invalid");
         assert_eq!(error.code(), "config_invalid");
+    }
+
+    #[test]
+    fn reads_the_grace_and_the_dpop_flag_with_their_defaults() {
+        let config = AuthorityConfig::from_json(SAMPLE).expect("valid");
+        assert_eq!(config.authority.refresh_token_reuse_grace_seconds, 30);
+        assert!(!config.clients[0].dpop_bound_access_tokens);
+        let text = SAMPLE
+            .replace(
+                r#""accessTokenLifetimeSeconds": 600"#,
+                r#""accessTokenLifetimeSeconds": 600, "refreshTokenReuseGraceSeconds": 0"#,
+            )
+            .replace(
+                r#""tps": 5}]"#,
+                r#""tps": 5, "dpopBoundAccessTokens": true}]"#,
+            );
+        let config = AuthorityConfig::from_json(&text).expect("valid");
+        assert_eq!(config.authority.refresh_token_reuse_grace_seconds, 0);
+        assert!(config.clients[0].dpop_bound_access_tokens);
     }
 
     #[test]

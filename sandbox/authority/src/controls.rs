@@ -173,7 +173,7 @@ pub(crate) async fn compromise(
     let now = authority.now();
     let result = (|| {
         let mut db = authority.db();
-        let tx = db.transaction()?;
+        let tx = store::write(&mut db)?;
         let Some(_) = store::grant(&tx, &grant_id)? else {
             return Ok(None);
         };

@@ -1,20 +1,28 @@
 //! A local stand-in for the Mynaportal API's authorization server: RFC 8414
 //! metadata, PAR, the sign-in and consent pages, the token and revocation
-//! endpoints, the asynchronous retrieval API, per-client rate limits and the
+//! endpoints, DPoP-bound tokens, the asynchronous retrieval API, per-client
+//! rate limits, the lock-out after failed client authentications and the
 //! sandbox controls. The contract is in `docs/sandbox.md`.
 //!
 //! The map of the crate:
 //!
 //! - [`config`](AuthorityConfig) — the `sandbox.json` shape: settings,
 //!   clients, citizens.
-//! - `store` — the SQLite tables (`authority_*`); secrets only as SHA-256.
-//! - `secret` — random values, hashes, constant-time comparison.
+//! - `store` — the SQLite tables (`authority_*`) and their migrations;
+//!   secrets only as SHA-256.
+//! - `secret` — random values, hashes, constant-time comparison, the keyed
+//!   derivation of refresh-token successors.
 //! - `details` — RFC 9396 `authorization_details` checked against the
 //!   catalogue.
-//! - `oauth` — `/par`, `/token`, `/revoke`, metadata, client authentication.
+//! - `oauth` — `/par`, `/token`, `/revoke`, metadata, client
+//!   authentication, access tokens at the resource.
+//! - `jws` — compact ES256 JWS, shared by the two below.
+//! - `assertion` — `private_key_jwt` client assertions.
+//! - `dpop` — DPoP proofs (RFC 9449) and key thumbprints.
 //! - `pages` and `html` — the sign-in and consent pages.
 //! - `retrieval` — the asynchronous retrieval API and its synthetic records.
 //! - `rate` — the per-client token bucket.
+//! - `lockout` — the lock-out after failed client authentications.
 //! - `controls` — the sandbox controls.
 //! - [`test_support`] (feature `test-support`) — start an authority on a free
 //!   port and drive its pages over plain HTTP.
@@ -25,7 +33,10 @@ mod assertion;
 mod config;
 mod controls;
 mod details;
+mod dpop;
 mod html;
+mod jws;
+mod lockout;
 mod oauth;
 mod pages;
 mod rate;
@@ -45,9 +56,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use time::OffsetDateTime;
 
+use crate::dpop::SeenProofs;
+use crate::lockout::{Lockout, Peer};
 use crate::oauth::OAuthError;
 use crate::rate::RateLimiter;
 use crate::retrieval::Outcome;
+use crate::secret::SuccessorKey;
 
 pub use config::{
     AuthorityConfig, AuthoritySettings, Citizen, ClientAuth, ClientConfig, ClientSecret,
@@ -96,6 +110,12 @@ struct Inner {
     offset_ms: AtomicI64,
     controls_enabled: bool,
     limiter: RateLimiter,
+    /// Recent failed client authentications.
+    lockout: Lockout,
+    /// The `jti`s of DPoP proofs already accepted.
+    dpop_proofs: SeenProofs,
+    /// Derives refresh-token successors; kept in `authority_keys`.
+    successor_key: SuccessorKey,
     next_outcome: Mutex<Outcome>,
     /// The pages' Content-Security-Policy, computed once.
     page_csp: String,
@@ -110,8 +130,9 @@ impl Authority {
         clock: Clock,
         controls_enabled: bool,
     ) -> Result<Self, Error> {
-        let db = rusqlite::Connection::open(db_path)?;
-        store::init(&db)?;
+        let mut db = rusqlite::Connection::open(db_path)?;
+        store::init(&mut db)?;
+        let successor_key = SuccessorKey::new(&store::successor_key(&db, &secret::random_key())?);
         let page_csp = page_csp(&config);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -121,6 +142,9 @@ impl Authority {
                 offset_ms: AtomicI64::new(0),
                 controls_enabled,
                 limiter: RateLimiter::default(),
+                lockout: Lockout::default(),
+                dpop_proofs: SeenProofs::default(),
+                successor_key,
                 next_outcome: Mutex::new(Outcome::Done),
                 page_csp,
             }),
@@ -183,6 +207,28 @@ impl Authority {
             .map_err(OAuthError::rate_limited)
     }
 
+    /// Refuses, with 429, an authentication attempt for `client_id` from
+    /// `peer` while failures have locked it out.
+    fn check_lockout(&self, client_id: &str, peer: Peer) -> Result<(), OAuthError> {
+        self.inner
+            .lockout
+            .check(client_id, peer)
+            .map_err(OAuthError::locked_out)
+    }
+
+    /// Counts a failed authentication of `client_id` from `peer`.
+    fn record_failed_authentication(&self, client_id: &str, peer: Peer) {
+        self.inner.lockout.record_failure(client_id, peer);
+    }
+
+    fn dpop_proofs(&self) -> &SeenProofs {
+        &self.inner.dpop_proofs
+    }
+
+    fn successor_key(&self) -> &SuccessorKey {
+        &self.inner.successor_key
+    }
+
     fn page_csp(&self) -> &str {
         &self.inner.page_csp
     }
@@ -231,6 +277,10 @@ fn page_csp(config: &AuthorityConfig) -> String {
 
 /// The authority's HTTP routes (metadata, PAR, pages, token, revocation,
 /// retrieval, static CSS and, when enabled, the sandbox controls).
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so
+/// that the lock-out after failed client authentications counts per peer
+/// address; without it, failures count per client id alone.
 pub fn router(authority: Authority) -> Router {
     let mut router = Router::new()
         .route(

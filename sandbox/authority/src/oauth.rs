@@ -1,7 +1,9 @@
 //! The OAuth 2.0 endpoints: RFC 8414 metadata, PAR (RFC 9126), the token
 //! endpoint (codes with PKCE S256, single-use refresh tokens with reuse
-//! detection), revocation (RFC 7009), and client authentication
-//! (`client_secret_basic`).
+//! detection and a short grace for a retried rotation, DPoP-bound tokens),
+//! revocation (RFC 7009), client authentication (`client_secret_basic` and
+//! `private_key_jwt`, behind the lock-out after failures), and the check of
+//! an access token at the retrieval API (Bearer, or DPoP with a proof).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,8 +20,10 @@ use time::{Duration, OffsetDateTime};
 
 use crate::assertion::{Assertion, JWT_BEARER};
 use crate::details::{self, ConsentDetails, DETAILS_TYPE};
+use crate::dpop::{self, DpopError, Thumbprint};
+use crate::lockout::Peer;
 use crate::secret::{self, Secret};
-use crate::store::{self, Grant, GrantStatus, TokenKind};
+use crate::store::{self, Grant, GrantStatus, NewToken, StoredToken, TokenKind};
 use crate::{Authority, ClientAuth, ClientConfig};
 
 /// How long a pushed request_uri lives, in seconds.
@@ -27,8 +31,33 @@ pub(crate) const REQUEST_URI_LIFETIME: i64 = 90;
 /// The prefix RFC 9126 §2.2 gives request_uris.
 const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 
+/// How an access token is presented at the retrieval API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `Authorization: Bearer` (RFC 6750), for a token bound to no key.
+    Bearer,
+    /// `Authorization: DPoP` with a `DPoP` proof (RFC 9449 §7), for a token
+    /// bound to a key.
+    Dpop,
+}
+
+impl Scheme {
+    /// The `WWW-Authenticate` challenge, with `error` when credentials came.
+    fn challenge(self, error: Option<&str>) -> String {
+        let mut challenge = match self {
+            Self::Bearer => String::from(r#"Bearer realm="myna-authority""#),
+            Self::Dpop => String::from(r#"DPoP realm="myna-authority", algs="ES256""#),
+        };
+        if let Some(error) = error {
+            challenge.push_str(&format!(r#", error="{error}""#));
+        }
+        challenge
+    }
+}
+
 /// An error answer of the token, PAR, revocation and retrieval endpoints
-/// (RFC 6749 §5.2, RFC 6750 §3), with `grant_status` where a grant ended.
+/// (RFC 6749 §5.2, RFC 6750 §3, RFC 9449 §7.1), with `grant_status` where a
+/// grant ended.
 #[derive(Debug)]
 pub(crate) struct OAuthError {
     status: StatusCode,
@@ -72,19 +101,49 @@ impl OAuthError {
         error
     }
 
-    /// 401 `invalid_token` for a Bearer request (RFC 6750 §3.1).
-    pub(crate) fn invalid_token(description: impl Into<String>) -> Self {
+    /// 401 `invalid_token` at a resource (RFC 6750 §3.1, RFC 9449 §7.1).
+    pub(crate) fn invalid_token(scheme: Scheme, description: impl Into<String>) -> Self {
         let mut error = Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description);
-        error.www_authenticate =
-            Some(r#"Bearer realm="myna-authority", error="invalid_token""#.into());
+        error.www_authenticate = Some(scheme.challenge(Some("invalid_token")));
         error
     }
 
-    /// 403 `insufficient_scope` for a Bearer request (RFC 6750 §3.1).
-    pub(crate) fn insufficient_scope(description: impl Into<String>) -> Self {
+    /// 403 `insufficient_scope` at a resource (RFC 6750 §3.1).
+    pub(crate) fn insufficient_scope(scheme: Scheme, description: impl Into<String>) -> Self {
         let mut error = Self::new(StatusCode::FORBIDDEN, "insufficient_scope", description);
-        error.www_authenticate =
-            Some(r#"Bearer realm="myna-authority", error="insufficient_scope""#.into());
+        error.www_authenticate = Some(scheme.challenge(Some("insufficient_scope")));
+        error
+    }
+
+    /// 400 `invalid_dpop_proof` at the token endpoint (RFC 9449 §5).
+    fn invalid_dpop_proof(error: DpopError) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_dpop_proof",
+            error.to_string(),
+        )
+    }
+
+    /// 401 `invalid_dpop_proof` at a resource (RFC 9449 §7.1).
+    fn invalid_dpop_proof_at_resource(error: DpopError) -> Self {
+        let mut error = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_dpop_proof",
+            error.to_string(),
+        );
+        error.www_authenticate = Some(Scheme::Dpop.challenge(Some("invalid_dpop_proof")));
+        error
+    }
+
+    /// 429 with `Retry-After` while failed authentications lock a client id
+    /// out.
+    pub(crate) fn locked_out(retry_after: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            "too many failed client authentications; retry after the time in Retry-After",
+        );
+        error.retry_after = Some(retry_after);
         error
     }
 
@@ -319,11 +378,14 @@ fn form_decode(text: &str) -> String {
 }
 
 /// Authenticates the client of a back-channel request and takes one token
-/// from its rate-limit bucket.
+/// from its rate-limit bucket. A failed authentication counts towards the
+/// lock-out of the claimed client id (from `peer`); while that id is locked
+/// out, its credentials are not even checked.
 pub(crate) fn authenticate<'a>(
     authority: &'a Authority,
     headers: &HeaderMap,
     params: &Params,
+    peer: Peer,
 ) -> Result<&'a ClientConfig, OAuthError> {
     if params.get("client_secret")?.is_some() {
         return Err(OAuthError::invalid_client(
@@ -338,21 +400,28 @@ pub(crate) fn authenticate<'a>(
             let (scheme, rest) = value.split_once(' ')?;
             scheme.eq_ignore_ascii_case("basic").then_some(rest.trim())
         });
-    let client = match (basic, assertion) {
+    let credentials = match (basic, assertion) {
         // RFC 6749 §2.3: one method per request.
         (Some(_), Some(_)) => {
             return Err(OAuthError::invalid_request(
                 "use one client authentication method, not two",
             ))
         }
-        (Some(basic), None) => authenticate_basic(authority, basic)?,
-        (None, Some(assertion)) => authenticate_assertion(authority, params, assertion)?,
+        (Some(basic), None) => Credentials::basic(basic)?,
+        (None, Some(assertion)) => Credentials::assertion(params, assertion)?,
         (None, None) => {
             return Err(OAuthError::invalid_client(
                 "client authentication is required",
             ))
         }
     };
+    let claimed = credentials.client_id();
+    // Checked before the credentials, so that a right secret during a
+    // lock-out gets the same 429 as a wrong one: the lock-out is no oracle.
+    authority.check_lockout(claimed, peer)?;
+    let client = credentials
+        .verify(authority)
+        .inspect_err(|_| authority.record_failed_authentication(claimed, peer))?;
     if let Some(body_id) = params.get("client_id")? {
         if body_id != client.client_id {
             return Err(OAuthError::invalid_client(
@@ -364,62 +433,96 @@ pub(crate) fn authenticate<'a>(
     Ok(client)
 }
 
-fn authenticate_basic<'a>(
-    authority: &'a Authority,
-    basic: &str,
-) -> Result<&'a ClientConfig, OAuthError> {
-    let decoded = STANDARD
-        .decode(basic)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| OAuthError::invalid_client("the Basic credentials are malformed"))?;
-    let (id, secret_given) = decoded
-        .split_once(':')
-        .ok_or_else(|| OAuthError::invalid_client("the Basic credentials are malformed"))?;
-    let (id, secret_given) = (form_decode(id), form_decode(secret_given));
-    let client = authority.config().client(&id);
-    // Compare against something even for an unknown client, so the time
-    // taken does not tell which client ids exist.
-    let expected = match client.map(|c| &c.auth) {
-        Some(ClientAuth::ClientSecretBasic { secret }) => secret.expose(),
-        _ => "no client has this secret",
-    };
-    let matches = secret::same(&secret_given, expected);
-    match client {
-        Some(client) if matches && matches!(client.auth, ClientAuth::ClientSecretBasic { .. }) => {
-            Ok(client)
-        }
-        _ => Err(OAuthError::invalid_client("client authentication failed")),
-    }
+/// The credentials of a back-channel request, read but not yet checked.
+/// Deliberately not `Debug`: it holds a secret.
+enum Credentials<'p> {
+    /// `client_secret_basic`: the decoded client id and secret.
+    Basic { client_id: String, secret: String },
+    /// `private_key_jwt`: the claimed client id (`client_id` in the body,
+    /// else the assertion's `iss`) and the assertion.
+    Assertion {
+        client_id: String,
+        assertion: Assertion<'p>,
+    },
 }
 
-fn authenticate_assertion<'a>(
-    authority: &'a Authority,
-    params: &Params,
-    jwt: &str,
-) -> Result<&'a ClientConfig, OAuthError> {
-    if params.get("client_assertion_type")? != Some(JWT_BEARER) {
-        return Err(OAuthError::invalid_client(format!(
-            "client_assertion_type must be {JWT_BEARER}"
-        )));
+impl<'p> Credentials<'p> {
+    fn basic(basic: &str) -> Result<Self, OAuthError> {
+        let decoded = STANDARD
+            .decode(basic)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| OAuthError::invalid_client("the Basic credentials are malformed"))?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| OAuthError::invalid_client("the Basic credentials are malformed"))?;
+        Ok(Self::Basic {
+            client_id: form_decode(id),
+            secret: form_decode(secret),
+        })
     }
-    let assertion = Assertion::parse(jwt)
-        .ok_or_else(|| OAuthError::invalid_client("the client assertion is malformed"))?;
-    let client_id = params
-        .get("client_id")?
-        .or_else(|| assertion.issuer())
-        .ok_or_else(|| OAuthError::invalid_client("the client assertion has no iss"))?;
-    let client = authority
-        .config()
-        .client(client_id)
-        .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
-    let ClientAuth::PrivateKeyJwt { jwks } = &client.auth else {
-        return Err(OAuthError::invalid_client("client authentication failed"));
-    };
-    assertion
-        .verify(authority, &client.client_id, jwks)
-        .map_err(OAuthError::invalid_client)?;
-    Ok(client)
+
+    fn assertion(params: &'p Params, jwt: &'p str) -> Result<Self, OAuthError> {
+        if params.get("client_assertion_type")? != Some(JWT_BEARER) {
+            return Err(OAuthError::invalid_client(format!(
+                "client_assertion_type must be {JWT_BEARER}"
+            )));
+        }
+        let assertion = Assertion::parse(jwt)
+            .ok_or_else(|| OAuthError::invalid_client("the client assertion is malformed"))?;
+        let client_id = params
+            .get("client_id")?
+            .or_else(|| assertion.issuer())
+            .ok_or_else(|| OAuthError::invalid_client("the client assertion has no iss"))?
+            .to_owned();
+        Ok(Self::Assertion {
+            client_id,
+            assertion,
+        })
+    }
+
+    /// The client the request claims to come from, known or not.
+    fn client_id(&self) -> &str {
+        match self {
+            Self::Basic { client_id, .. } => client_id,
+            Self::Assertion { client_id, .. } => client_id,
+        }
+    }
+
+    fn verify<'a>(&self, authority: &'a Authority) -> Result<&'a ClientConfig, OAuthError> {
+        let client = authority.config().client(self.client_id());
+        match self {
+            Self::Basic { secret: given, .. } => {
+                // Compare against something even for an unknown client, so
+                // the time taken does not tell which client ids exist.
+                let expected = match client.map(|c| &c.auth) {
+                    Some(ClientAuth::ClientSecretBasic { secret }) => secret.expose(),
+                    _ => "no client has this secret",
+                };
+                let matches = secret::same(given, expected);
+                match client {
+                    Some(client)
+                        if matches
+                            && matches!(client.auth, ClientAuth::ClientSecretBasic { .. }) =>
+                    {
+                        Ok(client)
+                    }
+                    _ => Err(OAuthError::invalid_client("client authentication failed")),
+                }
+            }
+            Self::Assertion { assertion, .. } => {
+                let client = client
+                    .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
+                let ClientAuth::PrivateKeyJwt { jwks } = &client.auth else {
+                    return Err(OAuthError::invalid_client("client authentication failed"));
+                };
+                assertion
+                    .verify(authority, &client.client_id, jwks)
+                    .map_err(OAuthError::invalid_client)?;
+                Ok(client)
+            }
+        }
+    }
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
@@ -444,6 +547,7 @@ pub(crate) async fn metadata(State(authority): State<Authority>) -> Response {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
         "revocation_endpoint_auth_signing_alg_values_supported": ["ES256"],
         "authorization_details_types_supported": [DETAILS_TYPE],
+        "dpop_signing_alg_values_supported": ["ES256"],
     });
     (StatusCode::OK, Json(body)).into_response()
 }
@@ -451,10 +555,11 @@ pub(crate) async fn metadata(State(authority): State<Authority>) -> Response {
 /// `POST /par` (RFC 9126).
 pub(crate) async fn par(
     State(authority): State<Authority>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match par_inner(&authority, &headers, &body) {
+    match par_inner(&authority, peer, &headers, &body) {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -462,11 +567,12 @@ pub(crate) async fn par(
 
 fn par_inner(
     authority: &Authority,
+    peer: Peer,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
     let params = Params::parse(body);
-    let client = authenticate(authority, headers, &params)?;
+    let client = authenticate(authority, headers, &params, peer)?;
     if params.get("request_uri")?.is_some() {
         return Err(OAuthError::invalid_request(
             "request_uri must not be pushed (RFC 9126 §2.1)",
@@ -496,20 +602,25 @@ fn par_inner(
 /// `POST /token`.
 pub(crate) async fn token(
     State(authority): State<Authority>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let params = Params::parse(&body);
-    let result = authenticate(&authority, &headers, &params).and_then(|client| {
-        match params.require("grant_type")? {
-            "authorization_code" => exchange_code(&authority, client, &params),
-            "refresh_token" => refresh(&authority, client, &params),
-            _ => Err(OAuthError::new(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "grant_type must be authorization_code or refresh_token",
-            )),
-        }
+    let result = authenticate(&authority, &headers, &params, peer).and_then(|client| {
+        let grant: GrantHandler = match params.require("grant_type")? {
+            "authorization_code" => exchange_code,
+            "refresh_token" => refresh,
+            _ => {
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unsupported_grant_type",
+                    "grant_type must be authorization_code or refresh_token",
+                ))
+            }
+        };
+        let proof = token_proof(&authority, client, &headers)?;
+        grant(&authority, client, &params, proof.as_ref())
     });
     match result {
         Ok(body) => json_no_store(StatusCode::OK, body),
@@ -517,17 +628,51 @@ pub(crate) async fn token(
     }
 }
 
+/// A grant type at the token endpoint: the authority, the authenticated
+/// client, the parameters and the thumbprint of the DPoP proof's key.
+type GrantHandler =
+    fn(&Authority, &ClientConfig, &Params, Option<&Thumbprint>) -> Result<Value, OAuthError>;
+
+/// The key of the token request's DPoP proof, checked; `None` without a
+/// proof, which a client registered with `dpopBoundAccessTokens` may not
+/// omit.
+fn token_proof(
+    authority: &Authority,
+    client: &ClientConfig,
+    headers: &HeaderMap,
+) -> Result<Option<Thumbprint>, OAuthError> {
+    let proof = dpop::proof_header(headers).map_err(OAuthError::invalid_dpop_proof)?;
+    match proof {
+        Some(proof) => {
+            let url = format!("{}/token", authority.issuer());
+            let target = dpop::Target {
+                method: "POST",
+                url: &url,
+                access_token: None,
+            };
+            dpop::check(proof, &target, authority.dpop_proofs())
+                .map(Some)
+                .map_err(OAuthError::invalid_dpop_proof)
+        }
+        None if client.dpop_bound_access_tokens => {
+            Err(OAuthError::invalid_dpop_proof(DpopError::Missing))
+        }
+        None => Ok(None),
+    }
+}
+
 fn exchange_code(
     authority: &Authority,
     client: &ClientConfig,
     params: &Params,
+    proof: Option<&Thumbprint>,
 ) -> Result<Value, OAuthError> {
     let code = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.require("code_verifier")?;
     let now = authority.now();
     let mut db = authority.db();
-    let tx = db.transaction()?;
+    let tx = store::write(&mut db)?;
     let code_hash = secret::hash(code);
     let stored = store::code(&tx, &code_hash)?
         .filter(|stored| stored.client_id == client.client_id)
@@ -566,7 +711,11 @@ fn exchange_code(
     if !store::use_code(&tx, &code_hash, now)? {
         return Err(OAuthError::invalid_grant("the code was already used"));
     }
-    let body = issue_tokens(authority, &tx, &grant, now)?;
+    let refresh = match grant.details.period {
+        Period::Linkage { .. } => NextRefresh::New(Secret::generate()),
+        Period::OneTime => NextRefresh::None,
+    };
+    let body = issue_tokens(authority, &tx, &grant, now, proof, refresh)?;
     tx.commit()?;
     Ok(body)
 }
@@ -575,11 +724,12 @@ fn refresh(
     authority: &Authority,
     client: &ClientConfig,
     params: &Params,
+    proof: Option<&Thumbprint>,
 ) -> Result<Value, OAuthError> {
     let presented = params.require("refresh_token")?;
     let now = authority.now();
     let mut db = authority.db();
-    let tx = db.transaction()?;
+    let tx = store::write(&mut db)?;
     let hash = secret::hash(presented);
     let stored = store::token(&tx, &hash)?
         .filter(|t| t.kind == TokenKind::Refresh && t.client_id == client.client_id)
@@ -591,6 +741,26 @@ fn refresh(
         status => {
             return Err(OAuthError::invalid_grant("the grant has ended").with_grant_status(status))
         }
+    }
+    // A bound refresh token is worth nothing without its key. Checked
+    // first, so that a party without the key can neither use the token nor
+    // end the grant by replaying it.
+    if let Some(bound) = stored.jkt.as_deref() {
+        match proof {
+            None => return Err(OAuthError::invalid_dpop_proof(DpopError::Missing)),
+            Some(proof) if proof.as_str() != bound => {
+                return Err(OAuthError::invalid_grant(
+                    "the refresh token is bound to another DPoP key",
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let successor = authority.successor_key().successor(presented);
+    if let Some(again) = lost_rotation(authority, &tx, &stored, successor.clone(), proof, now)? {
+        let body = issue_tokens(authority, &tx, &grant, now, proof, again)?;
+        tx.commit()?;
+        return Ok(body);
     }
     // A used refresh token presented again means two parties hold it: the
     // whole grant is revoked, the newest token included.
@@ -605,18 +775,76 @@ fn refresh(
         )
         .with_grant_status(GrantStatus::Compromised));
     }
-    let body = issue_tokens(authority, &tx, &grant, now)?;
+    let body = issue_tokens(
+        authority,
+        &tx,
+        &grant,
+        now,
+        proof,
+        NextRefresh::New(successor),
+    )?;
     tx.commit()?;
     Ok(body)
 }
 
-/// A new access token (and, for a linkage, a new refresh token) for
-/// `grant`, and the token response. Neither outlives the grant.
+/// A refresh token rotated moments ago and presented again by the same
+/// client (and, through the successor's binding, the same DPoP key): the
+/// answer to the rotation was most likely lost on the way, so its successor
+/// is handed out again, as long as nobody has used that successor yet and
+/// the grace (`refreshTokenReuseGraceSeconds`) has not passed. `None` when
+/// the reuse must count as theft.
+fn lost_rotation(
+    authority: &Authority,
+    db: &rusqlite::Connection,
+    stored: &StoredToken,
+    successor: Secret,
+    proof: Option<&Thumbprint>,
+    now: OffsetDateTime,
+) -> Result<Option<NextRefresh>, OAuthError> {
+    let grace = Duration::seconds(i64::from(
+        authority
+            .config()
+            .authority
+            .refresh_token_reuse_grace_seconds,
+    ));
+    let Some(used_at) = stored.used_at else {
+        return Ok(None);
+    };
+    if stored.revoked_at.is_some() || now >= used_at + grace {
+        return Ok(None);
+    }
+    let unused = store::token(db, &successor.hash())?.is_some_and(|next| {
+        next.kind == TokenKind::Refresh
+            && next.grant_id == stored.grant_id
+            && next.client_id == stored.client_id
+            && next.used_at.is_none()
+            && next.revoked_at.is_none()
+            && next.jkt.as_deref() == proof.map(Thumbprint::as_str)
+    });
+    Ok(unused.then_some(NextRefresh::Again(successor)))
+}
+
+/// The refresh token a token response carries.
+enum NextRefresh {
+    /// None: a one-time grant has no refresh token.
+    None,
+    /// A new one, recorded now.
+    New(Secret),
+    /// The successor recorded at a rotation whose answer was lost, handed
+    /// out again and not recorded twice.
+    Again(Secret),
+}
+
+/// A new access token (and, for a linkage, the refresh token `refresh`) for
+/// `grant`, bound to the DPoP key `proof` when there is one, and the token
+/// response. Neither token outlives the grant.
 fn issue_tokens(
     authority: &Authority,
     db: &rusqlite::Connection,
     grant: &Grant,
     now: OffsetDateTime,
+    proof: Option<&Thumbprint>,
+    refresh: NextRefresh,
 ) -> Result<Value, OAuthError> {
     let lifetime = Duration::seconds(i64::from(
         authority.config().authority.access_token_lifetime_seconds,
@@ -625,34 +853,44 @@ fn issue_tokens(
     if let Some(ends_at) = grant.ends_at {
         access_expires = access_expires.min(ends_at);
     }
+    let jkt = proof.map(Thumbprint::as_str);
     let access = Secret::generate();
     store::insert_token(
         db,
-        &access.hash(),
-        &grant.id,
-        &grant.client_id,
-        TokenKind::Access,
-        now,
-        Some(access_expires),
+        &NewToken {
+            hash: &access.hash(),
+            grant_id: &grant.id,
+            client_id: &grant.client_id,
+            kind: TokenKind::Access,
+            issued_at: now,
+            expires_at: Some(access_expires),
+            jkt,
+        },
     )?;
     let mut body = json!({
         "access_token": access.expose(),
-        "token_type": "Bearer",
+        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": (access_expires - now).whole_seconds().max(0),
         "authorization_details": [granted_entry(grant)],
     });
-    if let Period::Linkage { .. } = grant.details.period {
-        let refresh = Secret::generate();
-        store::insert_token(
-            db,
-            &refresh.hash(),
-            &grant.id,
-            &grant.client_id,
-            TokenKind::Refresh,
-            now,
-            grant.ends_at,
-        )?;
-        body["refresh_token"] = json!(refresh.expose());
+    match refresh {
+        NextRefresh::None => {}
+        NextRefresh::New(token) => {
+            store::insert_token(
+                db,
+                &NewToken {
+                    hash: &token.hash(),
+                    grant_id: &grant.id,
+                    client_id: &grant.client_id,
+                    kind: TokenKind::Refresh,
+                    issued_at: now,
+                    expires_at: grant.ends_at,
+                    jkt,
+                },
+            )?;
+            body["refresh_token"] = json!(token.expose());
+        }
+        NextRefresh::Again(token) => body["refresh_token"] = json!(token.expose()),
     }
     Ok(body)
 }
@@ -679,10 +917,11 @@ pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
 /// `POST /revoke` (RFC 7009).
 pub(crate) async fn revoke(
     State(authority): State<Authority>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match revoke_inner(&authority, &headers, &body) {
+    match revoke_inner(&authority, peer, &headers, &body) {
         Ok(()) => {
             let mut response = StatusCode::OK.into_response();
             no_store(response.headers_mut());
@@ -692,16 +931,22 @@ pub(crate) async fn revoke(
     }
 }
 
-fn revoke_inner(authority: &Authority, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
+fn revoke_inner(
+    authority: &Authority,
+    peer: Peer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), OAuthError> {
     let params = Params::parse(body);
-    let client = authenticate(authority, headers, &params)?;
+    // No DPoP proof here: revoking needs only client authentication.
+    let client = authenticate(authority, headers, &params, peer)?;
     let presented = params.require("token")?;
     // The hint only speeds up a lookup (RFC 7009 §2.1); one table holds both
     // kinds here, so it is read and ignored.
     let _hint = params.get("token_type_hint")?;
     let now = authority.now();
     let mut db = authority.db();
-    let tx = db.transaction()?;
+    let tx = store::write(&mut db)?;
     let hash = secret::hash(presented);
     // A token that is unknown, or belongs to another client, is answered
     // like a revoked one: the answer tells nothing about other clients.
@@ -724,43 +969,109 @@ fn revoke_inner(authority: &Authority, headers: &HeaderMap, body: &[u8]) -> Resu
     Ok(())
 }
 
-/// The grant behind a Bearer access token, if the token is valid now.
-pub(crate) fn bearer_grant(
+/// The grant behind the access token of a resource request, and how the
+/// token came.
+pub(crate) struct Access {
+    pub(crate) grant: Grant,
+    pub(crate) scheme: Scheme,
+}
+
+/// The grant behind the access token of the request `method` `path` (the
+/// path under the issuer), if the token is valid now. A token bound to a
+/// DPoP key must come as `Authorization: DPoP` with a proof by that key for
+/// this very request; an unbound one as `Authorization: Bearer`.
+pub(crate) fn access_grant(
     authority: &Authority,
     headers: &HeaderMap,
-) -> Result<Grant, OAuthError> {
-    let token = headers
+    method: &str,
+    path: &str,
+) -> Result<Access, OAuthError> {
+    let (scheme, token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| {
             let (scheme, rest) = value.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
+            let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+                Scheme::Bearer
+            } else if scheme.eq_ignore_ascii_case("dpop") {
+                Scheme::Dpop
+            } else {
+                return None;
+            };
+            Some((scheme, rest.trim()))
         })
         .ok_or_else(|| {
             let mut error = OAuthError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_request",
-                "a Bearer access token is required",
+                "an access token is required (Authorization: Bearer or DPoP)",
             );
             // RFC 6750 §3.1: no error code when no credentials were sent.
-            error.www_authenticate = Some(r#"Bearer realm="myna-authority""#.into());
+            error.www_authenticate = Some(format!(
+                "{}, {}",
+                Scheme::Bearer.challenge(None),
+                Scheme::Dpop.challenge(None)
+            ));
             error
         })?;
     let now = authority.now();
     let db = authority.db();
     let stored = store::token(&db, &secret::hash(token))?
         .filter(|t| t.kind == TokenKind::Access)
-        .ok_or_else(|| OAuthError::invalid_token("the access token is not valid"))?;
+        .ok_or_else(|| OAuthError::invalid_token(scheme, "the access token is not valid"))?;
+    match (stored.jkt.as_deref(), scheme) {
+        (None, Scheme::Bearer) => {}
+        (None, Scheme::Dpop) => {
+            return Err(OAuthError::invalid_token(
+                Scheme::Dpop,
+                "the access token is not bound to a DPoP key; send it as Authorization: Bearer",
+            ))
+        }
+        // A bound token without its proof is what a thief would send.
+        (Some(_), Scheme::Bearer) => {
+            return Err(OAuthError::invalid_token(
+                Scheme::Dpop,
+                "the access token is bound to a DPoP key; send it as Authorization: DPoP with a DPoP proof",
+            ))
+        }
+        (Some(jkt), Scheme::Dpop) => {
+            let url = format!("{}{path}", authority.issuer());
+            let target = dpop::Target {
+                method,
+                url: &url,
+                access_token: Some(token),
+            };
+            dpop::proof_header(headers)
+                .and_then(|proof| proof.ok_or(DpopError::Missing))
+                .and_then(|proof| dpop::check(proof, &target, authority.dpop_proofs()))
+                .and_then(|key| {
+                    if key.as_str() == jkt {
+                        Ok(())
+                    } else {
+                        Err(DpopError::OtherKey)
+                    }
+                })
+                .map_err(OAuthError::invalid_dpop_proof_at_resource)?;
+        }
+    }
     if stored.revoked_at.is_some() {
-        return Err(OAuthError::invalid_token("the access token is revoked"));
+        return Err(OAuthError::invalid_token(
+            scheme,
+            "the access token is revoked",
+        ));
     }
     if stored.expires_at.is_some_and(|at| now >= at) {
-        return Err(OAuthError::invalid_token("the access token has expired"));
+        return Err(OAuthError::invalid_token(
+            scheme,
+            "the access token has expired",
+        ));
     }
     let grant = store::grant(&db, &stored.grant_id)?
-        .ok_or_else(|| OAuthError::invalid_token("the access token is not valid"))?;
+        .ok_or_else(|| OAuthError::invalid_token(scheme, "the access token is not valid"))?;
     match grant.status(now) {
-        GrantStatus::Active => Ok(grant),
-        status => Err(OAuthError::invalid_token("the grant has ended").with_grant_status(status)),
+        GrantStatus::Active => Ok(Access { grant, scheme }),
+        status => {
+            Err(OAuthError::invalid_token(scheme, "the grant has ended").with_grant_status(status))
+        }
     }
 }

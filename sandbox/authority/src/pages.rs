@@ -938,7 +938,7 @@ fn decide(
     let now = authority.now();
     let request = &open.request;
     let mut db = authority.db();
-    let tx = db.transaction()?;
+    let tx = store::write(&mut db)?;
     // The flow is single-use: a second submit (double click, replay) finds
     // nothing.
     if !store::delete_flow(&tx, &open.flow.flow_hash, now)? {

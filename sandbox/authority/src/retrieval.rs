@@ -1,18 +1,19 @@
 //! The asynchronous retrieval API, modelled on Mynaportal's: a client asks
-//! for the granted items with its Bearer token, then polls until the
-//! retrieval ends (`done`, `error` or `timeout`).
+//! for the granted items with its access token (Bearer, or DPoP with a proof
+//! when the token is bound to a key), then polls until the retrieval ends
+//! (`done`, `error` or `timeout`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use time::Duration;
 
-use crate::oauth::{bearer_grant, json_no_store, OAuthError};
+use crate::oauth::{access_grant, json_no_store, Access, OAuthError};
 use crate::records::records;
 use crate::secret;
-use crate::store::{self, Grant, GrantStatus};
+use crate::store::{self, GrantStatus};
 use crate::Authority;
 use myna_consent::request::Period;
 
@@ -54,23 +55,33 @@ impl Outcome {
     }
 }
 
-fn authorized(authority: &Authority, headers: &HeaderMap) -> Result<Grant, OAuthError> {
-    let grant = bearer_grant(authority, headers)?;
+/// The access of a request `method` `uri`, and one token from its client's
+/// rate-limit bucket.
+fn authorized(
+    authority: &Authority,
+    headers: &HeaderMap,
+    method: &str,
+    uri: &Uri,
+) -> Result<Access, OAuthError> {
+    let access = access_grant(authority, headers, method, uri.path())?;
     let client = authority
         .config()
-        .client(&grant.client_id)
-        .ok_or_else(|| OAuthError::invalid_token("the client is no longer registered"))?;
+        .client(&access.grant.client_id)
+        .ok_or_else(|| {
+            OAuthError::invalid_token(access.scheme, "the client is no longer registered")
+        })?;
     authority.limit(client)?;
-    Ok(grant)
+    Ok(access)
 }
 
 /// `POST /retrievals` with an optional `{"items": [ids]}`.
 pub(crate) async fn start(
     State(authority): State<Authority>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match start_inner(&authority, &headers, &body) {
+    match start_inner(&authority, &uri, &headers, &body) {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -78,10 +89,11 @@ pub(crate) async fn start(
 
 fn start_inner(
     authority: &Authority,
+    uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
-    let grant = authorized(authority, headers)?;
+    let Access { grant, scheme } = authorized(authority, headers, "POST", uri)?;
     let asked: Option<Vec<String>> =
         if body.iter().all(u8::is_ascii_whitespace) {
             None
@@ -104,9 +116,10 @@ fn start_inner(
         }
         Some(items) => {
             if let Some(stray) = items.iter().find(|id| !grant.details.items.contains(id)) {
-                return Err(OAuthError::insufficient_scope(format!(
-                    "item {stray:?} was not granted"
-                )));
+                return Err(OAuthError::insufficient_scope(
+                    scheme,
+                    format!("item {stray:?} was not granted"),
+                ));
             }
             let mut unique: Vec<String> = Vec::with_capacity(items.len());
             for item in items {
@@ -137,10 +150,11 @@ fn start_inner(
 /// `GET /retrievals/{id}`.
 pub(crate) async fn poll(
     State(authority): State<Authority>,
+    uri: Uri,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    match poll_inner(&authority, &headers, &id) {
+    match poll_inner(&authority, &uri, &headers, &id) {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -148,10 +162,11 @@ pub(crate) async fn poll(
 
 fn poll_inner(
     authority: &Authority,
+    uri: &Uri,
     headers: &HeaderMap,
     id: &str,
 ) -> Result<Response, OAuthError> {
-    let grant = authorized(authority, headers)?;
+    let Access { grant, .. } = authorized(authority, headers, "GET", uri)?;
     let now = authority.now();
     let mut db = authority.db();
     // Another grant's retrieval is answered like one that does not exist.
@@ -173,7 +188,7 @@ fn poll_inner(
         "waiting".to_owned()
     };
     let finished = (status != "waiting").then_some(now);
-    let tx = db.transaction()?;
+    let tx = store::write(&mut db)?;
     store::update_retrieval(&tx, id, polls, &status, finished)?;
     if status == Outcome::Done.code() && grant.details.period == Period::OneTime {
         // A one-time grant serves one retrieval: once its data is out, no

@@ -1,6 +1,8 @@
 //! Random values, their SHA-256 hashes and constant-time comparison: what the
 //! authority hands out (codes, tokens, request_uris, form tokens) is stored
-//! only as a hash, so a copy of the database file grants nothing.
+//! only as a hash, so a copy of the database file grants nothing. Also the
+//! keyed derivation of a refresh token's successor, which lets a lost
+//! rotation answer be given again without keeping the token itself.
 
 use std::fmt;
 
@@ -39,6 +41,43 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
     }
+}
+
+/// The key that derives a refresh token's successor: 32 random bytes made at
+/// first start and kept in the authority's database. Its `Debug` never
+/// prints it.
+pub(crate) struct SuccessorKey(ring::hmac::Key);
+
+impl SuccessorKey {
+    /// A key from its stored bytes.
+    pub(crate) fn new(bytes: &[u8]) -> Self {
+        Self(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, bytes))
+    }
+
+    /// The refresh token that rotation hands out for `presented`:
+    /// base64url(HMAC-SHA256(key, "refresh-successor" || presented)). The
+    /// same presented token always has the same successor, so the answer
+    /// to a retried rotation can be given again although only hashes are
+    /// stored; without the key, nobody can compute it.
+    pub(crate) fn successor(&self, presented: &str) -> Secret {
+        let mut context = ring::hmac::Context::with_key(&self.0);
+        context.update(b"refresh-successor");
+        context.update(presented.as_bytes());
+        Secret(URL_SAFE_NO_PAD.encode(context.sign().as_ref()))
+    }
+}
+
+impl fmt::Debug for SuccessorKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SuccessorKey([redacted])")
+    }
+}
+
+/// 32 random bytes from the operating system's CSPRNG, for a new key.
+pub(crate) fn random_key() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
 }
 
 /// A random identifier that is not a secret (grant and retrieval ids):
@@ -109,6 +148,17 @@ mod tests {
             s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
+    }
+
+    #[test]
+    fn a_successor_depends_on_the_key_and_the_presented_token() {
+        let key = SuccessorKey::new(&[7; 32]);
+        let first = key.successor("token-a");
+        assert_eq!(first, key.successor("token-a"));
+        assert_eq!(first.expose().len(), 43);
+        assert_ne!(first, key.successor("token-b"));
+        assert_ne!(first, SuccessorKey::new(&[8; 32]).successor("token-a"));
+        assert_eq!(format!("{key:?}"), "SuccessorKey([redacted])");
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The authority's tables in the shared SQLite file (all prefixed
-//! `authority_`). Codes, tokens, request_uris, flow ids and form tokens are
-//! stored only as SHA-256 hashes; times are Unix milliseconds from the
-//! injected clock.
+//! `authority_`) and their migrations. Codes, tokens, request_uris, flow ids
+//! and form tokens are stored only as SHA-256 hashes; times are Unix
+//! milliseconds from the injected clock.
 
-use rusqlite::{params, Connection, OptionalExtension as _, Transaction};
+use rusqlite::{params, Connection, OptionalExtension as _, Transaction, TransactionBehavior};
 use time::OffsetDateTime;
 
 use crate::details::ConsentDetails;
@@ -76,15 +76,78 @@ CREATE TABLE IF NOT EXISTS authority_retrievals (
     status      TEXT NOT NULL,
     finished_at INTEGER
 );
+CREATE TABLE IF NOT EXISTS authority_schema (version INTEGER NOT NULL);
 ";
 
-/// Creates the tables. WAL lets the operator backend's connection read and
-/// write the same file while this one does.
-pub(crate) fn init(db: &Connection) -> rusqlite::Result<()> {
+/// What changed after the first schema, oldest first. Each migration runs
+/// once, in one transaction with the version bump, so a file made by an
+/// older authority is brought forward when it is opened.
+const MIGRATIONS: [&str; 1] = [
+    // 1: tokens record the thumbprint of the DPoP key they are bound to;
+    // the key that derives refresh-token successors lives here.
+    "
+    ALTER TABLE authority_tokens ADD COLUMN jkt TEXT;
+    CREATE TABLE authority_keys (
+        name    TEXT PRIMARY KEY,
+        key     BLOB NOT NULL
+    );
+    ",
+];
+
+/// The name of the key that derives refresh-token successors.
+const SUCCESSOR_KEY: &str = "refresh-successor";
+
+/// Creates the tables and runs the migrations. WAL lets the operator
+/// backend's connection read and write the same file while this one does.
+pub(crate) fn init(db: &mut Connection) -> rusqlite::Result<()> {
     db.busy_timeout(std::time::Duration::from_secs(5))?;
     // In-memory databases answer "memory"; either answer is fine.
     let _mode: String = db.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
-    db.execute_batch(SCHEMA)
+    db.execute_batch(SCHEMA)?;
+    migrate(db)
+}
+
+fn migrate(db: &mut Connection) -> rusqlite::Result<()> {
+    // Immediate: two processes opening the same new file must not both run
+    // a migration.
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: Option<i64> =
+        tx.query_row("SELECT MAX(version) FROM authority_schema", [], |row| {
+            row.get(0)
+        })?;
+    let done = usize::try_from(version.unwrap_or(0)).unwrap_or(0);
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(done) {
+        tx.execute_batch(migration)?;
+        tx.execute("DELETE FROM authority_schema", [])?;
+        tx.execute(
+            "INSERT INTO authority_schema (version) VALUES (?1)",
+            params![i64::try_from(index + 1).unwrap_or(i64::MAX)],
+        )?;
+    }
+    tx.commit()
+}
+
+/// Begins a transaction that will write. Immediate: it takes the write lock
+/// at the start, waiting (up to the busy timeout) while the operator
+/// backend's connection writes. A deferred one that read first could not
+/// wait when it came to write after another commit, and would fail at once
+/// with "database is locked".
+pub(crate) fn write(db: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    db.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+/// The key that derives refresh-token successors, made (from `fresh`) the
+/// first time and kept from then on.
+pub(crate) fn successor_key(db: &Connection, fresh: &[u8; 32]) -> rusqlite::Result<Vec<u8>> {
+    db.execute(
+        "INSERT OR IGNORE INTO authority_keys (name, key) VALUES (?1, ?2)",
+        params![SUCCESSOR_KEY, fresh.as_slice()],
+    )?;
+    db.query_row(
+        "SELECT key FROM authority_keys WHERE name = ?1",
+        [SUCCESSOR_KEY],
+        |row| row.get(0),
+    )
 }
 
 /// Unix milliseconds of an instant.
@@ -251,6 +314,8 @@ pub(crate) struct StoredToken {
     pub(crate) expires_at: Option<OffsetDateTime>,
     pub(crate) used_at: Option<OffsetDateTime>,
     pub(crate) revoked_at: Option<OffsetDateTime>,
+    /// The thumbprint of the DPoP key the token is bound to.
+    pub(crate) jkt: Option<String>,
 }
 
 /// Access or refresh token.
@@ -272,7 +337,7 @@ impl TokenKind {
 /// The token whose hash is `hash`.
 pub(crate) fn token(db: &Connection, hash: &str) -> rusqlite::Result<Option<StoredToken>> {
     db.query_row(
-        "SELECT token_hash, grant_id, client_id, kind, expires_at, used_at, revoked_at
+        "SELECT token_hash, grant_id, client_id, kind, expires_at, used_at, revoked_at, jkt
          FROM authority_tokens WHERE token_hash = ?1",
         [hash],
         |row| {
@@ -289,26 +354,40 @@ pub(crate) fn token(db: &Connection, hash: &str) -> rusqlite::Result<Option<Stor
                 expires_at: row.get::<_, Option<i64>>(4)?.map(from_ms),
                 used_at: row.get::<_, Option<i64>>(5)?.map(from_ms),
                 revoked_at: row.get::<_, Option<i64>>(6)?.map(from_ms),
+                jkt: row.get(7)?,
             })
         },
     )
     .optional()
 }
 
+/// A token to record, by its hash.
+#[derive(Debug, Clone)]
+pub(crate) struct NewToken<'a> {
+    pub(crate) hash: &'a str,
+    pub(crate) grant_id: &'a str,
+    pub(crate) client_id: &'a str,
+    pub(crate) kind: TokenKind,
+    pub(crate) issued_at: OffsetDateTime,
+    pub(crate) expires_at: Option<OffsetDateTime>,
+    /// The thumbprint of the DPoP key it is bound to.
+    pub(crate) jkt: Option<&'a str>,
+}
+
 /// Records a new token by its hash.
-pub(crate) fn insert_token(
-    db: &Connection,
-    hash: &str,
-    grant_id: &str,
-    client_id: &str,
-    kind: TokenKind,
-    issued_at: OffsetDateTime,
-    expires_at: Option<OffsetDateTime>,
-) -> rusqlite::Result<()> {
+pub(crate) fn insert_token(db: &Connection, token: &NewToken<'_>) -> rusqlite::Result<()> {
     db.execute(
-        "INSERT INTO authority_tokens (token_hash, grant_id, client_id, kind, issued_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![hash, grant_id, client_id, kind.code(), ms(issued_at), expires_at.map(ms)],
+        "INSERT INTO authority_tokens (token_hash, grant_id, client_id, kind, issued_at, expires_at, jkt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            token.hash,
+            token.grant_id,
+            token.client_id,
+            token.kind.code(),
+            ms(token.issued_at),
+            token.expires_at.map(ms),
+            token.jkt
+        ],
     )?;
     Ok(())
 }
@@ -676,4 +755,60 @@ pub(crate) fn remember_assertion(
         params![jti_hash, client_id, ms(expires_at)],
     )?;
     Ok(inserted == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tables as an authority without migrations left them.
+    const FIRST_SCHEMA_TOKENS: &str = "
+    CREATE TABLE authority_tokens (
+        token_hash  TEXT PRIMARY KEY,
+        grant_id    TEXT NOT NULL,
+        client_id   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        issued_at   INTEGER NOT NULL,
+        expires_at  INTEGER,
+        used_at     INTEGER,
+        revoked_at  INTEGER
+    );
+    INSERT INTO authority_tokens (token_hash, grant_id, client_id, kind, issued_at)
+        VALUES ('old-hash', 'g', 'c', 'refresh', 0);
+    ";
+
+    #[test]
+    fn a_file_from_before_the_migrations_is_brought_forward_once() {
+        let mut db = Connection::open_in_memory().expect("open");
+        db.execute_batch(FIRST_SCHEMA_TOKENS).expect("old schema");
+        init(&mut db).expect("migrate");
+        let old = token(&db, "old-hash").expect("read").expect("kept");
+        assert_eq!(old.jkt, None);
+        insert_token(
+            &db,
+            &NewToken {
+                hash: "new-hash",
+                grant_id: "g",
+                client_id: "c",
+                kind: TokenKind::Access,
+                issued_at: OffsetDateTime::UNIX_EPOCH,
+                expires_at: None,
+                jkt: Some("thumb"),
+            },
+        )
+        .expect("insert");
+        // Opening again runs nothing twice.
+        init(&mut db).expect("again");
+        let new = token(&db, "new-hash").expect("read").expect("kept");
+        assert_eq!(new.jkt.as_deref(), Some("thumb"));
+    }
+
+    #[test]
+    fn the_successor_key_is_made_once() {
+        let mut db = Connection::open_in_memory().expect("open");
+        init(&mut db).expect("init");
+        let first = successor_key(&db, &[1; 32]).expect("key");
+        assert_eq!(first, vec![1; 32]);
+        assert_eq!(successor_key(&db, &[2; 32]).expect("key"), first);
+    }
 }

@@ -3,6 +3,7 @@
 //!
 //! Used by this crate's tests, the operator backend's tests and the sandbox.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use crate::{router, Authority, AuthorityConfig, Clock};
@@ -18,7 +19,8 @@ pub struct TestAuthority {
 
 /// Starts an authority from a `sandbox.json` text on a free loopback port,
 /// with the configured issuer replaced by the bound address and the sandbox
-/// controls enabled.
+/// controls enabled. It is served with the peer address, as the sandbox
+/// serves it.
 ///
 /// # Panics
 ///
@@ -33,7 +35,7 @@ pub async fn start(config_json: &str, db_path: &Path, clock: Clock) -> TestAutho
     let mut config = AuthorityConfig::from_json(config_json).expect("valid authority config");
     config.set_issuer(&issuer).expect("valid issuer");
     let authority = Authority::open(config, db_path, clock, true).expect("open the authority");
-    let app = router(authority.clone());
+    let app = router(authority.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app)

@@ -187,13 +187,26 @@ impl Harness {
         client: (&str, &str),
         form: &[(&str, &str)],
     ) -> reqwest::Response {
-        self.api
+        self.post_form_with_proof(path, client, form, None).await
+    }
+
+    /// A back-channel POST with a `DPoP` header when `proof` is given.
+    async fn post_form_with_proof(
+        &self,
+        path: &str,
+        client: (&str, &str),
+        form: &[(&str, &str)],
+        proof: Option<String>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .api
             .post(self.url(path))
             .basic_auth(client.0, Some(client.1))
-            .form(form)
-            .send()
-            .await
-            .expect("POST")
+            .form(form);
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
+        request.send().await.expect("POST")
     }
 
     async fn par_raw(&self, client: (&str, &str), form: &[(&str, &str)]) -> reqwest::Response {
@@ -251,7 +264,16 @@ impl Harness {
     }
 
     async fn exchange(&self, pending: &Pending, code: &str) -> reqwest::Response {
-        self.post_form(
+        self.exchange_with_proof(pending, code, None).await
+    }
+
+    async fn exchange_with_proof(
+        &self,
+        pending: &Pending,
+        code: &str,
+        proof: Option<String>,
+    ) -> reqwest::Response {
+        self.post_form_with_proof(
             "/token",
             ("demo-phr", SECRET),
             &[
@@ -260,6 +282,7 @@ impl Harness {
                 ("redirect_uri", REDIRECT),
                 ("code_verifier", &pending.verifier),
             ],
+            proof,
         )
         .await
     }
@@ -273,13 +296,22 @@ impl Harness {
     }
 
     async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
-        self.post_form(
+        self.refresh_with_proof(refresh_token, None).await
+    }
+
+    async fn refresh_with_proof(
+        &self,
+        refresh_token: &str,
+        proof: Option<String>,
+    ) -> reqwest::Response {
+        self.post_form_with_proof(
             "/token",
             ("demo-phr", SECRET),
             &[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token),
             ],
+            proof,
         )
         .await
     }
@@ -399,6 +431,7 @@ async fn metadata_lists_the_contract_fields() {
         meta["authorization_details_types_supported"],
         json!(["mynaportal_consent"])
     );
+    assert_eq!(meta["dpop_signing_alg_values_supported"], json!(["ES256"]));
 }
 
 #[tokio::test]
@@ -822,7 +855,9 @@ async fn refresh_rotates_and_reuse_revokes_the_grant() {
     assert_ne!(first, second);
     let access = rotated["access_token"].as_str().expect("access");
 
-    // The old one is refused, and its reuse revokes the whole grant.
+    // Past the grace for a lost answer (30 s by default), the old one is
+    // refused, and its reuse revokes the whole grant.
+    h.advance(31);
     let (status, body) = error_of(h.refresh(first).await).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_grant");
@@ -1440,6 +1475,16 @@ fn read_db_files(path: &Path) -> Vec<u8> {
     bytes
 }
 
+/// A compact JWS signed ES256 by `key`.
+fn sign_jws(key: &ring::signature::EcdsaKeyPair, header: &Value, claims: &Value) -> String {
+    let rng = ring::rand::SystemRandom::new();
+    let header = URL_SAFE_NO_PAD.encode(header.to_string());
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let input = format!("{header}.{payload}");
+    let signature = key.sign(&rng, input.as_bytes()).expect("sign");
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+}
+
 /// A signed ES256 client assertion with `claims`.
 fn sign_assertion(
     key: &ring::signature::EcdsaKeyPair,
@@ -1447,13 +1492,11 @@ fn sign_assertion(
     alg: &str,
     claims: &Value,
 ) -> String {
-    let rng = ring::rand::SystemRandom::new();
-    let header =
-        URL_SAFE_NO_PAD.encode(json!({ "alg": alg, "kid": kid, "typ": "JWT" }).to_string());
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let input = format!("{header}.{payload}");
-    let signature = key.sign(&rng, input.as_bytes()).expect("sign");
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    sign_jws(
+        key,
+        &json!({ "alg": alg, "kid": kid, "typ": "JWT" }),
+        claims,
+    )
 }
 
 fn p256_key() -> ring::signature::EcdsaKeyPair {
@@ -1463,16 +1506,25 @@ fn p256_key() -> ring::signature::EcdsaKeyPair {
     EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).expect("key")
 }
 
-#[tokio::test]
-async fn private_key_jwt_authenticates_with_a_fresh_signed_assertion() {
+/// The public JWK of `key`.
+fn public_jwk(key: &ring::signature::EcdsaKeyPair) -> Value {
     use ring::signature::KeyPair as _;
-    let key = p256_key();
     let point = key.public_key().as_ref().to_vec();
-    let jwk = json!({
-        "kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig",
+    json!({
+        "kty": "EC", "crv": "P-256",
         "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
         "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
-    });
+    })
+}
+
+const JWT_CALLBACK: &str = "http://127.0.0.1:8080/jwt/callback.html";
+
+/// A harness whose configuration adds `jwt-client`, which authenticates
+/// with `private_key_jwt` by `key` (kid `k1`).
+async fn jwt_harness(name: &str, key: &ring::signature::EcdsaKeyPair) -> Harness {
+    let mut jwk = public_jwk(key);
+    jwk["kid"] = json!("k1");
+    jwk["use"] = json!("sig");
     let mut config: Value = serde_json::from_str(&config(true)).expect("config");
     config["clients"]
         .as_array_mut()
@@ -1481,68 +1533,115 @@ async fn private_key_jwt_authenticates_with_a_fresh_signed_assertion() {
             "clientId": "jwt-client",
             "name": "鍵認証株式会社",
             "approvalId": "MPA-2025-0777",
-            "redirectUris": ["http://127.0.0.1:8080/jwt/callback.html"],
+            "redirectUris": [JWT_CALLBACK],
             "auth": { "method": "private_key_jwt", "jwks": { "keys": [jwk] } },
             "tps": 1000
         }));
-    let h = harness_with("private-key-jwt", &config.to_string()).await;
-    let issuer = h.server.issuer.clone();
+    harness_with(name, &config.to_string()).await
+}
+
+/// The claims of a fresh assertion by `jwt-client` for `issuer`.
+fn assertion_claims(issuer: &str, jti: &str) -> Value {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims = |jti: &str| json!({ "iss": "jwt-client", "sub": "jwt-client", "aud": issuer, "jti": jti, "iat": now, "exp": now + 120 });
-    let verifier = verifier();
-    let challenge = challenge(&verifier);
-    let details = details(&["insurance.drugs"], linkage());
-    let par = |assertion: String| {
-        let form = vec![
-            ("response_type".to_owned(), "code".to_owned()),
-            ("client_id".to_owned(), "jwt-client".to_owned()),
+    json!({ "iss": "jwt-client", "sub": "jwt-client", "aud": issuer, "jti": jti, "iat": now, "exp": now + 120 })
+}
+
+impl Harness {
+    /// Pushes an authorization request for `jwt-client` authenticated by
+    /// `assertion`; answers the status and body.
+    async fn jwt_par(&self, assertion: String) -> (u16, Value) {
+        let verifier = verifier();
+        let form = [
+            ("response_type", "code".to_owned()),
+            ("client_id", "jwt-client".to_owned()),
+            ("redirect_uri", JWT_CALLBACK.to_owned()),
+            ("code_challenge", challenge(&verifier)),
+            ("code_challenge_method", "S256".to_owned()),
             (
-                "redirect_uri".to_owned(),
-                "http://127.0.0.1:8080/jwt/callback.html".to_owned(),
+                "authorization_details",
+                details(&["insurance.drugs"], linkage()),
             ),
-            ("code_challenge".to_owned(), challenge.clone()),
-            ("code_challenge_method".to_owned(), "S256".to_owned()),
-            ("authorization_details".to_owned(), details.clone()),
             (
-                "client_assertion_type".to_owned(),
+                "client_assertion_type",
                 "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
             ),
-            ("client_assertion".to_owned(), assertion),
+            ("client_assertion", assertion),
         ];
-        let request = h.api.post(h.url("/par")).form(&form);
-        async move { request.send().await.expect("PAR").status().as_u16() }
-    };
+        let response = self
+            .api
+            .post(self.url("/par"))
+            .form(&form)
+            .send()
+            .await
+            .expect("PAR");
+        error_of(response).await
+    }
+}
+
+#[tokio::test]
+async fn private_key_jwt_authenticates_with_a_fresh_signed_assertion() {
+    let key = p256_key();
+    let h = jwt_harness("private-key-jwt", &key).await;
+    let claims = |jti: &str| assertion_claims(&h.server.issuer, jti);
 
     let good = sign_assertion(&key, "k1", "ES256", &claims("jti-1"));
-    assert_eq!(par(good.clone()).await, 201);
+    assert_eq!(h.jwt_par(good.clone()).await.0, 201);
     // The same assertion twice is a replay.
-    assert_eq!(par(good).await, 401);
-    // Another key, another audience, an expired or long-lived one, alg none.
+    assert_eq!(h.jwt_par(good).await.0, 401);
+    // Another key, another audience.
     assert_eq!(
-        par(sign_assertion(&p256_key(), "k1", "ES256", &claims("jti-2"))).await,
+        h.jwt_par(sign_assertion(&p256_key(), "k1", "ES256", &claims("jti-2")))
+            .await
+            .0,
         401
     );
     let mut wrong_aud = claims("jti-3");
     wrong_aud["aud"] = json!("https://elsewhere.example");
     assert_eq!(
-        par(sign_assertion(&key, "k1", "ES256", &wrong_aud)).await,
+        h.jwt_par(sign_assertion(&key, "k1", "ES256", &wrong_aud))
+            .await
+            .0,
         401
     );
+    assert_eq!(
+        h.jwt_par(sign_assertion(&key, "k1", "ES256", &claims("jti-8")))
+            .await
+            .0,
+        201
+    );
+}
+
+/// Split from the test above: together, its failures would lock
+/// `jwt-client` out.
+#[tokio::test]
+async fn private_key_jwt_refuses_expired_long_lived_unsigned_and_crossed_credentials() {
+    let key = p256_key();
+    let h = jwt_harness("private-key-jwt-refusals", &key).await;
+    let claims = |jti: &str| assertion_claims(&h.server.issuer, jti);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+
     let mut expired = claims("jti-4");
     expired["exp"] = json!(now - 1);
     assert_eq!(
-        par(sign_assertion(&key, "k1", "ES256", &expired)).await,
+        h.jwt_par(sign_assertion(&key, "k1", "ES256", &expired))
+            .await
+            .0,
         401
     );
     let mut long = claims("jti-5");
     long["exp"] = json!(now + 3600);
-    assert_eq!(par(sign_assertion(&key, "k1", "ES256", &long)).await, 401);
+    assert_eq!(
+        h.jwt_par(sign_assertion(&key, "k1", "ES256", &long))
+            .await
+            .0,
+        401
+    );
     let unsigned = format!(
         "{}.{}.",
         URL_SAFE_NO_PAD.encode(json!({ "alg": "none" }).to_string()),
         URL_SAFE_NO_PAD.encode(claims("jti-6").to_string())
     );
-    assert_eq!(par(unsigned).await, 401);
+    assert_eq!(h.jwt_par(unsigned).await.0, 401);
     // A secret_basic client cannot authenticate by assertion, nor the
     // jwt client by a secret.
     let mut other = claims("jti-7");
@@ -1569,8 +1668,625 @@ async fn private_key_jwt_authenticates_with_a_fresh_signed_assertion() {
         .par_raw(("jwt-client", "guess"), &[("response_type", "code")])
         .await;
     assert_eq!(response.status(), 401);
-    assert_eq!(
-        par(sign_assertion(&key, "k1", "ES256", &claims("jti-8"))).await,
-        201
+}
+
+#[tokio::test]
+async fn a_client_assertion_aud_must_be_the_issuer_as_one_string() {
+    let key = p256_key();
+    let h = jwt_harness("assertion-aud", &key).await;
+    let issuer = h.server.issuer.clone();
+    let with_aud = |jti: &str, aud: Value| {
+        let mut claims = assertion_claims(&issuer, jti);
+        claims["aud"] = aud;
+        sign_assertion(&key, "k1", "ES256", &claims)
+    };
+
+    // An array, even one holding only the issuer.
+    let (status, body) = h.jwt_par(with_aud("aud-1", json!([issuer]))).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "invalid_client");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("aud must be the issuer identifier, as one string")),
+        "{body}"
     );
+    // An endpoint URL, however plausible.
+    for (jti, endpoint) in [("aud-2", "/token"), ("aud-3", "/par")] {
+        let (status, body) = h
+            .jwt_par(with_aud(jti, json!(format!("{issuer}{endpoint}"))))
+            .await;
+        assert_eq!(status, 401, "{endpoint}");
+        assert_eq!(body["error"], "invalid_client");
+    }
+    // The issuer, as one string.
+    let (status, _) = h.jwt_par(with_aud("aud-4", json!(issuer))).await;
+    assert_eq!(status, 201);
+}
+
+// Refresh-token reuse grace (issue 9): a refresh whose answer is lost on the
+// way (a timeout, a proxy's 5xx) is retried by an honest client with the
+// same token, and that retry must not end the citizen's consent.
+
+#[tokio::test]
+async fn a_refresh_retried_within_the_grace_gets_the_same_successor() {
+    let h = harness("refresh-grace").await;
+    let tokens = h.tokens(&details(&["insurance.drugs"], linkage())).await;
+    let grant_id = tokens["authorization_details"][0]["grantId"]
+        .as_str()
+        .expect("grantId");
+    let first = tokens["refresh_token"].as_str().expect("refresh");
+    let response = h.refresh(first).await;
+    assert_eq!(response.status(), 200);
+    let lost: Value = response.json().await.expect("JSON");
+    let successor = lost["refresh_token"].as_str().expect("successor");
+
+    h.advance(10);
+    // Another client presenting the token is not a retry: refused as today,
+    // and the grant is untouched.
+    let (status, body) = error_of(
+        h.post_form(
+            "/token",
+            ("evil", "evil-secret"),
+            &[("grant_type", "refresh_token"), ("refresh_token", first)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    let response = h.refresh(first).await;
+    assert_eq!(response.status(), 200);
+    let retried: Value = response.json().await.expect("JSON");
+    assert_eq!(retried["refresh_token"], json!(successor));
+    assert_ne!(retried["access_token"], lost["access_token"]);
+    assert_eq!(h.grant(grant_id).await["status"], "active");
+    let access = retried["access_token"].as_str().expect("access");
+    assert_eq!(h.start_retrieval(access, None).await.status(), 202);
+
+    // The successor works, once.
+    let response = h.refresh(successor).await;
+    assert_eq!(response.status(), 200);
+    let next: Value = response.json().await.expect("JSON");
+    assert_ne!(next["refresh_token"], json!(successor));
+    h.advance(31);
+    let (_, body) = error_of(h.refresh(successor).await).await;
+    assert_eq!(body["grant_status"], "compromised");
+}
+
+#[tokio::test]
+async fn a_refresh_token_presented_after_its_successor_was_used_revokes_the_grant() {
+    let h = harness("refresh-grace-successor-used").await;
+    let tokens = h.tokens(&details(&["insurance.drugs"], linkage())).await;
+    let first = tokens["refresh_token"].as_str().expect("refresh");
+    let rotated: Value = h.refresh(first).await.json().await.expect("JSON");
+    let successor = rotated["refresh_token"].as_str().expect("successor");
+    let newest: Value = h.refresh(successor).await.json().await.expect("JSON");
+    let newest = newest["refresh_token"].as_str().expect("newest");
+
+    // Within the grace, but the successor is in use: two parties hold the
+    // first token.
+    let (status, body) = error_of(h.refresh(first).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["grant_status"], "compromised");
+    let (_, body) = error_of(h.refresh(newest).await).await;
+    assert_eq!(body["grant_status"], "compromised");
+}
+
+#[tokio::test]
+async fn a_grace_of_zero_seconds_turns_the_retry_off() {
+    let mut config: Value = serde_json::from_str(&config(true)).expect("config");
+    config["authority"]["refreshTokenReuseGraceSeconds"] = json!(0);
+    let h = harness_with("refresh-grace-off", &config.to_string()).await;
+    let tokens = h.tokens(&details(&["insurance.drugs"], linkage())).await;
+    let first = tokens["refresh_token"].as_str().expect("refresh");
+    assert_eq!(h.refresh(first).await.status(), 200);
+    let (status, body) = error_of(h.refresh(first).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["grant_status"], "compromised");
+}
+
+// Failed client authentications (issue 9): 40 wrong client secrets in 0.4 s
+// were all answered 401 and none throttled.
+
+fn retry_after(response: &reqwest::Response) -> Option<u64> {
+    response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn a_burst_of_wrong_client_secrets_locks_that_client_id_out() {
+    let h = harness("auth-lockout").await;
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        let response = h
+            .post_form(
+                "/token",
+                ("demo-phr", &format!("wrong-secret-{i}")),
+                &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+            )
+            .await;
+        let status = response.status().as_u16();
+        if status == 429 {
+            let seconds = retry_after(&response).expect("Retry-After in whole seconds");
+            assert!((1..=60).contains(&seconds), "{seconds}");
+            let (_, body) = error_of(response).await;
+            assert_eq!(body["error"], "temporarily_unavailable");
+        }
+        statuses.push(status);
+    }
+    let refused = statuses.iter().take_while(|s| **s == 401).count();
+    assert_eq!(refused, 5, "{statuses:?}");
+    assert!(
+        statuses[refused..].iter().all(|s| *s == 429),
+        "{statuses:?}"
+    );
+
+    // The right secret during the lock-out gets the same answer: the
+    // lock-out tells a guesser nothing.
+    let response = h
+        .par_raw(("demo-phr", SECRET), &[("response_type", "code")])
+        .await;
+    assert_eq!(response.status(), 429);
+    assert!(retry_after(&response).is_some());
+    // Another client id is unaffected.
+    let response = h
+        .par_raw(("slow", "slow-secret"), &[("response_type", "code")])
+        .await;
+    assert_eq!(response.status(), 400);
+
+    // From another address, the real client is not locked out.
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    match elsewhere
+        .post(h.url("/par"))
+        .basic_auth("demo-phr", Some(SECRET))
+        .form(&[("response_type", "code")])
+        .send()
+        .await
+    {
+        Ok(response) => assert_eq!(response.status(), 400),
+        // Only Linux routes all of 127.0.0.0/8 to loopback by default.
+        Err(error) => eprintln!("skipped the second address: {error}"),
+    }
+}
+
+#[tokio::test]
+async fn failures_of_unknown_and_asserted_client_ids_count_too() {
+    let key = p256_key();
+    let h = jwt_harness("auth-lockout-claimed", &key).await;
+    let statuses = {
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            let response = h
+                .par_raw(("nobody", "guess"), &[("response_type", "code")])
+                .await;
+            statuses.push(response.status().as_u16());
+        }
+        statuses
+    };
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+
+    // Assertions signed by a key that is not the client's.
+    let stranger = p256_key();
+    for i in 0..5 {
+        let claims = assertion_claims(&h.server.issuer, &format!("bad-{i}"));
+        let (status, _) = h
+            .jwt_par(sign_assertion(&stranger, "k1", "ES256", &claims))
+            .await;
+        assert_eq!(status, 401);
+    }
+    let claims = assertion_claims(&h.server.issuer, "good");
+    let (status, body) = h
+        .jwt_par(sign_assertion(&key, "k1", "ES256", &claims))
+        .await;
+    assert_eq!(status, 429, "{body}");
+}
+
+// DPoP (RFC 9449).
+
+/// A DPoP key and the proofs it signs.
+struct DpopKey {
+    key: ring::signature::EcdsaKeyPair,
+    jwk: Value,
+}
+
+impl DpopKey {
+    fn new() -> Self {
+        let key = p256_key();
+        let jwk = public_jwk(&key);
+        Self { key, jwk }
+    }
+
+    /// The claims of a fresh proof for `method` `url`, with `ath` when an
+    /// access token is given.
+    fn claims(method: &str, url: &str, access_token: Option<&str>) -> Value {
+        let mut claims = json!({
+            "htm": method,
+            "htu": url,
+            "iat": time::OffsetDateTime::now_utc().unix_timestamp(),
+            "jti": random_jti(),
+        });
+        if let Some(token) = access_token {
+            claims["ath"] = json!(URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())));
+        }
+        claims
+    }
+
+    fn sign(&self, claims: &Value) -> String {
+        self.sign_with_header(
+            &json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk }),
+            claims,
+        )
+    }
+
+    fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
+        sign_jws(&self.key, header, claims)
+    }
+
+    fn proof(&self, method: &str, url: &str, access_token: Option<&str>) -> String {
+        self.sign(&Self::claims(method, url, access_token))
+    }
+}
+
+fn random_jti() -> String {
+    use ring::rand::SecureRandom as _;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("random");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The configuration with `demo-phr` registered with
+/// `dpopBoundAccessTokens`.
+fn dpop_config() -> String {
+    let mut config: Value = serde_json::from_str(&config(true)).expect("config");
+    config["clients"][0]["dpopBoundAccessTokens"] = json!(true);
+    config.to_string()
+}
+
+impl Harness {
+    /// A linkage's token response for `demo-phr`, with a proof by `key`.
+    async fn bound_tokens(&self, key: &DpopKey) -> Value {
+        let (pending, code) = self
+            .approved_code(&details(&["insurance.drugs"], linkage()))
+            .await;
+        let proof = key.proof("POST", &self.url("/token"), None);
+        let response = self.exchange_with_proof(&pending, &code, Some(proof)).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("token JSON")
+    }
+
+    /// `POST /retrievals` with `Authorization: <scheme> <token>` and, when
+    /// given, a `DPoP` header.
+    async fn start_retrieval_as(
+        &self,
+        scheme: &str,
+        access_token: &str,
+        proof: Option<String>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .api
+            .post(self.url("/retrievals"))
+            .header("Authorization", format!("{scheme} {access_token}"));
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
+        request.send().await.expect("POST /retrievals")
+    }
+}
+
+fn challenge_of(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_dpop_bound_client_gets_tokens_bound_to_its_key() {
+    let h = harness_with("dpop-bound", &dpop_config()).await;
+    let key = DpopKey::new();
+    let tokens = h.bound_tokens(&key).await;
+    assert_eq!(tokens["token_type"], "DPoP");
+    assert!(tokens["refresh_token"].is_string());
+    let access = tokens["access_token"].as_str().expect("access");
+    let start = h.url("/retrievals");
+
+    // Proof, key and ath match: accepted, and polling works the same way.
+    let response = h
+        .start_retrieval_as(
+            "DPoP",
+            access,
+            Some(key.proof("POST", &start, Some(access))),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let started: Value = response.json().await.expect("JSON");
+    let poll_url = h.url(&format!(
+        "/retrievals/{}",
+        started["id"].as_str().expect("id")
+    ));
+    let response = h
+        .api
+        .get(&poll_url)
+        .header("Authorization", format!("DPoP {access}"))
+        .header("DPoP", key.proof("GET", &poll_url, Some(access)))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 200);
+
+    // The bound token as a Bearer token, as a thief without the key would
+    // send it.
+    let response = h.start_retrieval_as("Bearer", access, None).await;
+    assert_eq!(response.status(), 401);
+    let challenge = challenge_of(&response);
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    assert_eq!(error_of(response).await.1["error"], "invalid_token");
+
+    // Proofs that do not fit this request or this token.
+    let other = DpopKey::new();
+    let wrong = [
+        ("no proof", None),
+        ("no ath", Some(key.proof("POST", &start, None))),
+        (
+            "ath of another token",
+            Some(key.proof("POST", &start, Some("another-token"))),
+        ),
+        (
+            "another URL",
+            Some(key.proof("POST", &poll_url, Some(access))),
+        ),
+        (
+            "another method",
+            Some(key.proof("GET", &start, Some(access))),
+        ),
+        (
+            "another key",
+            Some(other.proof("POST", &start, Some(access))),
+        ),
+    ];
+    for (case, proof) in wrong {
+        let response = h.start_retrieval_as("DPoP", access, proof).await;
+        assert_eq!(response.status(), 401, "{case}");
+        let challenge = challenge_of(&response);
+        assert!(
+            challenge.contains(r#"error="invalid_dpop_proof""#),
+            "{case}: {challenge}"
+        );
+        assert_eq!(
+            error_of(response).await.1["error"],
+            "invalid_dpop_proof",
+            "{case}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_dpop_bound_client_must_send_a_valid_proof() {
+    let h = harness_with("dpop-required", &dpop_config()).await;
+    let key = DpopKey::new();
+    let (pending, code) = h
+        .approved_code(&details(&["insurance.drugs"], linkage()))
+        .await;
+    let token_url = h.url("/token");
+
+    let (status, body) = error_of(h.exchange_with_proof(&pending, &code, None).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_dpop_proof");
+
+    let claims = || DpopKey::claims("POST", &token_url, None);
+    let with = |name: &str, value: Value| {
+        let mut claims = claims();
+        claims[name] = value;
+        claims
+    };
+    let without_jti = {
+        let mut claims = claims();
+        claims.as_object_mut().expect("object").remove("jti");
+        claims
+    };
+    let mut private_jwk = key.jwk.clone();
+    private_jwk["d"] = json!(URL_SAFE_NO_PAD.encode([1u8; 32]));
+    let other = DpopKey::new();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let bad = [
+        ("not a JWT", "abc".to_owned(), "well-formed"),
+        (
+            "another endpoint",
+            key.sign(&with("htu", json!(h.url("/par")))),
+            "htu",
+        ),
+        (
+            "another method",
+            key.sign(&with("htm", json!("GET"))),
+            "htm",
+        ),
+        (
+            "an hour old",
+            key.sign(&with("iat", json!(now - 3600))),
+            "iat",
+        ),
+        ("no jti", key.sign(&without_jti), "jti"),
+        (
+            "typ JWT",
+            key.sign_with_header(
+                &json!({ "typ": "JWT", "alg": "ES256", "jwk": key.jwk }),
+                &claims(),
+            ),
+            "typ",
+        ),
+        (
+            "alg ES384",
+            key.sign_with_header(
+                &json!({ "typ": "dpop+jwt", "alg": "ES384", "jwk": key.jwk }),
+                &claims(),
+            ),
+            "ES256",
+        ),
+        (
+            "a private jwk",
+            key.sign_with_header(
+                &json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": private_jwk }),
+                &claims(),
+            ),
+            "private",
+        ),
+        (
+            "signed by another key than its jwk",
+            other.sign_with_header(
+                &json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": key.jwk }),
+                &claims(),
+            ),
+            "signature",
+        ),
+    ];
+    for (case, proof, named) in bad {
+        let (status, body) =
+            error_of(h.exchange_with_proof(&pending, &code, Some(proof)).await).await;
+        assert_eq!(status, 400, "{case}");
+        assert_eq!(body["error"], "invalid_dpop_proof", "{case}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| d.contains(named)),
+            "{case}: {body}"
+        );
+    }
+
+    // None of the refusals used up the code.
+    let proof = key.proof("POST", &token_url, None);
+    let response = h.exchange_with_proof(&pending, &code, Some(proof)).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_replayed_dpop_proof_is_refused() {
+    let h = harness_with("dpop-replay", &dpop_config()).await;
+    let key = DpopKey::new();
+    let tokens = h.bound_tokens(&key).await;
+    let refresh = tokens["refresh_token"].as_str().expect("refresh");
+    let access = tokens["access_token"].as_str().expect("access");
+
+    let proof = key.proof("POST", &h.url("/token"), None);
+    let response = h.refresh_with_proof(refresh, Some(proof.clone())).await;
+    assert_eq!(response.status(), 200);
+    let rotated: Value = response.json().await.expect("JSON");
+    let next = rotated["refresh_token"].as_str().expect("refresh");
+    let (status, body) = error_of(h.refresh_with_proof(next, Some(proof)).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_dpop_proof");
+    assert!(body["error_description"]
+        .as_str()
+        .is_some_and(|d| d.contains("already used")));
+
+    let proof = key.proof("POST", &h.url("/retrievals"), Some(access));
+    let response = h
+        .start_retrieval_as("DPoP", access, Some(proof.clone()))
+        .await;
+    assert_eq!(response.status(), 202);
+    let response = h.start_retrieval_as("DPoP", access, Some(proof)).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_of(response).await.1["error"], "invalid_dpop_proof");
+}
+
+#[tokio::test]
+async fn a_bound_refresh_token_needs_a_proof_by_the_same_key() {
+    let h = harness_with("dpop-refresh", &dpop_config()).await;
+    let key = DpopKey::new();
+    let other = DpopKey::new();
+    let tokens = h.bound_tokens(&key).await;
+    let grant_id = tokens["authorization_details"][0]["grantId"]
+        .as_str()
+        .expect("grantId");
+    let first = tokens["refresh_token"].as_str().expect("refresh");
+    let token_url = h.url("/token");
+
+    // Another key: refused, and the token is neither used up nor is the
+    // grant ended by someone who lacks the key.
+    let (status, body) = error_of(
+        h.refresh_with_proof(first, Some(other.proof("POST", &token_url, None)))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(body.get("grant_status").is_none());
+    let (status, body) = error_of(h.refresh_with_proof(first, None).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_dpop_proof");
+    assert_eq!(h.grant(grant_id).await["status"], "active");
+
+    let response = h
+        .refresh_with_proof(first, Some(key.proof("POST", &token_url, None)))
+        .await;
+    assert_eq!(response.status(), 200);
+    let rotated: Value = response.json().await.expect("JSON");
+    assert_eq!(rotated["token_type"], "DPoP");
+    let access = rotated["access_token"].as_str().expect("access");
+    let start = h.url("/retrievals");
+    let response = h
+        .start_retrieval_as(
+            "DPoP",
+            access,
+            Some(key.proof("POST", &start, Some(access))),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+
+    // A retry within the grace needs the key as well.
+    let (status, _) = error_of(
+        h.refresh_with_proof(first, Some(other.proof("POST", &token_url, None)))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(h.grant(grant_id).await["status"], "active");
+    let response = h
+        .refresh_with_proof(first, Some(key.proof("POST", &token_url, None)))
+        .await;
+    assert_eq!(response.status(), 200);
+    let retried: Value = response.json().await.expect("JSON");
+    assert_eq!(retried["refresh_token"], rotated["refresh_token"]);
+    assert_eq!(retried["token_type"], "DPoP");
+}
+
+#[tokio::test]
+async fn a_client_without_the_flag_keeps_bearer_tokens() {
+    let h = harness("dpop-not-required").await;
+    let tokens = h.tokens(&details(&["insurance.drugs"], linkage())).await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    let access = tokens["access_token"].as_str().expect("access");
+    let refresh = tokens["refresh_token"].as_str().expect("refresh");
+    assert_eq!(h.start_retrieval(access, None).await.status(), 202);
+    // An unbound token is not a DPoP token.
+    let key = DpopKey::new();
+    let response = h
+        .start_retrieval_as(
+            "DPoP",
+            access,
+            Some(key.proof("POST", &h.url("/retrievals"), Some(access))),
+        )
+        .await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_of(response).await.1["error"], "invalid_token");
+    let refreshed: Value = h.refresh(refresh).await.json().await.expect("JSON");
+    assert_eq!(refreshed["token_type"], "Bearer");
+
+    // Such a client may still ask for bound tokens by sending a proof.
+    let tokens = h.bound_tokens(&key).await;
+    assert_eq!(tokens["token_type"], "DPoP");
 }
