@@ -12,6 +12,8 @@ use myna_consent::request::Operator as OperatorIdentity;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::oauth::{ClientCredentials, ClientSettings};
+use crate::proof::{ClientKey, DpopKey};
 use crate::requests::RequestCatalogue;
 use crate::secret::{ClientSecret, ServerApiKey};
 use crate::users::{self, UserSource};
@@ -40,12 +42,21 @@ pub struct OperatorConfig {
     pub issuer: String,
     /// The OAuth client id registered at the authority.
     pub client_id: String,
-    /// The client secret (`client_secret_basic`), from `clientSecret` or the
-    /// environment variable named by `clientSecretEnv`.
-    pub client_secret: ClientSecret,
+    /// How the client authenticates: `client_secret_basic` with
+    /// `clientSecret` (or `clientSecretEnv`), or `private_key_jwt` with the
+    /// key of `clientAuth`.
+    pub credentials: ClientCredentials,
     /// The redirect URI registered at the authority (the operator's
     /// callback page).
     pub redirect_uri: String,
+    /// The scopes asked for with every authorization (`scopes`); with
+    /// `openid`, the ID token is checked.
+    pub scopes: Vec<String>,
+    /// The DPoP key (`dpop`), when tokens are to be sender-constrained.
+    pub dpop: Option<DpopKey>,
+    /// The authority's reuse grace window for a just-rotated refresh token
+    /// (`refreshReuseGraceSeconds`); zero when it has none.
+    pub refresh_reuse_grace: Duration,
     /// The operator's origin (`scheme://host[:port]`): every POST from a
     /// page must carry it in `Origin`.
     pub origin: String,
@@ -70,6 +81,19 @@ pub struct OperatorConfig {
 }
 
 impl OperatorConfig {
+    /// The OAuth client's settings.
+    pub fn client_settings(&self) -> ClientSettings {
+        ClientSettings {
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            credentials: self.credentials.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            scopes: self.scopes.clone(),
+            dpop: self.dpop.clone(),
+            refresh_reuse_grace: self.refresh_reuse_grace,
+        }
+    }
+
     /// Whether the session cookie must be `Secure` (the origin is https).
     pub fn secure_cookie(&self) -> bool {
         self.origin.starts_with("https://")
@@ -186,7 +210,15 @@ struct Entry {
     client_secret: Option<String>,
     #[serde(default)]
     client_secret_env: Option<String>,
+    #[serde(default)]
+    client_auth: Option<ClientAuthEntry>,
     redirect_uri: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    dpop: Option<KeyEntry>,
+    #[serde(default)]
+    refresh_reuse_grace_seconds: Option<u64>,
     origin: String,
     operator: IdentityEntry,
     #[serde(default)]
@@ -203,6 +235,77 @@ struct Entry {
     limits: LimitsEntry,
     #[serde(default)]
     trusted_proxies: Vec<String>,
+}
+
+/// `clientAuth`: how the client authenticates, when not by
+/// `client_secret_basic` with `clientSecret`.
+#[derive(Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+enum ClientAuthEntry {
+    /// The default, spelled out.
+    ClientSecretBasic,
+    /// RFC 7523 §2.2 with the operator's private key.
+    PrivateKeyJwt {
+        /// `ES256` or `PS256`.
+        algorithm: String,
+        /// The `kid` the authority knows the key by.
+        #[serde(default, rename = "keyId")]
+        key_id: Option<String>,
+        /// The PKCS#8 PEM inline (sandbox only).
+        #[serde(default, rename = "privateKeyPem")]
+        private_key_pem: Option<String>,
+        /// The environment variable that holds the PEM.
+        #[serde(default, rename = "privateKeyEnv")]
+        private_key_env: Option<String>,
+        /// The file that holds the PEM (a mounted secret).
+        #[serde(default, rename = "privateKeyFile")]
+        private_key_file: Option<String>,
+    },
+}
+
+/// A private key in PKCS#8 PEM: inline (sandbox only), from an environment
+/// variable, or from a file (a mounted secret): exactly one of the three.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KeyEntry {
+    #[serde(default)]
+    private_key_pem: Option<String>,
+    #[serde(default)]
+    private_key_env: Option<String>,
+    #[serde(default)]
+    private_key_file: Option<String>,
+}
+
+impl KeyEntry {
+    /// The PEM; `Err` names the field.
+    fn read(&self, index: usize, at: &str) -> Result<String, ConfigError> {
+        let field = |name: &str, reason: String| ConfigError::Field {
+            index,
+            field: format!("{at}.{name}"),
+            reason,
+        };
+        match (
+            &self.private_key_pem,
+            &self.private_key_env,
+            &self.private_key_file,
+        ) {
+            (Some(pem), None, None) => Ok(pem.clone()),
+            (None, Some(name), None) => match std::env::var(name) {
+                Ok(pem) if !pem.is_empty() => Ok(pem),
+                _ => Err(ConfigError::MissingSecretEnv {
+                    index,
+                    field: format!("{at}.privateKeyEnv"),
+                    name: name.clone(),
+                }),
+            },
+            (None, None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| field("privateKeyFile", format!("{path} cannot be read: {e}"))),
+            _ => Err(field(
+                "privateKeyPem",
+                "give exactly one of privateKeyPem, privateKeyEnv and privateKeyFile".into(),
+            )),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -331,13 +434,78 @@ impl Entry {
             self.client_secret,
             self.client_secret_env,
         )?
-        .map(ClientSecret::new)
-        .ok_or_else(|| {
-            field(
-                "clientSecret",
-                "give exactly one of clientSecret and clientSecretEnv",
-            )
-        })?;
+        .map(ClientSecret::new);
+        let credentials = match (self.client_auth, client_secret) {
+            (None | Some(ClientAuthEntry::ClientSecretBasic), Some(secret)) => {
+                ClientCredentials::SecretBasic(secret)
+            }
+            (None | Some(ClientAuthEntry::ClientSecretBasic), None) => {
+                return Err(field(
+                    "clientSecret",
+                    "give exactly one of clientSecret and clientSecretEnv",
+                ))
+            }
+            (
+                Some(ClientAuthEntry::PrivateKeyJwt {
+                    algorithm,
+                    key_id,
+                    private_key_pem,
+                    private_key_env,
+                    private_key_file,
+                }),
+                None,
+            ) => {
+                let key = KeyEntry {
+                    private_key_pem,
+                    private_key_env,
+                    private_key_file,
+                };
+                let pem = key.read(index, "clientAuth")?;
+                let key = ClientKey::from_pem(&algorithm, &pem, key_id)
+                    .map_err(|problem| field("clientAuth", &problem.to_string()))?;
+                ClientCredentials::PrivateKeyJwt(key)
+            }
+            (Some(ClientAuthEntry::PrivateKeyJwt { .. }), Some(_)) => {
+                return Err(field(
+                    "clientSecret",
+                    "a client that authenticates with private_key_jwt has no client secret",
+                ))
+            }
+        };
+        let mut scopes = Vec::with_capacity(self.scopes.len());
+        for (i, scope) in self.scopes.into_iter().enumerate() {
+            // RFC 6749 §3.3: printable ASCII without space, quote or
+            // backslash.
+            let valid = !scope.is_empty()
+                && scope
+                    .bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+            if !valid {
+                return Err(field(
+                    &format!("scopes[{i}]"),
+                    "a scope is printable ASCII without spaces, quotes or backslashes",
+                ));
+            }
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
+        }
+        let dpop = self
+            .dpop
+            .map(|key| {
+                let pem = key.read(index, "dpop")?;
+                DpopKey::from_pem(&pem).map_err(|problem| field("dpop", &problem.to_string()))
+            })
+            .transpose()?;
+        let refresh_reuse_grace =
+            match self.refresh_reuse_grace_seconds {
+                Some(seconds) if seconds > 300 => return Err(field(
+                    "refreshReuseGraceSeconds",
+                    "must be at most 300 (the authority's grace window, usually under a minute)",
+                )),
+                Some(seconds) => Duration::from_secs(seconds),
+                None => Duration::ZERO,
+            };
         let server_api_key = secret_value(
             index,
             "serverApiKey",
@@ -426,8 +594,11 @@ impl Entry {
             base_path: self.base_path,
             issuer: self.issuer,
             client_id: self.client_id,
-            client_secret,
+            credentials,
             redirect_uri: self.redirect_uri,
+            scopes,
+            dpop,
+            refresh_reuse_grace,
             origin,
             mode,
             identity,
@@ -525,7 +696,10 @@ mod tests {
         let configs = configs_from_json(SANDBOX_JSON, Mode::Sandbox).expect("valid");
         assert_eq!(configs.len(), 4);
         assert_eq!(configs[0].base_path, "/phr/myna");
-        assert_eq!(configs[0].client_secret.expose(), "sandbox-secret-phr");
+        assert!(matches!(
+            &configs[0].credentials,
+            ClientCredentials::SecretBasic(secret) if secret.expose() == "sandbox-secret-phr"
+        ));
         assert_eq!(configs[0].origin, "http://127.0.0.1:8080");
         assert!(!configs[0].secure_cookie());
         assert!(configs[0].requests.get("phr-90d").is_some());
@@ -584,6 +758,58 @@ mod tests {
         let mut neither = entry();
         neither.as_object_mut().map(|m| m.remove("clientSecret"));
         assert_eq!(field_of(one(neither)), "clientSecret");
+    }
+
+    fn key_file(name: &str) -> String {
+        format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn private_key_jwt_reads_its_key_and_excludes_a_secret() {
+        let mut e = entry();
+        e.as_object_mut().map(|m| m.remove("clientSecret"));
+        e["clientAuth"] = serde_json::json!({
+            "method": "private_key_jwt", "algorithm": "PS256", "keyId": "rsa-1",
+            "privateKeyFile": key_file("client-rsa.pem")
+        });
+        let configs = one(e.clone()).expect("valid");
+        assert!(matches!(
+            &configs[0].credentials,
+            ClientCredentials::PrivateKeyJwt(key) if key.algorithm_name() == "PS256"
+        ));
+        let mut with_secret = e.clone();
+        with_secret["clientSecret"] = "s".into();
+        assert_eq!(field_of(one(with_secret)), "clientSecret");
+        let mut wrong_kind = e.clone();
+        wrong_kind["clientAuth"]["algorithm"] = "ES256".into();
+        assert_eq!(field_of(one(wrong_kind)), "clientAuth");
+        let mut two_sources = e.clone();
+        two_sources["clientAuth"]["privateKeyPem"] = "x".into();
+        assert_eq!(field_of(one(two_sources)), "clientAuth.privateKeyPem");
+        let mut missing = e;
+        missing["clientAuth"]["privateKeyFile"] = "/nonexistent/key.pem".into();
+        assert_eq!(field_of(one(missing)), "clientAuth.privateKeyFile");
+    }
+
+    #[test]
+    fn scopes_dpop_and_the_grace_window_are_checked() {
+        let mut e = entry();
+        e["scopes"] = serde_json::json!(["openid", "openid", "mynaportal"]);
+        e["dpop"] = serde_json::json!({ "privateKeyFile": key_file("dpop-p256.pem") });
+        e["refreshReuseGraceSeconds"] = 30.into();
+        let configs = one(e.clone()).expect("valid");
+        assert_eq!(configs[0].scopes, ["openid", "mynaportal"]);
+        assert!(configs[0].dpop.is_some());
+        assert_eq!(configs[0].refresh_reuse_grace, Duration::from_secs(30));
+        let mut spaced = e.clone();
+        spaced["scopes"] = serde_json::json!(["openid profile"]);
+        assert_eq!(field_of(one(spaced)), "scopes[0]");
+        let mut rsa_dpop = e.clone();
+        rsa_dpop["dpop"] = serde_json::json!({ "privateKeyFile": key_file("client-rsa.pem") });
+        assert_eq!(field_of(one(rsa_dpop)), "dpop");
+        let mut long = e;
+        long["refreshReuseGraceSeconds"] = 3600.into();
+        assert_eq!(field_of(one(long)), "refreshReuseGraceSeconds");
     }
 
     #[test]

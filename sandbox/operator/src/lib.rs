@@ -20,7 +20,11 @@
 //!   share of the authority's TPS with citizens' calls first.
 //! - [`webhooks`](WebhookTarget) — signed revocation events to recipients.
 //! - `oauth` — the OAuth client: discovery, PAR, code exchange, refresh,
-//!   revocation, the retrieval API; retries on 429 and 5xx.
+//!   revocation, the retrieval API; retries only where no single-use
+//!   grant can be spent twice.
+//! - `proof` — what the backend signs: `private_key_jwt` assertions and
+//!   DPoP proofs.
+//! - `id_token` — ID token validation when the scopes include `openid`.
 //! - [`seal`](TokenKey) — the token key and AES-256-GCM sealing.
 //! - [`store`](ConsentStore) — the storage trait and its SQLite
 //!   implementation.
@@ -28,10 +32,12 @@
 //! - `problem` — RFC 9457 problem answers.
 
 mod config;
+mod id_token;
 mod limits;
 pub mod oauth;
 mod operator;
 mod problem;
+pub mod proof;
 mod requests;
 mod routes;
 mod seal;

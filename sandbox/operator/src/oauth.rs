@@ -1,27 +1,38 @@
-//! The OAuth 2.0 client: RFC 8414 discovery, pushed authorization requests
-//! (RFC 9126) with RFC 9396 `authorization_details`, the code exchange with
-//! the PKCE verifier, refresh, RFC 7009 revocation, and the authority's
-//! asynchronous retrieval API. Every call retries on 429 and 5xx, and every
-//! error says which step failed.
+//! The OAuth 2.0 client: discovery (RFC 8414, falling back to OpenID
+//! Connect Discovery), pushed authorization requests (RFC 9126) with RFC
+//! 9396 `authorization_details`, the code exchange with the PKCE verifier
+//! and, with `openid`, ID token validation, refresh, RFC 7009 revocation,
+//! and the authority's asynchronous retrieval API. It authenticates with
+//! `client_secret_basic` or `private_key_jwt`, and binds tokens to its DPoP
+//! key (RFC 9449) when configured. Every error says which step failed and
+//! whether the cause is the configuration or a passing failure.
 //!
 //! Written on reqwest rather than a generic OAuth crate because the flows
-//! are few and need PAR, `iss` (RFC 9207) and `authorization_details`.
+//! are few and need PAR, `iss` (RFC 9207), DPoP nonces and
+//! `authorization_details`; jsonwebtoken does the signing and verifying.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use jsonwebtoken::jwk::JwkSet;
 use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::id_token::{self, IdTokenProblem};
 use crate::limits::{AuthorityBudget, Priority};
+use crate::proof::{ClientKey, DpopKey};
 use crate::secret::{
     AccessToken, AuthorizationCode, ClientSecret, Nonce, PkceVerifier, RefreshToken, State,
 };
+use crate::Clock;
+
+/// The RFC 9396 type this client asks for and reads back.
+pub const DETAILS_TYPE: &str = "mynaportal_consent";
 
 /// At most this many attempts per call to the authority.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -35,7 +46,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// The step of the flow a call belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// RFC 8414 metadata.
+    /// RFC 8414 metadata, or the JWKS it names.
     Discovery,
     /// RFC 9126 pushed authorization request.
     PushedAuthorization,
@@ -64,11 +75,64 @@ impl Step {
             Self::RetrievalPoll => "retrieval_poll",
         }
     }
+
+    /// How a failed attempt of this step may be retried. A code is single
+    /// use and the authority revokes everything issued for it when it comes
+    /// twice; a refresh token likewise. Those are retried only when the
+    /// request cannot have been acted on (it never left, or the answer was
+    /// 429), unless the authority keeps a reuse grace window for refresh
+    /// tokens.
+    fn retry(self, refresh_grace: Duration) -> Retry {
+        match self {
+            Self::CodeExchange => Retry::UnsentOnly,
+            Self::Refresh if refresh_grace.is_zero() => Retry::UnsentOnly,
+            Self::Refresh => Retry::Within(refresh_grace),
+            _ => Retry::Failures,
+        }
+    }
 }
 
 impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Which failures of a call are tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// 429, 5xx and connection failures.
+    Failures,
+    /// Only what the authority cannot have acted on: 429 and connection
+    /// failures.
+    UnsentOnly,
+    /// Any failure, a lost answer included, while the first attempt is
+    /// younger than this.
+    Within(Duration),
+}
+
+/// What kind of cause a failure has, for the developer: fix the
+/// configuration, or try again later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The backend and the authority do not fit: a missing capability, a
+    /// refused client, an answer this client cannot use. Retrying does not
+    /// help; the configuration (here or at the authority) must change.
+    Configuration,
+    /// The grant behind a token has ended at the authority.
+    GrantEnded,
+    /// A passing failure: unreachable, rate limited, 5xx.
+    Temporary,
+}
+
+impl Cause {
+    /// Stable name, as the problem answers' `cause` member.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Configuration => "configuration",
+            Self::GrantEnded => "grant_ended",
+            Self::Temporary => "temporary",
+        }
     }
 }
 
@@ -120,9 +184,14 @@ pub enum OAuthError {
         /// What is wrong.
         reason: String,
     },
-    /// The authority's metadata lacks what this client needs.
-    #[error("{step}: the authority does not offer {0}", step = Step::Discovery)]
-    Unsupported(&'static str),
+    /// The authority lacks what this client is configured to use.
+    #[error("{step}: the authority does not offer {what}")]
+    Unsupported {
+        /// The step that found out (discovery, or the call that needs it).
+        step: Step,
+        /// What is missing, e.g. `the retrieval API`.
+        what: String,
+    },
 }
 
 impl OAuthError {
@@ -134,7 +203,7 @@ impl OAuthError {
             Self::Server { .. } => "authority_failed",
             Self::Refused { .. } => "authority_refused",
             Self::InvalidResponse { .. } => "authority_invalid_response",
-            Self::Unsupported(_) => "authority_unsupported",
+            Self::Unsupported { .. } => "authority_unsupported",
         }
     }
 
@@ -145,8 +214,23 @@ impl OAuthError {
             | Self::RateLimited { step, .. }
             | Self::Server { step, .. }
             | Self::Refused { step, .. }
-            | Self::InvalidResponse { step, .. } => *step,
-            Self::Unsupported(_) => Step::Discovery,
+            | Self::InvalidResponse { step, .. }
+            | Self::Unsupported { step, .. } => *step,
+        }
+    }
+
+    /// Whether fixing the configuration or waiting is the way out.
+    pub fn cause(&self) -> Cause {
+        match self {
+            Self::Unreachable { .. } | Self::RateLimited { .. } | Self::Server { .. } => {
+                Cause::Temporary
+            }
+            Self::InvalidResponse { .. } | Self::Unsupported { .. } => Cause::Configuration,
+            Self::Refused { error, .. } => match error.as_str() {
+                "invalid_grant" => Cause::GrantEnded,
+                "temporarily_unavailable" | "use_dpop_nonce" | "slow_down" => Cause::Temporary,
+                _ => Cause::Configuration,
+            },
         }
     }
 
@@ -156,9 +240,17 @@ impl OAuthError {
             reason: reason.into(),
         }
     }
+
+    fn unsupported(step: Step, what: impl Into<String>) -> Self {
+        Self::Unsupported {
+            step,
+            what: what.into(),
+        }
+    }
 }
 
-/// The authority's RFC 8414 metadata, as far as this client uses it.
+/// The authority's metadata (RFC 8414, or OpenID Connect Discovery), as
+/// far as this client uses it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Metadata {
     /// Must equal the configured issuer (RFC 8414 §3.3).
@@ -179,9 +271,28 @@ pub struct Metadata {
     /// PKCE methods.
     #[serde(default)]
     pub code_challenge_methods_supported: Vec<String>,
-    /// RFC 9207.
+    /// RFC 9207: whether callbacks carry `iss`.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// The authority's signing keys (ID tokens).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// Scopes the authority knows, when it says.
+    #[serde(default)]
+    pub scopes_supported: Option<Vec<String>>,
+    /// Client authentication methods; RFC 8414 §2 makes
+    /// `client_secret_basic` the default.
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// Algorithms for `private_key_jwt`.
+    #[serde(default)]
+    pub token_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// RFC 9396 types, when the authority says.
+    #[serde(default)]
+    pub authorization_details_types_supported: Option<Vec<String>>,
+    /// RFC 9449: the algorithms of DPoP proofs; absent means no DPoP.
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Vec<String>,
     /// The asynchronous retrieval API (the Mynaportal extension).
     #[serde(default)]
     pub retrieval_endpoint: Option<String>,
@@ -191,7 +302,7 @@ pub struct Metadata {
 pub struct AuthorizationParams<'a> {
     /// The transaction's state.
     pub state: &'a State,
-    /// The transaction's nonce.
+    /// The transaction's nonce (sent only with the `openid` scope).
     pub nonce: &'a Nonce,
     /// The transaction's PKCE verifier (only its challenge is sent).
     pub verifier: &'a PkceVerifier,
@@ -199,8 +310,8 @@ pub struct AuthorizationParams<'a> {
     pub authorization_details: &'a Value,
 }
 
-/// What the authority granted, from the token answer's
-/// `authorization_details`.
+/// What the authority confirmed it granted, from the token answer's
+/// `authorization_details` entry of [`DETAILS_TYPE`].
 #[derive(Debug, Clone, Default)]
 pub struct GrantDetails {
     /// The authority's id of the grant.
@@ -209,8 +320,16 @@ pub struct GrantDetails {
     pub granted_at: Option<OffsetDateTime>,
     /// When a linkage ends.
     pub ends_at: Option<OffsetDateTime>,
-    /// The items granted.
+    /// The items granted; `None` when the answer confirms no entry of the
+    /// type at all.
     pub items: Option<Vec<String>>,
+}
+
+impl GrantDetails {
+    /// Whether the answer confirms at least one item.
+    pub fn confirms_anything(&self) -> bool {
+        self.items.as_ref().is_some_and(|items| !items.is_empty())
+    }
 }
 
 /// A token answer.
@@ -222,6 +341,8 @@ pub struct Tokens {
     pub expires_in: Option<i64>,
     /// The refresh token (linkage only).
     pub refresh_token: Option<RefreshToken>,
+    /// The scopes granted (RFC 6749 §5.1), when the authority says.
+    pub scope: Option<String>,
     /// What was granted.
     pub grant: GrantDetails,
 }
@@ -234,6 +355,10 @@ struct RawTokens {
     expires_in: Option<i64>,
     #[serde(default)]
     refresh_token: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    id_token: Option<String>,
     #[serde(default)]
     authorization_details: Vec<Value>,
 }
@@ -270,28 +395,72 @@ pub struct RemoteItemRecords {
     pub records: Vec<Value>,
 }
 
+/// How the client authenticates at the authority's back-channel endpoints.
+#[derive(Debug, Clone)]
+pub enum ClientCredentials {
+    /// HTTP Basic with the shared secret (RFC 6749 §2.3.1).
+    SecretBasic(ClientSecret),
+    /// A JWT signed with the client's private key (RFC 7523 §2.2).
+    PrivateKeyJwt(ClientKey),
+}
+
+impl ClientCredentials {
+    /// The method's registered name.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::SecretBasic(_) => "client_secret_basic",
+            Self::PrivateKeyJwt(_) => "private_key_jwt",
+        }
+    }
+}
+
+/// Everything that makes one OAuth client, from the operator's
+/// configuration.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// The authority's issuer identifier.
+    pub issuer: String,
+    /// The registered client id.
+    pub client_id: String,
+    /// How the client authenticates.
+    pub credentials: ClientCredentials,
+    /// The registered redirect URI.
+    pub redirect_uri: String,
+    /// The scopes asked for with every authorization; with `openid` a
+    /// nonce goes along and the ID token is checked.
+    pub scopes: Vec<String>,
+    /// The DPoP key, when tokens are to be sender-constrained.
+    pub dpop: Option<DpopKey>,
+    /// The authority's documented reuse grace window for a just-rotated
+    /// refresh token; zero when it has none. Within it, a refresh whose
+    /// answer was lost is tried again.
+    pub refresh_reuse_grace: Duration,
+}
+
+impl ClientSettings {
+    /// Whether the scopes ask for OpenID Connect.
+    pub fn openid(&self) -> bool {
+        self.scopes.iter().any(|scope| scope == "openid")
+    }
+}
+
 /// One OAuth client of one authority. Discovery happens on first use and is
 /// cached, because the authority may start after the backend.
 pub struct OAuthClient {
     http: reqwest::Client,
-    issuer: String,
-    client_id: String,
-    secret: ClientSecret,
-    redirect_uri: String,
+    settings: ClientSettings,
     metadata: tokio::sync::OnceCell<Arc<Metadata>>,
+    jwks: tokio::sync::RwLock<Option<Arc<JwkSet>>>,
+    /// The last `DPoP-Nonce` the authority gave (RFC 9449 §8).
+    dpop_nonce: Mutex<Option<String>>,
     budget: AuthorityBudget,
+    clock: Clock,
 }
 
 impl OAuthClient {
-    /// A client of `issuer`, registered as `client_id` with `secret` and
-    /// `redirect_uri`, within `budget` at the authority.
-    pub fn new(
-        issuer: &str,
-        client_id: &str,
-        secret: ClientSecret,
-        redirect_uri: &str,
-        budget: AuthorityBudget,
-    ) -> Self {
+    /// A client as `settings` say, within `budget` at the authority,
+    /// reading "now" (for client assertions) from `clock`.
+    pub fn new(settings: ClientSettings, budget: AuthorityBudget, clock: Clock) -> Self {
         let http = reqwest::Client::builder()
             // OAuth endpoints do not redirect; following one would send the
             // client's credentials somewhere nobody configured.
@@ -302,18 +471,23 @@ impl OAuthClient {
             .unwrap_or_else(|_| reqwest::Client::new());
         Self {
             http,
-            issuer: issuer.to_owned(),
-            client_id: client_id.to_owned(),
-            secret,
-            redirect_uri: redirect_uri.to_owned(),
+            settings,
             metadata: tokio::sync::OnceCell::new(),
+            jwks: tokio::sync::RwLock::new(None),
+            dpop_nonce: Mutex::new(None),
             budget,
+            clock,
         }
     }
 
     /// The configured issuer.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.settings.issuer
+    }
+
+    /// The client's settings.
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings
     }
 
     /// The authority's metadata, fetched once. A failed fetch is not cached,
@@ -325,21 +499,57 @@ impl OAuthClient {
             .cloned()
     }
 
-    /// RFC 8414 §3: the well-known segment goes between host and path.
-    fn metadata_url(&self) -> Result<url::Url, OAuthError> {
-        let mut url = url::Url::parse(&self.issuer)
+    /// Where the metadata may be, in order: RFC 8414 §3 (the well-known
+    /// segment between host and path), then OpenID Connect Discovery in the
+    /// same form (RFC 8414 §5), then as OpenID Connect Discovery §4 appends
+    /// it to the issuer's path.
+    fn metadata_urls(&self) -> Result<Vec<url::Url>, OAuthError> {
+        let issuer = url::Url::parse(&self.settings.issuer)
             .map_err(|_| OAuthError::invalid(Step::Discovery, "the issuer is not a URL"))?;
-        let path = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
-        Ok(url)
+        let path = issuer.path().trim_end_matches('/').to_owned();
+        let mut urls = Vec::with_capacity(3);
+        for document in ["oauth-authorization-server", "openid-configuration"] {
+            let mut url = issuer.clone();
+            url.set_path(&format!("/.well-known/{document}{path}"));
+            urls.push(url);
+        }
+        let mut appended = issuer.clone();
+        appended.set_path(&format!("{path}/.well-known/openid-configuration"));
+        if !urls.contains(&appended) {
+            urls.push(appended);
+        }
+        Ok(urls)
     }
 
     async fn discover(&self) -> Result<Metadata, OAuthError> {
         let step = Step::Discovery;
-        let url = self.metadata_url()?;
-        let response = self.send(step, || self.http.get(url.clone())).await?;
-        let metadata: Metadata = expect_json(step, response, &[StatusCode::OK]).await?;
-        if metadata.issuer != self.issuer {
+        let mut metadata = None;
+        for url in self.metadata_urls()? {
+            let response = self.send(step, || self.http.get(url.clone())).await?;
+            // 404 (or another refusal) means "not this document": try the
+            // next. Anything else is an answer.
+            if response.status().is_client_error() {
+                continue;
+            }
+            metadata = Some(expect_json::<Metadata>(step, response, &[StatusCode::OK]).await?);
+            break;
+        }
+        let metadata = metadata.ok_or_else(|| {
+            OAuthError::unsupported(
+                step,
+                "metadata at /.well-known/oauth-authorization-server or /.well-known/openid-configuration",
+            )
+        })?;
+        self.check_metadata(&metadata)?;
+        Ok(metadata)
+    }
+
+    /// Refuses metadata this client cannot work with, naming what is
+    /// missing, before any citizen is sent anywhere.
+    fn check_metadata(&self, metadata: &Metadata) -> Result<(), OAuthError> {
+        let step = Step::Discovery;
+        let unsupported = |what: String| Err(OAuthError::unsupported(step, what));
+        if metadata.issuer != self.settings.issuer {
             // RFC 8414 §3.3: metadata for another issuer is an attack or a
             // misconfiguration; either way, do not send secrets there.
             return Err(OAuthError::invalid(
@@ -352,15 +562,16 @@ impl OAuthClient {
             .iter()
             .any(|m| m == "S256")
         {
-            return Err(OAuthError::Unsupported("PKCE S256"));
+            return unsupported("PKCE S256".into());
         }
-        let https_issuer = self.issuer.starts_with("https://");
+        let https_issuer = self.settings.issuer.starts_with("https://");
         let endpoints = [
             Some(&metadata.authorization_endpoint),
             Some(&metadata.token_endpoint),
             metadata.pushed_authorization_request_endpoint.as_ref(),
             metadata.revocation_endpoint.as_ref(),
             metadata.retrieval_endpoint.as_ref(),
+            metadata.jwks_uri.as_ref(),
         ];
         for endpoint in endpoints.into_iter().flatten() {
             let url = url::Url::parse(endpoint)
@@ -372,26 +583,76 @@ impl OAuthClient {
         if metadata.require_pushed_authorization_requests
             && metadata.pushed_authorization_request_endpoint.is_none()
         {
-            return Err(OAuthError::Unsupported(
-                "the pushed authorization request endpoint it requires",
-            ));
+            return unsupported("the pushed authorization request endpoint it requires".into());
         }
-        Ok(metadata)
+        let method = self.settings.credentials.method();
+        let methods = metadata
+            .token_endpoint_auth_methods_supported
+            .as_deref()
+            .unwrap_or(&[]);
+        let method_offered = if metadata.token_endpoint_auth_methods_supported.is_some() {
+            methods.iter().any(|m| m == method)
+        } else {
+            method == "client_secret_basic"
+        };
+        if !method_offered {
+            return unsupported(format!("client authentication by {method}"));
+        }
+        if let (ClientCredentials::PrivateKeyJwt(key), Some(algorithms)) = (
+            &self.settings.credentials,
+            &metadata.token_endpoint_auth_signing_alg_values_supported,
+        ) {
+            if !algorithms.iter().any(|a| a == key.algorithm_name()) {
+                return unsupported(format!("client assertions signed {}", key.algorithm_name()));
+            }
+        }
+        if let Some(scopes) = &metadata.scopes_supported {
+            if let Some(missing) = self.settings.scopes.iter().find(|s| !scopes.contains(s)) {
+                return unsupported(format!("the scope {missing}"));
+            }
+        }
+        if self.settings.openid() && metadata.jwks_uri.is_none() {
+            return unsupported("a jwks_uri to check ID tokens with".into());
+        }
+        if let Some(types) = &metadata.authorization_details_types_supported {
+            if !types.iter().any(|t| t == DETAILS_TYPE) {
+                return unsupported(format!("authorization_details of type {DETAILS_TYPE}"));
+            }
+        }
+        if self.settings.dpop.is_some()
+            && !metadata
+                .dpop_signing_alg_values_supported
+                .iter()
+                .any(|a| a == "ES256")
+        {
+            return unsupported("DPoP proofs signed ES256 (RFC 9449)".into());
+        }
+        Ok(())
     }
 
-    /// Sends one call with retries: on 429 and 5xx, and on connection
-    /// failures (the request never left), wait (`Retry-After` when given,
-    /// else exponential backoff) and try again, at most [`MAX_ATTEMPTS`]
-    /// times within [`TOTAL_BUDGET`]. Other transport failures are not
-    /// retried: the authority may have acted on the request, and replaying a
-    /// single-use refresh token would make it revoke the grant.
+    /// Whether callbacks must carry `iss` (RFC 9207): when the metadata
+    /// says the authority sends it.
+    pub async fn callback_needs_iss(&self) -> Result<bool, OAuthError> {
+        Ok(self
+            .metadata()
+            .await?
+            .authorization_response_iss_parameter_supported)
+    }
+
+    /// Sends one call with retries: on 429, 5xx and connection failures
+    /// (as [`Step::retry`] allows for the step), wait (`Retry-After` when
+    /// given, else exponential backoff) and try again, at most
+    /// [`MAX_ATTEMPTS`] times within [`TOTAL_BUDGET`]. A `DPoP-Nonce`
+    /// challenge is answered once at once, with the new nonce.
     async fn send(
         &self,
         step: Step,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, OAuthError> {
         let started = tokio::time::Instant::now();
+        let retry = step.retry(self.settings.refresh_reuse_grace);
         let mut attempt = 1;
+        let mut nonce_retried = false;
         let priority = match step {
             Step::Discovery => None,
             Step::PushedAuthorization => Some(Priority::Start),
@@ -412,36 +673,49 @@ impl OAuthClient {
             }
             let remaining = TOTAL_BUDGET.saturating_sub(started.elapsed());
             let result = build().timeout(remaining.min(ATTEMPT_TIMEOUT)).send().await;
+            if let Ok(response) = &result {
+                if self.take_dpop_nonce(response) && !nonce_retried {
+                    // RFC 9449 §8: the authority refused the proof for its
+                    // nonce; it acted on nothing, so the call goes again.
+                    nonce_retried = true;
+                    continue;
+                }
+            }
+            let unsent_only = match retry {
+                Retry::Failures => false,
+                Retry::UnsentOnly => true,
+                Retry::Within(grace) => started.elapsed() >= grace,
+            };
             let (delay, failure) = match result {
-                Ok(response)
-                    if response.status() == StatusCode::TOO_MANY_REQUESTS
-                        || response.status().is_server_error() =>
-                {
+                Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
                     let retry_after = retry_after(&response);
-                    let failure = if response.status() == StatusCode::TOO_MANY_REQUESTS {
-                        OAuthError::RateLimited { step, retry_after }
-                    } else {
-                        OAuthError::Server {
-                            step,
-                            status: response.status().as_u16(),
-                        }
-                    };
                     let delay = retry_after.map_or_else(|| backoff(attempt), Duration::from_secs);
+                    (delay, OAuthError::RateLimited { step, retry_after })
+                }
+                Ok(response) if response.status().is_server_error() => {
+                    let failure = OAuthError::Server {
+                        step,
+                        status: response.status().as_u16(),
+                    };
+                    if unsent_only {
+                        return Err(failure);
+                    }
+                    let delay = retry_after(&response)
+                        .map_or_else(|| backoff(attempt), Duration::from_secs);
                     (delay, failure)
                 }
                 Ok(response) => return Ok(response),
-                Err(error) if error.is_connect() => (
-                    backoff(attempt),
-                    OAuthError::Unreachable {
-                        step,
-                        reason: error.to_string(),
-                    },
-                ),
                 Err(error) => {
-                    return Err(OAuthError::Unreachable {
+                    let failure = OAuthError::Unreachable {
                         step,
                         reason: error.to_string(),
-                    })
+                    };
+                    // A connection that never opened carried nothing; any
+                    // other transport failure may have lost an answer.
+                    if unsent_only && !error.is_connect() {
+                        return Err(failure);
+                    }
+                    (backoff(attempt), failure)
                 }
             };
             if attempt >= MAX_ATTEMPTS || started.elapsed() + delay >= TOTAL_BUDGET {
@@ -458,15 +732,62 @@ impl OAuthClient {
         }
     }
 
+    /// Keeps a `DPoP-Nonce` the authority sent; `true` when the answer is
+    /// a challenge to use it (400 `use_dpop_nonce` at the token endpoint, or
+    /// 401 with `error="use_dpop_nonce"` at a resource).
+    fn take_dpop_nonce(&self, response: &Response) -> bool {
+        if self.settings.dpop.is_none() {
+            return false;
+        }
+        let Some(nonce) = response
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        let mut kept = self
+            .dpop_nonce
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed = kept.as_deref() != Some(nonce);
+        *kept = Some(nonce.to_owned());
+        changed && matches!(response.status().as_u16(), 400 | 401)
+    }
+
+    /// The `DPoP` header for a call, when the client uses DPoP.
+    fn dpop_header(
+        &self,
+        step: Step,
+        method: &str,
+        url: &url::Url,
+        access_token: Option<&str>,
+    ) -> Result<Option<HeaderValue>, OAuthError> {
+        let Some(key) = &self.settings.dpop else {
+            return Ok(None);
+        };
+        let nonce = self
+            .dpop_nonce
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let proof = key
+            .proof(method, url, access_token, nonce.as_deref())
+            .map_err(|_| OAuthError::invalid(step, "the DPoP proof could not be signed"))?;
+        HeaderValue::from_str(&proof)
+            .map(Some)
+            .map_err(|_| OAuthError::invalid(step, "the DPoP proof is not a header value"))
+    }
+
     /// `Authorization: Basic` with the client id and secret, each
     /// form-urlencoded first (RFC 6749 §2.3.1).
-    fn basic_auth(&self) -> HeaderValue {
+    fn basic_auth(&self, secret: &ClientSecret) -> HeaderValue {
         let encode =
             |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let credentials = format!(
             "{}:{}",
-            encode(&self.client_id),
-            encode(self.secret.expose())
+            encode(&self.settings.client_id),
+            encode(secret.expose())
         );
         let mut value = HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(credentials)))
             .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
@@ -474,11 +795,53 @@ impl OAuthClient {
         value
     }
 
-    fn form_post(&self, endpoint: &str, form: &[(&str, &str)]) -> RequestBuilder {
-        self.http
-            .post(endpoint)
-            .header(AUTHORIZATION, self.basic_auth())
-            .form(form)
+    /// A POST to a back-channel endpoint, authenticated as configured (a
+    /// fresh assertion per attempt), with a DPoP proof when `dpop`.
+    fn form_post(
+        &self,
+        step: Step,
+        endpoint: &url::Url,
+        form: &[(&str, &str)],
+        dpop: bool,
+    ) -> RequestBuilder {
+        let mut fields: Vec<(&str, String)> =
+            form.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        let mut request = self.http.post(endpoint.clone());
+        match &self.settings.credentials {
+            ClientCredentials::SecretBasic(secret) => {
+                request = request.header(AUTHORIZATION, self.basic_auth(secret));
+            }
+            ClientCredentials::PrivateKeyJwt(key) => {
+                // A signing failure leaves the assertion out; the authority
+                // then refuses the call as unauthenticated, which names it.
+                if let Ok(assertion) = key.assertion(
+                    &self.settings.client_id,
+                    &self.settings.issuer,
+                    (self.clock)(),
+                ) {
+                    // RFC 7521 §4.2: client_id may go along; once, since a
+                    // repeated parameter is an error (RFC 6749 §3.2).
+                    if !fields.iter().any(|(k, _)| *k == "client_id") {
+                        fields.push(("client_id", self.settings.client_id.clone()));
+                    }
+                    fields.push((
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                    ));
+                    fields.push(("client_assertion", assertion));
+                }
+            }
+        }
+        if dpop {
+            if let Ok(Some(proof)) = self.dpop_header(step, "POST", endpoint, None) {
+                request = request.header("DPoP", proof);
+            }
+        }
+        request.form(&fields)
+    }
+
+    fn endpoint(step: Step, text: &str) -> Result<url::Url, OAuthError> {
+        url::Url::parse(text).map_err(|_| OAuthError::invalid(step, "an endpoint is not a URL"))
     }
 
     /// The authorization URL for a transaction: pushed through PAR when the
@@ -491,22 +854,34 @@ impl OAuthClient {
         let metadata = self.metadata().await?;
         let challenge = params.verifier.challenge();
         let details = params.authorization_details.to_string();
-        let fields: [(&str, &str); 8] = [
+        let scope = self.settings.scopes.join(" ");
+        let mut fields: Vec<(&str, &str)> = vec![
             ("response_type", "code"),
-            ("client_id", &self.client_id),
-            ("redirect_uri", &self.redirect_uri),
+            ("client_id", &self.settings.client_id),
+            ("redirect_uri", &self.settings.redirect_uri),
             ("state", params.state.expose()),
-            ("nonce", params.nonce.expose()),
             ("code_challenge", &challenge),
             ("code_challenge_method", "S256"),
             ("authorization_details", &details),
         ];
-        let mut url = url::Url::parse(&metadata.authorization_endpoint).map_err(|_| {
-            OAuthError::invalid(Step::Discovery, "the authorization endpoint is not a URL")
-        })?;
+        if !scope.is_empty() {
+            fields.push(("scope", &scope));
+        }
+        // A nonce belongs to OpenID Connect: without `openid` a standard
+        // server refuses it, and nothing would check it.
+        if self.settings.openid() {
+            fields.push(("nonce", params.nonce.expose()));
+        }
+        let mut url = Self::endpoint(Step::Discovery, &metadata.authorization_endpoint)?;
         if let Some(par) = &metadata.pushed_authorization_request_endpoint {
             let step = Step::PushedAuthorization;
-            let response = self.send(step, || self.form_post(par, &fields)).await?;
+            let par = Self::endpoint(step, par)?;
+            // With DPoP, the proof at PAR binds the code to the key
+            // (RFC 9449 §10.1), so a stolen code is useless.
+            let dpop = self.settings.dpop.is_some();
+            let response = self
+                .send(step, || self.form_post(step, &par, &fields, dpop))
+                .await?;
             #[derive(Deserialize)]
             struct Pushed {
                 request_uri: String,
@@ -514,7 +889,7 @@ impl OAuthClient {
             let pushed: Pushed =
                 expect_json(step, response, &[StatusCode::CREATED, StatusCode::OK]).await?;
             url.query_pairs_mut()
-                .append_pair("client_id", &self.client_id)
+                .append_pair("client_id", &self.settings.client_id)
                 .append_pair("request_uri", &pushed.request_uri);
         } else {
             url.query_pairs_mut().extend_pairs(fields);
@@ -522,38 +897,140 @@ impl OAuthClient {
         Ok(url.into())
     }
 
-    /// Exchanges an authorization code, proving possession of the verifier.
+    /// Exchanges an authorization code, proving possession of the verifier;
+    /// with `openid`, the ID token must come back and carry `nonce`.
     pub async fn exchange_code(
         &self,
         code: &AuthorizationCode,
         verifier: &PkceVerifier,
+        nonce: &Nonce,
     ) -> Result<Tokens, OAuthError> {
         let step = Step::CodeExchange;
         let metadata = self.metadata().await?;
+        let endpoint = Self::endpoint(step, &metadata.token_endpoint)?;
         let form = [
             ("grant_type", "authorization_code"),
             ("code", code.expose()),
-            ("redirect_uri", &self.redirect_uri),
+            ("redirect_uri", &self.settings.redirect_uri),
             ("code_verifier", verifier.expose()),
         ];
         let response = self
-            .send(step, || self.form_post(&metadata.token_endpoint, &form))
+            .send(step, || self.form_post(step, &endpoint, &form, true))
             .await?;
-        tokens(step, response).await
+        self.tokens(step, response, Some(nonce)).await
     }
 
     /// Uses a refresh token; the answer carries its successor.
     pub async fn refresh(&self, refresh_token: &RefreshToken) -> Result<Tokens, OAuthError> {
         let step = Step::Refresh;
         let metadata = self.metadata().await?;
+        let endpoint = Self::endpoint(step, &metadata.token_endpoint)?;
         let form = [
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.expose()),
         ];
         let response = self
-            .send(step, || self.form_post(&metadata.token_endpoint, &form))
+            .send(step, || self.form_post(step, &endpoint, &form, true))
             .await?;
-        tokens(step, response).await
+        self.tokens(step, response, None).await
+    }
+
+    /// Reads a token answer: the token type this client asked for (DPoP
+    /// when it sent proofs), the ID token when `openid`, and the grant.
+    async fn tokens(
+        &self,
+        step: Step,
+        response: Response,
+        nonce: Option<&Nonce>,
+    ) -> Result<Tokens, OAuthError> {
+        let raw: RawTokens = expect_json(step, response, &[StatusCode::OK]).await?;
+        let expected_type = if self.settings.dpop.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        };
+        if !raw.token_type.eq_ignore_ascii_case(expected_type) {
+            // A Bearer token where DPoP was asked for would be usable by
+            // anyone who copies it: refuse rather than store it.
+            return Err(OAuthError::invalid(
+                step,
+                format!("the token type is {}, not {expected_type}", raw.token_type),
+            ));
+        }
+        if raw.access_token.is_empty() {
+            return Err(OAuthError::invalid(step, "the access token is empty"));
+        }
+        if self.settings.openid() {
+            let checked = match (&raw.id_token, nonce) {
+                (Some(token), _) => self.check_id_token(step, token, nonce).await,
+                (None, Some(_)) => Err(OAuthError::invalid(step, "the ID token is missing")),
+                (None, None) => Ok(()),
+            };
+            if let Err(error) = checked {
+                // Tokens that came with an ID token this client cannot
+                // trust are not kept, and not left alive either.
+                let (token, hint) = match &raw.refresh_token {
+                    Some(refresh) => (refresh.as_str(), "refresh_token"),
+                    None => (raw.access_token.as_str(), "access_token"),
+                };
+                if let Err(failed) = self.revoke(token, hint).await {
+                    tracing::warn!(%failed, "tokens with an unusable ID token were not revoked");
+                }
+                return Err(error);
+            }
+        }
+        Ok(Tokens {
+            access_token: AccessToken::new(raw.access_token),
+            expires_in: raw.expires_in,
+            refresh_token: raw
+                .refresh_token
+                .filter(|t| !t.is_empty())
+                .map(RefreshToken::new),
+            scope: raw.scope,
+            grant: grant_details(&raw.authorization_details),
+        })
+    }
+
+    /// Checks an ID token against the authority's JWKS, fetching it again
+    /// once when no key matches (the authority may have rotated).
+    async fn check_id_token(
+        &self,
+        step: Step,
+        token: &str,
+        nonce: Option<&Nonce>,
+    ) -> Result<(), OAuthError> {
+        let nonce = nonce.map(Nonce::expose);
+        let (issuer, client_id) = (&self.settings.issuer, &self.settings.client_id);
+        let cached = self.jwks.read().await.clone();
+        let jwks = match cached {
+            Some(jwks) => jwks,
+            None => self.fetch_jwks().await?,
+        };
+        let result = match id_token::verify(token, &jwks, issuer, client_id, nonce) {
+            Err(IdTokenProblem::UnknownKey) => {
+                let fresh = self.fetch_jwks().await?;
+                id_token::verify(token, &fresh, issuer, client_id, nonce)
+            }
+            other => other,
+        };
+        result
+            .map(|_| ())
+            .map_err(|problem| OAuthError::invalid(step, problem.to_string()))
+    }
+
+    async fn fetch_jwks(&self) -> Result<Arc<JwkSet>, OAuthError> {
+        let step = Step::Discovery;
+        let metadata = self.metadata().await?;
+        let uri = metadata
+            .jwks_uri
+            .as_deref()
+            .ok_or_else(|| OAuthError::unsupported(step, "a jwks_uri"))?;
+        let url = Self::endpoint(step, uri)?;
+        let response = self.send(step, || self.http.get(url.clone())).await?;
+        let jwks: JwkSet = expect_json(step, response, &[StatusCode::OK]).await?;
+        let jwks = Arc::new(jwks);
+        *self.jwks.write().await = Some(jwks.clone());
+        Ok(jwks)
     }
 
     /// Revokes a token (RFC 7009). `hint` is `refresh_token` or
@@ -564,13 +1041,37 @@ impl OAuthClient {
         let endpoint = metadata
             .revocation_endpoint
             .as_deref()
-            .ok_or(OAuthError::Unsupported("token revocation (RFC 7009)"))?;
+            .ok_or_else(|| OAuthError::unsupported(step, "token revocation (RFC 7009)"))?;
+        let endpoint = Self::endpoint(step, endpoint)?;
         let form = [("token", token), ("token_type_hint", hint)];
-        let response = self.send(step, || self.form_post(endpoint, &form)).await?;
+        let response = self
+            .send(step, || self.form_post(step, &endpoint, &form, false))
+            .await?;
         if response.status() == StatusCode::OK {
             Ok(())
         } else {
             Err(refused(step, response).await)
+        }
+    }
+
+    /// The access token on a resource call: `DPoP` with a proof that
+    /// carries the token's hash when the client uses DPoP, else `Bearer`.
+    fn resource_call(
+        &self,
+        step: Step,
+        method: reqwest::Method,
+        url: &url::Url,
+        access_token: &AccessToken,
+    ) -> RequestBuilder {
+        let request = self.http.request(method.clone(), url.clone());
+        match self.dpop_header(step, method.as_str(), url, Some(access_token.expose())) {
+            Ok(Some(proof)) => {
+                let mut value = HeaderValue::from_str(&format!("DPoP {}", access_token.expose()))
+                    .unwrap_or_else(|_| HeaderValue::from_static("DPoP"));
+                value.set_sensitive(true);
+                request.header(AUTHORIZATION, value).header("DPoP", proof)
+            }
+            _ => request.bearer_auth(access_token.expose()),
         }
     }
 
@@ -585,10 +1086,8 @@ impl OAuthClient {
         let body = items.map(|items| serde_json::json!({ "items": items }));
         let response = self
             .send(step, || {
-                let request = self
-                    .http
-                    .post(endpoint.clone())
-                    .bearer_auth(access_token.expose());
+                let request =
+                    self.resource_call(step, reqwest::Method::POST, &endpoint, access_token);
                 match &body {
                     Some(body) => request.json(body),
                     None => request,
@@ -612,23 +1111,22 @@ impl OAuthClient {
             .push(id);
         let response = self
             .send(step, || {
-                self.http
-                    .get(url.clone())
-                    .bearer_auth(access_token.expose())
+                self.resource_call(step, reqwest::Method::GET, &url, access_token)
             })
             .await?;
         expect_json(step, response, &[StatusCode::OK]).await
     }
 
-    async fn retrieval_endpoint(&self) -> Result<url::Url, OAuthError> {
+    /// The retrieval API's endpoint; `Unsupported` when the authority has
+    /// none. Ask before spending a refresh token on a retrieval.
+    pub async fn retrieval_endpoint(&self) -> Result<url::Url, OAuthError> {
+        let step = Step::RetrievalStart;
         let metadata = self.metadata().await?;
         let endpoint = metadata
             .retrieval_endpoint
             .as_deref()
-            .ok_or(OAuthError::Unsupported("the retrieval API"))?;
-        url::Url::parse(endpoint).map_err(|_| {
-            OAuthError::invalid(Step::Discovery, "the retrieval endpoint is not a URL")
-        })
+            .ok_or_else(|| OAuthError::unsupported(step, "the retrieval API"))?;
+        Self::endpoint(step, endpoint)
     }
 }
 
@@ -684,30 +1182,11 @@ async fn refused(step: Step, response: Response) -> OAuthError {
     }
 }
 
-async fn tokens(step: Step, response: Response) -> Result<Tokens, OAuthError> {
-    let raw: RawTokens = expect_json(step, response, &[StatusCode::OK]).await?;
-    if !raw.token_type.eq_ignore_ascii_case("bearer") {
-        return Err(OAuthError::invalid(step, "the token type is not Bearer"));
-    }
-    if raw.access_token.is_empty() {
-        return Err(OAuthError::invalid(step, "the access token is empty"));
-    }
-    Ok(Tokens {
-        access_token: AccessToken::new(raw.access_token),
-        expires_in: raw.expires_in,
-        refresh_token: raw
-            .refresh_token
-            .filter(|t| !t.is_empty())
-            .map(RefreshToken::new),
-        grant: grant_details(&raw.authorization_details),
-    })
-}
-
 /// The `mynaportal_consent` entry of the token answer.
 fn grant_details(details: &[Value]) -> GrantDetails {
     let Some(entry) = details
         .iter()
-        .find(|d| d.get("type").and_then(Value::as_str) == Some("mynaportal_consent"))
+        .find(|d| d.get("type").and_then(Value::as_str) == Some(DETAILS_TYPE))
     else {
         return GrantDetails::default();
     };
@@ -735,31 +1214,124 @@ fn grant_details(details: &[Value]) -> GrantDetails {
 mod tests {
     use super::*;
 
+    fn client(issuer: &str, client_id: &str, secret: &str) -> OAuthClient {
+        OAuthClient::new(
+            ClientSettings {
+                issuer: issuer.to_owned(),
+                client_id: client_id.to_owned(),
+                credentials: ClientCredentials::SecretBasic(ClientSecret::new(secret)),
+                redirect_uri: "https://op/cb".to_owned(),
+                scopes: Vec::new(),
+                dpop: None,
+                refresh_reuse_grace: Duration::ZERO,
+            },
+            AuthorityBudget::new(5),
+            crate::system_clock(),
+        )
+    }
+
     #[test]
-    fn metadata_url_inserts_the_well_known_segment_before_the_path() {
-        let client = |issuer: &str| {
-            OAuthClient::new(
-                issuer,
-                "c",
-                ClientSecret::new("s"),
-                "https://op/cb",
-                AuthorityBudget::new(5),
-            )
+    fn metadata_is_looked_for_as_rfc_8414_then_as_openid_connect_says() {
+        let urls = |issuer: &str| -> Vec<String> {
+            client(issuer, "c", "s")
+                .metadata_urls()
+                .expect("urls")
+                .iter()
+                .map(ToString::to_string)
+                .collect()
         };
         assert_eq!(
-            client("https://auth.example")
-                .metadata_url()
-                .expect("url")
-                .as_str(),
-            "https://auth.example/.well-known/oauth-authorization-server"
+            urls("https://auth.example"),
+            [
+                "https://auth.example/.well-known/oauth-authorization-server",
+                "https://auth.example/.well-known/openid-configuration",
+            ]
         );
         assert_eq!(
-            client("https://auth.example/tenant")
-                .metadata_url()
-                .expect("url")
-                .as_str(),
-            "https://auth.example/.well-known/oauth-authorization-server/tenant"
+            urls("https://auth.example/tenant"),
+            [
+                "https://auth.example/.well-known/oauth-authorization-server/tenant",
+                "https://auth.example/.well-known/openid-configuration/tenant",
+                "https://auth.example/tenant/.well-known/openid-configuration",
+            ]
         );
+    }
+
+    fn metadata(extra: Value) -> Metadata {
+        let mut value = serde_json::json!({
+            "issuer": "https://auth.example",
+            "authorization_endpoint": "https://auth.example/authorize",
+            "token_endpoint": "https://auth.example/token",
+            "code_challenge_methods_supported": ["S256"],
+        });
+        if let (Value::Object(base), Value::Object(extra)) = (&mut value, extra) {
+            base.extend(extra);
+        }
+        serde_json::from_value(value).expect("metadata")
+    }
+
+    fn refusal(client: &OAuthClient, extra: Value) -> Option<String> {
+        client
+            .check_metadata(&metadata(extra))
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn metadata_that_does_not_fit_the_configuration_is_named_before_any_citizen_is_sent() {
+        let plain = client("https://auth.example", "c", "s");
+        assert_eq!(refusal(&plain, serde_json::json!({})), None);
+        assert_eq!(
+            refusal(&plain, serde_json::json!({"token_endpoint_auth_methods_supported": ["private_key_jwt"]})),
+            Some("discovery: the authority does not offer client authentication by client_secret_basic".into())
+        );
+        assert_eq!(
+            refusal(&plain, serde_json::json!({"authorization_details_types_supported": ["payment"]})),
+            Some("discovery: the authority does not offer authorization_details of type mynaportal_consent".into())
+        );
+        assert_eq!(
+            refusal(
+                &plain,
+                serde_json::json!({"code_challenge_methods_supported": ["plain"]})
+            ),
+            Some("discovery: the authority does not offer PKCE S256".into())
+        );
+        let mut openid = client("https://auth.example", "c", "s");
+        openid.settings.scopes = vec!["openid".into(), "mynaportal".into()];
+        assert_eq!(
+            refusal(&openid, serde_json::json!({"scopes_supported": ["openid"]})),
+            Some("discovery: the authority does not offer the scope mynaportal".into())
+        );
+        assert_eq!(
+            refusal(&openid, serde_json::json!({})),
+            Some(
+                "discovery: the authority does not offer a jwks_uri to check ID tokens with".into()
+            )
+        );
+        let mut dpop = client("https://auth.example", "c", "s");
+        dpop.settings.dpop = Some(
+            crate::proof::DpopKey::from_pem(include_str!("../tests/keys/dpop-p256.pem"))
+                .expect("key"),
+        );
+        assert_eq!(
+            refusal(&dpop, serde_json::json!({})),
+            Some(
+                "discovery: the authority does not offer DPoP proofs signed ES256 (RFC 9449)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            refusal(
+                &dpop,
+                serde_json::json!({"dpop_signing_alg_values_supported": ["ES256", "PS256"]})
+            ),
+            None
+        );
+        assert!(refusal(
+            &plain,
+            serde_json::json!({"issuer": "https://other.example"})
+        )
+        .is_some_and(|r| r.contains("names issuer https://other.example")));
     }
 
     #[test]
@@ -770,15 +1342,48 @@ mod tests {
     }
 
     #[test]
-    fn basic_auth_form_encodes_before_base64() {
-        let client = OAuthClient::new(
-            "https://a",
-            "id:1",
-            ClientSecret::new("p w"),
-            "https://op/cb",
-            AuthorityBudget::new(5),
+    fn single_use_grants_are_retried_only_when_nothing_was_sent() {
+        assert_eq!(
+            Step::CodeExchange.retry(Duration::from_secs(30)),
+            Retry::UnsentOnly
         );
-        let header = client.basic_auth();
+        assert_eq!(Step::Refresh.retry(Duration::ZERO), Retry::UnsentOnly);
+        assert_eq!(
+            Step::Refresh.retry(Duration::from_secs(30)),
+            Retry::Within(Duration::from_secs(30))
+        );
+        assert_eq!(Step::RetrievalPoll.retry(Duration::ZERO), Retry::Failures);
+    }
+
+    #[test]
+    fn causes_separate_configuration_from_passing_failures() {
+        let refused = |error: &str| OAuthError::Refused {
+            step: Step::CodeExchange,
+            status: 400,
+            error: error.to_owned(),
+            grant_status: None,
+        };
+        assert_eq!(refused("invalid_client").cause(), Cause::Configuration);
+        assert_eq!(refused("invalid_grant").cause(), Cause::GrantEnded);
+        assert_eq!(refused("temporarily_unavailable").cause(), Cause::Temporary);
+        assert_eq!(
+            OAuthError::unsupported(Step::Discovery, "x").cause(),
+            Cause::Configuration
+        );
+        assert_eq!(
+            OAuthError::Server {
+                step: Step::Refresh,
+                status: 502
+            }
+            .cause(),
+            Cause::Temporary
+        );
+    }
+
+    #[test]
+    fn basic_auth_form_encodes_before_base64() {
+        let client = client("https://a", "id:1", "p w");
+        let header = client.basic_auth(&ClientSecret::new("p w"));
         let encoded = header
             .to_str()
             .expect("ascii")
@@ -802,6 +1407,10 @@ mod tests {
         assert_eq!(grant.grant_id.as_deref(), Some("g-1"));
         assert_eq!(grant.items, Some(vec!["a".to_owned(), "b".to_owned()]));
         assert!(grant.granted_at.is_some() && grant.ends_at.is_some());
-        assert!(grant_details(&[]).grant_id.is_none());
+        assert!(grant.confirms_anything());
+        let nothing = grant_details(&[]);
+        assert!(nothing.grant_id.is_none() && !nothing.confirms_anything());
+        let other_type = grant_details(&[serde_json::json!({"type": "payment", "items": ["a"]})]);
+        assert!(!other_type.confirms_anything());
     }
 }

@@ -21,7 +21,9 @@ use time::OffsetDateTime;
 
 use crate::config::OperatorConfig;
 use crate::limits::{AuthorityBudget, Buckets};
-use crate::oauth::{AuthorizationParams, OAuthClient, OAuthError, RemoteItemRecords};
+use crate::oauth::{
+    AuthorizationParams, Cause, OAuthClient, OAuthError, RemoteItemRecords, Tokens,
+};
 use crate::problem::Problem;
 use crate::requests::{CompiledRequest, TOKEN_PREFIX};
 use crate::seal::TokenKey;
@@ -98,9 +100,11 @@ fn store_problem(error: StoreError) -> Problem {
 }
 
 /// The problem for a failed call to the authority: 429 when the authority
-/// kept rate limiting (the caller may retry later), else 502 `code`.
+/// kept rate limiting (the caller may retry later), else 502 `code`. Both
+/// carry `cause`: `configuration` (the backend and the authority do not
+/// fit; retrying will not help), `grant_ended` or `temporary`.
 fn authority_problem(error: &OAuthError, code: &str, title: &'static str) -> Problem {
-    tracing::warn!(%error, "call to the authority failed");
+    tracing::warn!(%error, cause = error.cause().name(), "call to the authority failed");
     if let OAuthError::RateLimited { retry_after, .. } = error {
         return Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -108,15 +112,22 @@ fn authority_problem(error: &OAuthError, code: &str, title: &'static str) -> Pro
             "Too many requests",
             "The authority is limiting requests from this operator. Try again shortly.",
         )
-        .retry_after(retry_after.unwrap_or(1));
+        .retry_after(retry_after.unwrap_or(1))
+        .with("cause", error.cause().name());
     }
-    let mut problem = Problem::new(
-        StatusCode::BAD_GATEWAY,
-        code,
-        title,
-        format!("The authority call failed at step {}.", error.step()),
-    )
-    .with("step", error.step().name());
+    let detail = match (error.cause(), error) {
+        (_, OAuthError::Unsupported { what, .. }) => format!(
+            "The authority does not offer {what}; the backend's configuration and the authority do not fit."
+        ),
+        (Cause::Configuration, _) => format!(
+            "The authority call failed at step {}: the backend's configuration and the authority do not fit.",
+            error.step()
+        ),
+        _ => format!("The authority call failed at step {}.", error.step()),
+    };
+    let mut problem = Problem::new(StatusCode::BAD_GATEWAY, code, title, detail)
+        .with("step", error.step().name())
+        .with("cause", error.cause().name());
     if let OAuthError::Refused { error, .. } = error {
         problem = problem.with("authorityError", error.as_str());
     }
@@ -261,11 +272,9 @@ impl Operator {
         clock: Clock,
     ) -> Self {
         let oauth = OAuthClient::new(
-            &config.issuer,
-            &config.client_id,
-            config.client_secret.clone(),
-            &config.redirect_uri,
+            config.client_settings(),
             AuthorityBudget::new(config.limits.authority_tps),
+            clock.clone(),
         );
         let http = reqwest::Client::builder()
             // A recipient's endpoint that redirects is not followed: the
@@ -794,8 +803,26 @@ impl Operator {
                 }
                 TransactionLookup::Open(transaction) => transaction,
             };
-        if text("iss") != Some(self.inner.config.issuer.as_str()) {
-            // RFC 9207: a callback from another issuer is a mix-up attack.
+        // RFC 9207: a callback from another issuer is a mix-up attack. `iss`
+        // is required when the metadata says the authority sends it; when
+        // present it must match either way.
+        let needs_iss = self
+            .inner
+            .oauth
+            .callback_needs_iss()
+            .await
+            .map_err(|error| {
+                authority_problem(
+                    &error,
+                    "token_exchange_failed",
+                    "The authorization could not be completed",
+                )
+            })?;
+        let iss_ok = match text("iss") {
+            Some(iss) => iss == self.inner.config.issuer,
+            None => !needs_iss,
+        };
+        if !iss_ok {
             return Err(callback_problem(
                 "issuer_mismatch",
                 "Unexpected issuer",
@@ -835,10 +862,11 @@ impl Operator {
             .and_then(|text| serde_json::from_str(&text).ok())
             .ok_or_else(|| Problem::internal(&"the transaction's secrets do not open"))?;
         let verifier = PkceVerifier::new(secrets["verifier"].as_str().unwrap_or_default());
+        let nonce = Nonce::new(secrets["nonce"].as_str().unwrap_or_default());
         let tokens = self
             .inner
             .oauth
-            .exchange_code(&code, &verifier)
+            .exchange_code(&code, &verifier, &nonce)
             .await
             .map_err(|error| {
                 // The transaction is consumed, so even a 429 cannot be
@@ -860,6 +888,9 @@ impl Operator {
                 problem
             })?;
 
+        if !tokens.grant.confirms_anything() {
+            return Err(self.nothing_granted(tokens).await);
+        }
         let request_value: Value =
             serde_json::from_str(&transaction.request_json).map_err(|e| Problem::internal(&e))?;
         let valid = request::parse(&request_value).map_err(|e| Problem::internal(&e))?;
@@ -876,6 +907,10 @@ impl Operator {
         if let Some(granted) = &tokens.grant.items {
             // The record states what the authority granted, never more.
             consent.items.retain(|item| granted.contains(item));
+        }
+        if consent.items.is_empty() {
+            // The authority confirmed items, but none of those asked for.
+            return Err(self.nothing_granted(tokens).await);
         }
         let sealed = |value: &str| self.inner.key.seal(&consent_id, value.as_bytes());
         let refresh = tokens
@@ -916,6 +951,43 @@ impl Operator {
         self.db(move |s| s.insert_consent(&client, &owner_key, &record, &sealed_tokens))
             .await?;
         Ok(answer)
+    }
+
+    /// The answer when the authority issued tokens but confirmed no item
+    /// asked for (no `authorization_details` entry of the type, or none of
+    /// the items). Nothing is recorded: the tokens are revoked, so no grant
+    /// stays active that the citizen cannot see, and the problem says so
+    /// rather than pretending the citizen declined.
+    async fn nothing_granted(&self, tokens: Tokens) -> Problem {
+        let revoked = match &tokens.refresh_token {
+            Some(refresh) => {
+                self.inner
+                    .oauth
+                    .revoke(refresh.expose(), "refresh_token")
+                    .await
+            }
+            None => {
+                self.inner
+                    .oauth
+                    .revoke(tokens.access_token.expose(), "access_token")
+                    .await
+            }
+        };
+        if let Err(error) = &revoked {
+            tracing::warn!(%error, "the tokens of a grant that confirmed nothing were not revoked");
+        }
+        tracing::warn!(
+            scope = tokens.scope.as_deref().unwrap_or(""),
+            "the authority's token answer confirms none of the items asked for"
+        );
+        Problem::new(
+            StatusCode::BAD_GATEWAY,
+            "nothing_granted",
+            "Nothing was granted",
+            "The authority's token answer confirms none of the items asked for (no authorization_details of type mynaportal_consent); nothing was recorded and the tokens were revoked. Check that the authority supports RFC 9396 for this type.",
+        )
+        .with("step", "code_exchange")
+        .with("cause", "nothing_granted")
     }
 
     // ----- consents -----
@@ -1241,6 +1313,15 @@ impl Operator {
             }
             return Err(grant_ended(status));
         }
+        // The capability first: a refresh rotates the token, so it is not
+        // spent on an authority that has no retrieval API.
+        self.inner
+            .oauth
+            .retrieval_endpoint()
+            .await
+            .map_err(|error| {
+                authority_problem(&error, "retrieval_failed", "The retrieval could not start")
+            })?;
         let access = self.access_token(&record).await?;
         let requested = (items.len() != record.consent.items.len()).then_some(items.as_slice());
         let remote = self

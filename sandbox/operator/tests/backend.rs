@@ -582,11 +582,7 @@ async fn data_survives_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authority_429_is_retried_after_retry_after() {
     let env = Env::start().await;
-    lock(&env.proxy.injections).push_back(Injection {
-        path: "/par",
-        status: 429,
-        retry_after: Some(1),
-    });
+    lock(&env.proxy.injections).push_back(Injection::answer("/par", 429, Some(1)));
     env.start_authorization(linkage_body()).await;
     let calls = env.proxy.requests_to("/par");
     assert_eq!(calls.len(), 2);
@@ -600,11 +596,7 @@ async fn authority_429_is_retried_after_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authority_429_beyond_the_budget_answers_429_with_retry_after() {
     let env = Env::start().await;
-    lock(&env.proxy.injections).push_back(Injection {
-        path: "/par",
-        status: 429,
-        retry_after: Some(30),
-    });
+    lock(&env.proxy.injections).push_back(Injection::answer("/par", 429, Some(30)));
     let started = Instant::now();
     let response = env.post("/authorizations", linkage_body()).await;
     let retry_after = response
@@ -624,11 +616,7 @@ async fn authority_429_beyond_the_budget_answers_429_with_retry_after() {
 async fn authority_5xx_is_retried_with_backoff() {
     let env = Env::start().await;
     for _ in 0..2 {
-        lock(&env.proxy.injections).push_back(Injection {
-            path: "/par",
-            status: 503,
-            retry_after: None,
-        });
+        lock(&env.proxy.injections).push_back(Injection::answer("/par", 503, None));
     }
     env.start_authorization(linkage_body()).await;
     assert_eq!(env.proxy.requests_to("/par").len(), 3);
@@ -638,11 +626,7 @@ async fn authority_5xx_is_retried_with_backoff() {
 async fn token_exchange_refusal_is_502() {
     let env = Env::start().await;
     let callback = env.approved_callback(linkage_body()).await;
-    lock(&env.proxy.injections).push_back(Injection {
-        path: "/token",
-        status: 400,
-        retry_after: None,
-    });
+    lock(&env.proxy.injections).push_back(Injection::answer("/token", 400, None));
     let (status, body) = problem(env.post("/authorizations/complete", callback).await).await;
     assert_eq!(
         (status, body["code"].as_str()),

@@ -59,6 +59,32 @@ pub struct Injection {
     pub path: &'static str,
     pub status: u16,
     pub retry_after: Option<u64>,
+    /// The request still reaches the authority, which acts on it; only its
+    /// answer is lost (what a timed-out proxy does).
+    pub forward: bool,
+}
+
+impl Injection {
+    /// A canned answer instead of the authority's.
+    pub fn answer(path: &'static str, status: u16, retry_after: Option<u64>) -> Self {
+        Self {
+            path,
+            status,
+            retry_after,
+            forward: false,
+        }
+    }
+
+    /// The authority acts on the request, and its answer is replaced by
+    /// `status`.
+    pub fn lost_answer(path: &'static str, status: u16) -> Self {
+        Self {
+            path,
+            status,
+            retry_after: None,
+            forward: true,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -70,6 +96,13 @@ pub struct ProxyState {
     log: Mutex<Vec<(String, Instant)>>,
     /// Every successful /token answer.
     pub token_answers: Mutex<Vec<Value>>,
+    /// Paths answered 404, as if the authority did not serve them.
+    pub hidden: Mutex<Vec<&'static str>>,
+    /// Members merged into the metadata answer.
+    pub metadata_patch: Mutex<Option<Value>>,
+    /// Removes `authorization_details` from /token answers (an authority
+    /// that confirms nothing).
+    pub strip_details: AtomicBool,
     http: reqwest::Client,
 }
 
@@ -103,6 +136,15 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     lock(&proxy.log).push((path.clone(), Instant::now()));
+    if lock(&proxy.hidden).contains(&path.as_str()) {
+        return (StatusCode::NOT_FOUND, "not here").into_response();
+    }
+    // The sandbox authority serves RFC 8414 metadata only; the proxy serves
+    // it as OpenID Connect Discovery too.
+    let path_and_query = path_and_query.replace(
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    );
     if proxy.down.load(Ordering::SeqCst) {
         // What a reverse proxy answers when the authority behind it is gone.
         return (StatusCode::BAD_GATEWAY, "upstream down").into_response();
@@ -114,7 +156,11 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
             _ => None,
         }
     };
-    if let Some(injection) = injection {
+    let (canned, lost) = match injection {
+        Some(injection) if injection.forward => (None, Some(injection)),
+        other => (other, None),
+    };
+    if let Some(injection) = canned {
         let mut response = (
             StatusCode::from_u16(injection.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             "injected",
@@ -146,11 +192,34 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
     };
     let status = answer.status();
     let headers = answer.headers().clone();
-    let bytes: Bytes = answer.bytes().await.unwrap_or_default();
+    let mut bytes: Bytes = answer.bytes().await.unwrap_or_default();
     if path == "/token" && status == StatusCode::OK {
-        if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
-            lock(&proxy.token_answers).push(value);
+        if let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) {
+            lock(&proxy.token_answers).push(value.clone());
+            if proxy.strip_details.load(Ordering::SeqCst) {
+                if let Value::Object(map) = &mut value {
+                    map.remove("authorization_details");
+                }
+                bytes = Bytes::from(value.to_string());
+            }
         }
+    }
+    if path.starts_with("/.well-known/") && status == StatusCode::OK {
+        if let (Some(Value::Object(patch)), Ok(Value::Object(mut metadata))) = (
+            lock(&proxy.metadata_patch).clone(),
+            serde_json::from_slice::<Value>(&bytes),
+        ) {
+            metadata.extend(patch);
+            bytes = Bytes::from(Value::Object(metadata).to_string());
+        }
+    }
+    if let Some(injection) = lost {
+        // The authority acted; its answer is lost on the way back.
+        return (
+            StatusCode::from_u16(injection.status).unwrap_or(StatusCode::BAD_GATEWAY),
+            "answer lost",
+        )
+            .into_response();
     }
     let mut response = (
         StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
@@ -255,6 +324,12 @@ pub struct Options {
     pub trusted_proxies: Vec<String>,
     /// Sandbox or production.
     pub mode: Mode,
+    /// Members merged into the operator's entry (scopes, clientAuth, dpop…).
+    pub entry: Value,
+    /// Members merged into the authority's client entry.
+    pub client: Value,
+    /// Members merged into the authority's own settings.
+    pub authority: Value,
 }
 
 impl Default for Options {
@@ -267,6 +342,9 @@ impl Default for Options {
             webhook_url: None,
             trusted_proxies: Vec::new(),
             mode: Mode::Production,
+            entry: json!({}),
+            client: json!({}),
+            authority: json!({}),
         }
     }
 }
@@ -287,12 +365,13 @@ impl Env {
         let origin = format!("http://{backend_addr}");
         let redirect_uri = format!("{origin}/site/callback.html");
 
-        let mut config = myna_authority::AuthorityConfig::from_json(&authority_config(
-            &issuer,
-            &redirect_uri,
-            options.tps,
-        ))
-        .expect("authority config");
+        let mut authority_json: Value =
+            serde_json::from_str(&authority_config(&issuer, &redirect_uri, options.tps))
+                .expect("json");
+        merge(&mut authority_json["authority"], &options.authority);
+        merge(&mut authority_json["clients"][0], &options.client);
+        let mut config = myna_authority::AuthorityConfig::from_json(&authority_json.to_string())
+            .expect("authority config");
         config.set_issuer(&issuer).expect("issuer");
         let authority =
             myna_authority::Authority::open(config, &db_path(&dir), clock.clock(), true)
@@ -369,6 +448,7 @@ impl Env {
         if let Some(users) = &self.options.users {
             entry["users"] = users.clone();
         }
+        merge(&mut entry, &self.options.entry);
         entry
     }
 
@@ -543,6 +623,19 @@ impl Env {
             .expect("token");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Sets every member of `patch` on `target` (a `null` removes it).
+pub fn merge(target: &mut Value, patch: &Value) {
+    if let (Value::Object(target), Value::Object(patch)) = (target, patch) {
+        for (key, value) in patch {
+            if value.is_null() {
+                target.remove(key);
+            } else {
+                target.insert(key.clone(), value.clone());
+            }
+        }
     }
 }
 
