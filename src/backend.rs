@@ -33,6 +33,9 @@ pub enum BackendError {
         title: String,
         /// Its detail, if any.
         detail: Option<String>,
+        /// For a failed call to the authority: `configuration`,
+        /// `nothing_granted`, `grant_ended` or `temporary`.
+        cause: Option<String>,
     },
     /// The backend answered something this SDK does not understand.
     #[error("unexpected answer from the operator backend (HTTP {0})")]
@@ -51,6 +54,16 @@ impl BackendError {
             Self::Problem { code, .. } => code,
             Self::Unexpected(_) => "backend_unexpected",
             Self::SignIn => "sign_in_unavailable",
+        }
+    }
+
+    /// Whether waiting or a change of configuration is the way out, when
+    /// known: the backend's `cause`, or `temporary` for a network failure.
+    pub fn cause(&self) -> Option<&str> {
+        match self {
+            Self::Network => Some("temporary"),
+            Self::Problem { cause, .. } => cause.as_deref(),
+            Self::Unexpected(_) | Self::SignIn => None,
         }
     }
 }
@@ -124,6 +137,8 @@ struct Problem {
     title: Option<String>,
     #[serde(default)]
     detail: Option<String>,
+    #[serde(default)]
+    cause: Option<String>,
 }
 
 /// What a page sends to start an authorization: which request (by id or
@@ -307,11 +322,13 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, BackendError
             code: Some(code),
             title,
             detail,
+            cause,
         }) => Err(BackendError::Problem {
             status,
             code,
             title: title.unwrap_or_default(),
             detail,
+            cause,
         }),
         _ => Err(BackendError::Unexpected(status)),
     }

@@ -147,7 +147,19 @@ export interface MynaConsentEvents {
   denied: { stage: "consent" | "mynaportal" };
   revoked: { consentId: string; receipt: ReceiptDocument };
   renew: Consent;
-  error: { code: string; message: string; field?: string; errors?: ValidationError[] };
+  error: {
+    code: string;
+    message: string;
+    field?: string;
+    errors?: ValidationError[];
+    /**
+     * Why a call to the operator backend failed, when it says:
+     * `configuration` (the backend and the authority do not fit; retrying
+     * will not help), `nothing_granted` (the authority confirmed none of the
+     * items), `grant_ended`, or `temporary` (try again later).
+     */
+    cause?: "configuration" | "nothing_granted" | "grant_ended" | "temporary";
+  };
 }
 
 export type ValidationResult =
@@ -283,10 +295,21 @@ impl Sdk {
     }
 
     fn emit_error(&self, code: &str, message: &str) {
-        self.emit(
-            Event::Error,
-            &serde_json::json!({ "code": code, "message": message }),
-        );
+        self.emit_error_because(code, message, None);
+    }
+
+    /// `error`, with the backend's `cause` when it gave one.
+    fn emit_error_because(&self, code: &str, message: &str, cause: Option<&str>) {
+        let mut detail = serde_json::json!({ "code": code, "message": message });
+        if let Some(cause) = cause {
+            detail["cause"] = cause.into();
+        }
+        self.emit(Event::Error, &detail);
+    }
+
+    /// `error` for a failed backend call.
+    fn emit_backend_error(&self, e: &BackendError, message: &str) {
+        self.emit_error_because(e.code(), message, e.cause());
     }
 
     /// `error` with `invalid_request` and every problem.
@@ -414,7 +437,7 @@ impl MynaConsent {
             UnsyncCallback::new(move |consent: ConsentView| sdk.emit(Event::Renew, &consent));
         let sdk = Rc::clone(&self.sdk);
         let on_error =
-            UnsyncCallback::new(move |e: BackendError| sdk.emit_error(e.code(), &e.to_string()));
+            UnsyncCallback::new(move |e: BackendError| sdk.emit_backend_error(&e, &e.to_string()));
         let mounted = mount_in_shadow(&host, move || {
             view! {
                 <ReviewScreen locale=locale backend=backend on_revoked=on_revoked on_renew=on_renew on_error=on_error />
@@ -441,7 +464,7 @@ impl MynaConsent {
                 }
                 Err(e) => {
                     let message = words(sdk.locale).revoke_failed;
-                    sdk.emit_error(e.code(), message);
+                    sdk.emit_backend_error(&e, message);
                     Err(error(e.code(), message, None))
                 }
             }
@@ -463,7 +486,7 @@ impl MynaConsent {
                 Ok(view) => to_js(&view),
                 Err(e) => {
                     let message = words(sdk.locale).retrieval_error;
-                    sdk.emit_error(e.code(), message);
+                    sdk.emit_backend_error(&e, message);
                     Err(error(e.code(), message, None))
                 }
             }
@@ -729,9 +752,9 @@ fn consent_screen(
             return;
         };
         leptos::task::spawn_local(async move {
-            if let Err(code) = start(&sdk, &reference, &valid, &chosen).await {
+            if let Err((code, cause)) = start(&sdk, &reference, &valid, &chosen).await {
                 stage.try_set(Stage::Failed);
-                sdk.emit_error(&code, words(sdk.locale).start_failed);
+                sdk.emit_error_because(&code, words(sdk.locale).start_failed, cause.as_deref());
             }
         });
     });
@@ -751,7 +774,7 @@ async fn start(
     reference: &str,
     valid: &request::ValidRequest,
     chosen: &[String],
-) -> Result<(), String> {
+) -> Result<(), (String, Option<String>)> {
     let request = valid.request();
     let shared = |id: &str| request.items.required.iter().chain(chosen).any(|x| x == id);
     let special = valid
@@ -769,11 +792,11 @@ async fn start(
         .backend
         .start_authorization(&choice)
         .await
-        .map_err(|e| e.code().to_owned())?;
-    let target = url::Url::parse(&started.authorization_url)
-        .map_err(|_| "invalid_authorization_url".to_owned())?;
+        .map_err(|e| (e.code().to_owned(), e.cause().map(str::to_owned)))?;
+    let invalid_url = || ("invalid_authorization_url".to_owned(), None);
+    let target = url::Url::parse(&started.authorization_url).map_err(|_| invalid_url())?;
     if !matches!(target.scheme(), "https" | "http") {
-        return Err("invalid_authorization_url".to_owned());
+        return Err(invalid_url());
     }
     let pending = PendingTransaction {
         state: started.state,
@@ -782,18 +805,21 @@ async fn start(
         started_at: now(),
         used: false,
     };
+    let failed = |code: &str| (code.to_owned(), None);
     sdk.save_pending(&pending)
-        .map_err(|_| "storage_unavailable".to_owned())?;
+        .map_err(|_| failed("storage_unavailable"))?;
     if let Some(navigate) = &sdk.navigate {
         return navigate
             .call1(&JsValue::NULL, &target.as_str().into())
             .map(|_| ())
-            .map_err(|_| "navigation_failed".to_owned());
+            .map_err(|_| failed("navigation_failed"));
     }
-    let location = web_sys::window().map(|w| w.location()).ok_or("no_window")?;
+    let location = web_sys::window()
+        .map(|w| w.location())
+        .ok_or_else(|| failed("no_window"))?;
     location
         .assign(target.as_str())
-        .map_err(|_| "navigation_failed".to_owned())
+        .map_err(|_| failed("navigation_failed"))
 }
 
 async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue, JsValue> {
@@ -820,16 +846,17 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
     }
     strip_callback_from_address_bar();
 
-    let fail = |failure: Failure, code: &str| {
+    let fail_because = |failure: Failure, code: &str, cause: Option<&str>| {
         state.try_set(ReturnState::Failed(failure));
         let message = failure.explain(w);
         if failure == Failure::DeclinedAtPortal {
             sdk.emit(Event::Denied, &serde_json::json!({ "stage": "mynaportal" }));
         } else {
-            sdk.emit_error(code, message);
+            sdk.emit_error_because(code, message, cause);
         }
         error(code, message, None)
     };
+    let fail = |failure: Failure, code: &str| fail_because(failure, code, None);
 
     let pending = sdk.load_pending();
     let callback = match flow::parse_callback(&url) {
@@ -853,7 +880,7 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
     };
     let consent = match sdk.backend.complete(&completion).await {
         Ok(consent) => consent,
-        Err(e) => return Err(fail(Failure::from_backend(&e), e.code())),
+        Err(e) => return Err(fail_because(Failure::from_backend(&e), e.code(), e.cause())),
     };
     state.try_set(ReturnState::Granted {
         operator: consent.consent.operator.name.clone(),

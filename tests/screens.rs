@@ -487,7 +487,7 @@ fn started_route(calls_ok: bool) -> JsValue {
     let answer = if calls_ok {
         r#"{ "status": 201, "body": { "authorizationUrl": "http://localhost:8081/authorize?client_id=demo&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax", "state": "st-1", "issuer": "http://localhost:8081", "expiresAt": "2026-11-24T10:10:00Z" } }"#
     } else {
-        r#"{ "status": 503, "body": { "code": "authority_unavailable", "title": "The authority is unavailable" } }"#
+        r#"{ "status": 502, "body": { "code": "authority_unavailable", "title": "The authority is unavailable", "cause": "configuration", "step": "discovery" } }"#
     };
     Reflect::set(&routes, &"POST /authorizations".into(), &json(answer)).expect("set");
     routes.into()
@@ -565,6 +565,11 @@ async fn a_failed_start_is_shown_and_can_be_retried() {
     assert!(text_of(&root).contains("マイナポータルへ進めませんでした"));
     assert_eq!(errors.length(), 1);
     assert_eq!(string(&errors.get(0), "code"), "authority_unavailable");
+    assert_eq!(
+        string(&errors.get(0), "cause"),
+        "configuration",
+        "the developer sees that retrying will not help"
+    );
     assert!(
         !agree
             .unchecked_ref::<web_sys::HtmlButtonElement>()
