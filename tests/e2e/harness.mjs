@@ -14,7 +14,7 @@ import AxeBuilder from "@axe-core/playwright";
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const OUTPUT = join(ROOT, "test-output", "e2e");
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -40,14 +40,20 @@ async function waitForPort(port, ms = 15000) {
   throw new Error(`nothing listens on ${port}`);
 }
 
-/** Starts the sandbox and a browser. */
-export async function start() {
-  const [op, ap] = [await freePort(), await freePort()];
+/**
+ * Starts the sandbox and a browser. `operatorPort` fixes the sites' port
+ * (a peer authority must know the redirect URIs first); `configure` may
+ * change the parsed sandbox.json (as moved to the ports) before it is used.
+ */
+export async function start({ operatorPort, configure } = {}) {
+  const [op, ap] = [operatorPort ?? await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), "myna-e2e-"));
-  const config = readFileSync(join(ROOT, "sandbox", "sandbox.json"), "utf8")
+  const text = readFileSync(join(ROOT, "sandbox", "sandbox.json"), "utf8")
     .replaceAll("http://localhost:8081", `http://localhost:${ap}`)
     .replaceAll("http://127.0.0.1:8080", `http://127.0.0.1:${op}`);
-  writeFileSync(join(dir, "sandbox.json"), config);
+  const config = JSON.parse(text);
+  configure?.(config);
+  writeFileSync(join(dir, "sandbox.json"), JSON.stringify(config, null, 2));
   const sandbox = spawn(join(ROOT, "target", "debug", "myna-sandbox"), [
     "--config", join(dir, "sandbox.json"), "--data-dir", join(dir, "data"),
     "--operator", `127.0.0.1:${op}`, "--authority", `127.0.0.1:${ap}`, "--sandbox-controls",
