@@ -46,15 +46,15 @@ mod store;
 mod users;
 mod webhooks;
 
-pub use config::{configs_from_json, ConfigError, Limits, Mode, OperatorConfig};
+pub use config::{configs_from_json, ConfigError, Limits, OperatorConfig};
 pub use operator::Operator;
 pub use problem::Problem;
-pub use requests::{CompiledRequest, DefinitionProblem, RequestCatalogue, TOKEN_PREFIX};
+pub use requests::{CompiledRequest, DefinitionProblem, Mode, RequestCatalogue};
 pub use routes::router;
 pub use seal::{KeyError, SealError, TokenKey, KEY_ENV, KEY_FILE};
 pub use secret::{
     AccessToken, AuthorizationCode, ClientSecret, Nonce, PkceVerifier, RefreshToken, RequestToken,
-    ServerApiKey, SessionId, State,
+    ServerApiKey, SessionId, State, TOKEN_PREFIX,
 };
 pub use store::{
     ConsentRecord, ConsentStore, DueWebhook, GrantEnd, ItemCount, KeptAccessToken, NewRequestToken,

@@ -12,11 +12,22 @@ use myna_consent::i18n::Locale;
 use myna_consent::request::{self, Operator as OperatorIdentity, ValidRequest};
 use serde_json::{json, Map, Value};
 
-use crate::config::{problem_line, Mode, RecipientEntry};
+use crate::secret::TOKEN_PREFIX;
 
-/// The prefix of a request token, so that a reference is told from a
-/// request id at a glance (ids may not start with it).
-pub const TOKEN_PREFIX: &str = "rqt_";
+/// Whether the backend runs as the sandbox's or for real. Only the sandbox
+/// admits requests with `preview: true` (items not offered yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The sandbox: previews admitted.
+    Sandbox,
+    /// Production: previews refused.
+    Production,
+}
+
+/// How a problem of a request definition reads at start-up.
+pub(crate) fn problem_line(path: &str, code: &str, message: &str) -> String {
+    format!("{path}: {code}: {message}")
+}
 
 /// A request ready to show: validated, with the configured ids of its
 /// recipients (whose webhooks hear of a revocation).
@@ -89,11 +100,11 @@ pub struct RequestCatalogue {
 
 /// A recipient's identity as configured.
 #[derive(Debug, Clone)]
-struct RecipientIdentity {
-    name: String,
-    contact: String,
-    privacy_policy_url: String,
-    approval_id: Option<String>,
+pub(crate) struct RecipientIdentity {
+    pub(crate) name: String,
+    pub(crate) contact: String,
+    pub(crate) privacy_policy_url: String,
+    pub(crate) approval_id: Option<String>,
 }
 
 impl RequestCatalogue {
@@ -103,24 +114,13 @@ impl RequestCatalogue {
     pub(crate) fn compile(
         identity: &OperatorIdentity,
         definitions: &BTreeMap<String, Value>,
-        recipients: BTreeMap<String, RecipientEntry>,
+        recipients: BTreeMap<String, RecipientIdentity>,
         mode: Mode,
         locale: Locale,
     ) -> Result<Self, Vec<String>> {
         let mut catalogue = Self {
             identity: identity.clone(),
-            recipients: recipients
-                .into_iter()
-                .map(|(id, r)| {
-                    let identity = RecipientIdentity {
-                        name: r.name,
-                        contact: r.contact,
-                        privacy_policy_url: r.privacy_policy_url,
-                        approval_id: r.approval_id.filter(|id| !id.is_empty()),
-                    };
-                    (id, identity)
-                })
-                .collect(),
+            recipients,
             mode,
             requests: BTreeMap::new(),
             definitions: definitions.clone(),
@@ -376,14 +376,15 @@ mod tests {
             privacy_policy_url: "https://tsunagu.example.jp/privacy".into(),
             approval_id: "MPA-2025-1010".into(),
         };
-        let recipients: BTreeMap<String, RecipientEntry> = serde_json::from_value(json!({
-            "yuyu": {
-                "name": "ゆうゆう健康アプリ株式会社",
-                "contact": "03-0000-2222",
-                "privacyPolicyUrl": "https://yuyu.example.jp/privacy"
-            }
-        }))
-        .expect("recipients");
+        let recipients = BTreeMap::from([(
+            "yuyu".to_owned(),
+            RecipientIdentity {
+                name: "ゆうゆう健康アプリ株式会社".into(),
+                contact: "03-0000-2222".into(),
+                privacy_policy_url: "https://yuyu.example.jp/privacy".into(),
+                approval_id: None,
+            },
+        )]);
         RequestCatalogue::compile(&identity, &BTreeMap::new(), recipients, mode, Locale::En)
             .expect("empty catalogue")
     }

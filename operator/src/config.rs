@@ -14,20 +14,10 @@ use serde_json::Value;
 
 use crate::oauth::{ClientCredentials, ClientSettings};
 use crate::proof::{ClientKey, DpopKey};
-use crate::requests::RequestCatalogue;
+use crate::requests::{Mode, RecipientIdentity, RequestCatalogue};
 use crate::secret::{ClientSecret, ServerApiKey};
 use crate::users::{self, UserSource};
 use crate::webhooks::WebhookTarget;
-
-/// Whether the backend runs as the sandbox's or for real. Only the sandbox
-/// admits requests with `preview: true` (items not offered yet).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The sandbox: previews admitted.
-    Sandbox,
-    /// Production: previews refused.
-    Production,
-}
 
 /// One operator backend: where it is mounted, which authority it talks to,
 /// as which OAuth client, who the operator is, which requests it offers,
@@ -321,12 +311,12 @@ struct IdentityEntry {
 /// it) and where to announce revocations.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct RecipientEntry {
-    pub(crate) name: String,
-    pub(crate) contact: String,
-    pub(crate) privacy_policy_url: String,
+struct RecipientEntry {
+    name: String,
+    contact: String,
+    privacy_policy_url: String,
     #[serde(default)]
-    pub(crate) approval_id: Option<String>,
+    approval_id: Option<String>,
     #[serde(default)]
     webhook: Option<WebhookEntry>,
 }
@@ -586,8 +576,21 @@ impl Entry {
             privacy_policy_url: self.operator.privacy_policy_url,
             approval_id: self.operator.approval_id,
         };
+        let recipients = self
+            .recipients
+            .into_iter()
+            .map(|(id, r)| {
+                let identity = RecipientIdentity {
+                    name: r.name,
+                    contact: r.contact,
+                    privacy_policy_url: r.privacy_policy_url,
+                    approval_id: r.approval_id.filter(|id| !id.is_empty()),
+                };
+                (id, identity)
+            })
+            .collect();
         let catalogue =
-            RequestCatalogue::compile(&identity, &self.requests, self.recipients, mode, Locale::En)
+            RequestCatalogue::compile(&identity, &self.requests, recipients, mode, Locale::En)
                 .map_err(|problems| ConfigError::Requests { index, problems })?;
 
         Ok(OperatorConfig {
@@ -680,16 +683,11 @@ fn check_origin(text: &str) -> Result<String, &'static str> {
     Ok(origin)
 }
 
-/// How a problem of a request definition reads at start-up.
-pub(crate) fn problem_line(path: &str, code: &str, message: &str) -> String {
-    format!("{path}: {code}: {message}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SANDBOX_JSON: &str = include_str!("../../sandbox.json");
+    const SANDBOX_JSON: &str = include_str!("../../sandbox/sandbox.json");
 
     #[test]
     fn reads_the_sandbox_operators() {

@@ -7,6 +7,10 @@ use base64::Engine as _;
 use rand::RngCore as _;
 use sha2::{Digest, Sha256};
 
+/// The prefix of a request token, so that a reference is told from a
+/// request id at a glance (ids may not start with it).
+pub const TOKEN_PREFIX: &str = "rqt_";
+
 /// Defines a newtype around a secret string whose `Debug` is `[redacted]`.
 macro_rules! secret_string {
     ($(#[$doc:meta])* $name:ident) => {
@@ -93,11 +97,7 @@ impl ServerApiKey {
 impl RequestToken {
     /// A fresh token: `rqt_` and 256 random bits.
     pub fn generate() -> Self {
-        Self(format!(
-            "{}{}",
-            crate::requests::TOKEN_PREFIX,
-            random_token()
-        ))
+        Self(format!("{}{}", TOKEN_PREFIX, random_token()))
     }
 
     /// SHA-256 of the token: what the store keeps.

@@ -25,11 +25,11 @@ use crate::oauth::{
     AuthorizationParams, Cause, OAuthClient, OAuthError, RemoteItemRecords, Tokens,
 };
 use crate::problem::Problem;
-use crate::requests::{CompiledRequest, TOKEN_PREFIX};
+use crate::requests::CompiledRequest;
 use crate::seal::TokenKey;
 use crate::secret::{
     random_uuid, AccessToken, AuthorizationCode, Nonce, PkceVerifier, RefreshToken, RequestToken,
-    SessionId, State,
+    SessionId, State, TOKEN_PREFIX,
 };
 use crate::store::{
     ConsentRecord, ConsentStore, GrantEnd, ItemCount, NewRequestToken, NewTransaction, NewWebhook,
