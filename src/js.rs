@@ -156,9 +156,11 @@ export interface MynaConsentEvents {
      * Why a call to the operator backend failed, when it says:
      * `configuration` (the backend and the authority do not fit; retrying
      * will not help), `nothing_granted` (the authority confirmed none of the
-     * items), `grant_ended`, or `temporary` (try again later).
+     * items), `grant_ended`, `temporary` (try again later), or `uncertain`
+     * (the authority's answer to a single-use call was lost: it may have
+     * acted on it).
      */
-    cause?: "configuration" | "nothing_granted" | "grant_ended" | "temporary";
+    cause?: "configuration" | "nothing_granted" | "grant_ended" | "temporary" | "uncertain";
   };
 }
 

@@ -268,7 +268,7 @@ struct KeyEntry {
 
 impl KeyEntry {
     /// The PEM; `Err` names the field.
-    fn read(&self, index: usize, at: &str) -> Result<String, ConfigError> {
+    fn read(&self, index: usize, at: &str, mode: Mode) -> Result<String, ConfigError> {
         let field = |name: &str, reason: String| ConfigError::Field {
             index,
             field: format!("{at}.{name}"),
@@ -279,6 +279,12 @@ impl KeyEntry {
             &self.private_key_env,
             &self.private_key_file,
         ) {
+            // A private key written into the configuration file travels
+            // with every copy of it: the sandbox only.
+            (Some(_), None, None) if mode == Mode::Production => Err(field(
+                "privateKeyPem",
+                "an inline key is for the sandbox; give privateKeyFile or privateKeyEnv".into(),
+            )),
             (Some(pem), None, None) => Ok(pem.clone()),
             (None, Some(name), None) => match std::env::var(name) {
                 Ok(pem) if !pem.is_empty() => Ok(pem),
@@ -450,7 +456,7 @@ impl Entry {
                     private_key_env,
                     private_key_file,
                 };
-                let pem = key.read(index, "clientAuth")?;
+                let pem = key.read(index, "clientAuth", mode)?;
                 let key = ClientKey::from_pem(&algorithm, &pem, key_id)
                     .map_err(|problem| field("clientAuth", &problem.to_string()))?;
                 ClientCredentials::PrivateKeyJwt(key)
@@ -483,7 +489,7 @@ impl Entry {
         let dpop = self
             .dpop
             .map(|key| {
-                let pem = key.read(index, "dpop")?;
+                let pem = key.read(index, "dpop", mode)?;
                 DpopKey::from_pem(&pem).map_err(|problem| field("dpop", &problem.to_string()))
             })
             .transpose()?;
@@ -784,9 +790,23 @@ mod tests {
         let mut two_sources = e.clone();
         two_sources["clientAuth"]["privateKeyPem"] = "x".into();
         assert_eq!(field_of(one(two_sources)), "clientAuth.privateKeyPem");
-        let mut missing = e;
+        let mut missing = e.clone();
         missing["clientAuth"]["privateKeyFile"] = "/nonexistent/key.pem".into();
         assert_eq!(field_of(one(missing)), "clientAuth.privateKeyFile");
+        let mut inline = e;
+        inline["clientAuth"]
+            .as_object_mut()
+            .map(|m| m.remove("privateKeyFile"));
+        inline["clientAuth"]["privateKeyPem"] = std::fs::read_to_string(key_file("client-rsa.pem"))
+            .expect("key")
+            .into();
+        assert_eq!(
+            field_of(one(inline.clone())),
+            "clientAuth.privateKeyPem",
+            "not in production"
+        );
+        let sandbox = serde_json::json!({ "operators": [inline] }).to_string();
+        assert!(configs_from_json(&sandbox, Mode::Sandbox).is_ok());
     }
 
     #[test]

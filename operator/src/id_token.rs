@@ -49,32 +49,59 @@ pub fn verify(
     if !ALGORITHMS.contains(&header.alg) {
         return Err(invalid("its algorithm is not an asymmetric one"));
     }
-    let jwk = jwks
+    let family = key_family(header.alg);
+    let candidates: Vec<_> = jwks
         .keys
         .iter()
         .filter(|jwk| header.kid.is_none() || jwk.common.key_id == header.kid)
-        .find(|jwk| {
-            // A key whose algorithm is stated must be the token's.
+        // Signing keys of the algorithm's family only: never an encryption
+        // key, never a key whose stated algorithm is another.
+        .filter(|jwk| {
+            !matches!(
+                jwk.common.public_key_use,
+                Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
+            )
+        })
+        .filter(|jwk| family_of(&jwk.algorithm) == Some(family))
+        .filter(|jwk| {
             jwk.common
                 .key_algorithm
                 .is_none_or(|alg| alg.to_string() == format!("{:?}", header.alg))
         })
-        .ok_or(IdTokenProblem::UnknownKey)?;
-    let key = DecodingKey::from_jwk(jwk).map_err(|_| invalid("the JWKS key cannot be used"))?;
+        .collect();
+    if candidates.is_empty() {
+        return Err(IdTokenProblem::UnknownKey);
+    }
     let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[client_id]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
     validation.leeway = LEEWAY_SECONDS;
-    let data = jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .map_err(|e| IdTokenProblem::Invalid(e.kind_text()))?;
-    let claims = data.claims;
-    // OpenID Connect Core §3.1.3.7 (5): with several audiences, `azp` names
-    // this client.
-    if let Some(Value::Array(audiences)) = claims.get("aud") {
-        if audiences.len() > 1 && claims.get("azp").and_then(Value::as_str) != Some(client_id) {
-            return Err(invalid("azp is not this client"));
+    // With no kid, or a reused one, each candidate is tried: the first that
+    // verifies wins, and otherwise the last refusal is the answer.
+    let mut last = invalid("the JWKS key cannot be used");
+    let mut verified = None;
+    for jwk in candidates {
+        let Ok(key) = DecodingKey::from_jwk(jwk) else {
+            continue;
+        };
+        match jsonwebtoken::decode::<Value>(token, &key, &validation) {
+            Ok(data) => {
+                verified = Some(data);
+                break;
+            }
+            Err(e) => last = IdTokenProblem::Invalid(e.kind_text()),
         }
+    }
+    let data = verified.ok_or(last)?;
+    let claims = data.claims;
+    // OpenID Connect Core §3.1.3.7 (4, 5): with several audiences, `azp`
+    // names this client; when present, it names this client anyway.
+    let several = matches!(claims.get("aud"), Some(Value::Array(a)) if a.len() > 1);
+    match claims.get("azp").and_then(Value::as_str) {
+        Some(azp) if azp != client_id => return Err(invalid("azp is not this client")),
+        None if several => return Err(invalid("azp is not this client")),
+        _ => {}
     }
     match (nonce, claims.get("nonce").and_then(Value::as_str)) {
         (Some(expected), Some(found)) if found == expected => {}
@@ -82,6 +109,32 @@ pub fn verify(
         (None, _) => {}
     }
     Ok(claims)
+}
+
+/// The kind of key an algorithm verifies with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyFamily {
+    Rsa,
+    Ec,
+    Okp,
+}
+
+fn key_family(algorithm: Algorithm) -> KeyFamily {
+    match algorithm {
+        Algorithm::ES256 | Algorithm::ES384 => KeyFamily::Ec,
+        Algorithm::EdDSA => KeyFamily::Okp,
+        _ => KeyFamily::Rsa,
+    }
+}
+
+fn family_of(parameters: &jsonwebtoken::jwk::AlgorithmParameters) -> Option<KeyFamily> {
+    use jsonwebtoken::jwk::AlgorithmParameters as P;
+    match parameters {
+        P::RSA(_) => Some(KeyFamily::Rsa),
+        P::EllipticCurve(_) => Some(KeyFamily::Ec),
+        P::OctetKeyPair(_) => Some(KeyFamily::Okp),
+        _ => None,
+    }
 }
 
 /// A short, secret-free description of a jsonwebtoken error.
@@ -206,6 +259,46 @@ mOphxmyU4Y97CbSHuD7aIQsalk63QWMyPSU4hmWDR26JOS9SegnZ72Wa
             Some("n-1")
         )
         .is_ok());
+    }
+
+    #[test]
+    fn other_keys_in_the_jwks_are_passed_over() {
+        let mut set = jwks("k1");
+        let mut encryption: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(serde_json::to_value(&set.keys[0]).expect("json")).expect("jwk");
+        encryption.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Encryption);
+        let rsa: jsonwebtoken::jwk::Jwk = serde_json::from_value(json!({
+            "kty": "RSA", "kid": "k1", "use": "sig", "e": "AQAB",
+            "n": URL_SAFE_NO_PAD.encode([0xc5u8; 256]),
+        }))
+        .expect("rsa jwk");
+        set.keys.insert(0, encryption);
+        set.keys.insert(0, rsa);
+        assert!(verify(&token(&claims()), &set, ISSUER, CLIENT, Some("n-1")).is_ok());
+        // Only an encryption key: as if no key matched, so the JWKS is
+        // fetched again.
+        let only_encryption = JwkSet {
+            keys: vec![set.keys[1].clone()],
+        };
+        assert_eq!(
+            verify(
+                &token(&claims()),
+                &only_encryption,
+                ISSUER,
+                CLIENT,
+                Some("n-1")
+            ),
+            Err(IdTokenProblem::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn an_azp_naming_another_client_is_refused_even_with_one_audience() {
+        let claims = claims().tap_azp("someone-else");
+        assert_eq!(
+            check(&claims, Some("n-1")),
+            Err(IdTokenProblem::Invalid("azp is not this client".into()))
+        );
     }
 
     trait TapAzp {

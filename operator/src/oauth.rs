@@ -42,6 +42,9 @@ pub const TOTAL_BUDGET: Duration = Duration::from_secs(10);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The first backoff; each retry doubles it.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// How an `Unreachable` reason starts when the connection never opened, so
+/// nothing can have reached the authority.
+const NOT_SENT: &str = "not sent: ";
 
 /// The step of the flow a call belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +126,10 @@ pub enum Cause {
     GrantEnded,
     /// A passing failure: unreachable, rate limited, 5xx.
     Temporary,
+    /// A single-use call (a code exchange, a refresh) may have taken effect
+    /// at the authority, but its answer was lost. Presenting the code or
+    /// the refresh token again may make the authority end the grant.
+    Uncertain,
 }
 
 impl Cause {
@@ -132,6 +139,7 @@ impl Cause {
             Self::Configuration => "configuration",
             Self::GrantEnded => "grant_ended",
             Self::Temporary => "temporary",
+            Self::Uncertain => "uncertain",
         }
     }
 }
@@ -184,6 +192,15 @@ pub enum OAuthError {
         /// What is wrong.
         reason: String,
     },
+    /// A single-use call may have taken effect, but its answer was lost (a
+    /// 5xx, a timeout, a reset connection).
+    #[error("{step}: the answer was lost; the authority may have acted on the call: {reason}")]
+    Uncertain {
+        /// The step (code exchange or refresh).
+        step: Step,
+        /// What the transport or the authority said.
+        reason: String,
+    },
     /// The authority lacks what this client is configured to use.
     #[error("{step}: the authority does not offer {what}")]
     Unsupported {
@@ -203,6 +220,7 @@ impl OAuthError {
             Self::Server { .. } => "authority_failed",
             Self::Refused { .. } => "authority_refused",
             Self::InvalidResponse { .. } => "authority_invalid_response",
+            Self::Uncertain { .. } => "authority_answer_lost",
             Self::Unsupported { .. } => "authority_unsupported",
         }
     }
@@ -215,6 +233,7 @@ impl OAuthError {
             | Self::Server { step, .. }
             | Self::Refused { step, .. }
             | Self::InvalidResponse { step, .. }
+            | Self::Uncertain { step, .. }
             | Self::Unsupported { step, .. } => *step,
         }
     }
@@ -226,8 +245,11 @@ impl OAuthError {
                 Cause::Temporary
             }
             Self::InvalidResponse { .. } | Self::Unsupported { .. } => Cause::Configuration,
-            Self::Refused { error, .. } => match error.as_str() {
-                "invalid_grant" => Cause::GrantEnded,
+            Self::Uncertain { .. } => Cause::Uncertain,
+            Self::Refused { error, step, .. } => match error.as_str() {
+                // At the code exchange it means a bad code or verifier, not
+                // an ended grant.
+                "invalid_grant" if *step == Step::Refresh => Cause::GrantEnded,
                 "temporarily_unavailable" | "use_dpop_nonce" | "slow_down" => Cause::Temporary,
                 _ => Cause::Configuration,
             },
@@ -525,7 +547,7 @@ impl OAuthClient {
         let step = Step::Discovery;
         let mut metadata = None;
         for url in self.metadata_urls()? {
-            let response = self.send(step, || self.http.get(url.clone())).await?;
+            let response = self.send(step, || Ok(self.http.get(url.clone()))).await?;
             // 404 (or another refusal) means "not this document": try the
             // next. Anything else is an answer.
             if response.status().is_client_error() {
@@ -647,7 +669,31 @@ impl OAuthClient {
     async fn send(
         &self,
         step: Step,
-        build: impl Fn() -> RequestBuilder,
+        build: impl Fn() -> Result<RequestBuilder, OAuthError>,
+    ) -> Result<Response, OAuthError> {
+        let single_use = matches!(step, Step::CodeExchange | Step::Refresh);
+        self.send_inner(step, build)
+            .await
+            .map_err(|failure| match failure {
+                // What the caller must know: not "try again", but that the
+                // code or refresh token may be spent.
+                OAuthError::Server { status, .. } if single_use => OAuthError::Uncertain {
+                    step,
+                    reason: format!("HTTP {status}"),
+                },
+                OAuthError::Unreachable { reason, .. }
+                    if single_use && !reason.starts_with(NOT_SENT) =>
+                {
+                    OAuthError::Uncertain { step, reason }
+                }
+                other => other,
+            })
+    }
+
+    async fn send_inner(
+        &self,
+        step: Step,
+        build: impl Fn() -> Result<RequestBuilder, OAuthError>,
     ) -> Result<Response, OAuthError> {
         let started = tokio::time::Instant::now();
         let retry = step.retry(self.settings.refresh_reuse_grace);
@@ -672,15 +718,26 @@ impl OAuthClient {
                     })?;
             }
             let remaining = TOTAL_BUDGET.saturating_sub(started.elapsed());
-            let result = build().timeout(remaining.min(ATTEMPT_TIMEOUT)).send().await;
-            if let Ok(response) = &result {
-                if self.take_dpop_nonce(response) && !nonce_retried {
-                    // RFC 9449 §8: the authority refused the proof for its
-                    // nonce; it acted on nothing, so the call goes again.
-                    nonce_retried = true;
-                    continue;
+            let sent_nonce = self.dpop_nonce();
+            let result = build()?
+                .timeout(remaining.min(ATTEMPT_TIMEOUT))
+                .send()
+                .await;
+            let result = match result {
+                Ok(response) => {
+                    let (response, challenged) =
+                        self.dpop_challenge(response, sent_nonce.as_deref()).await;
+                    if challenged && !nonce_retried {
+                        // RFC 9449 §8: the authority refused the proof for
+                        // want of its nonce and acted on nothing, so the
+                        // call goes again at once with the new nonce.
+                        nonce_retried = true;
+                        continue;
+                    }
+                    Ok(response)
                 }
-            }
+                Err(error) => Err(error),
+            };
             let unsent_only = match retry {
                 Retry::Failures => false,
                 Retry::UnsentOnly => true,
@@ -706,12 +763,14 @@ impl OAuthClient {
                 }
                 Ok(response) => return Ok(response),
                 Err(error) => {
-                    let failure = OAuthError::Unreachable {
-                        step,
-                        reason: error.to_string(),
-                    };
                     // A connection that never opened carried nothing; any
                     // other transport failure may have lost an answer.
+                    let reason = if error.is_connect() {
+                        format!("{NOT_SENT}{error}")
+                    } else {
+                        error.to_string()
+                    };
+                    let failure = OAuthError::Unreachable { step, reason };
                     if unsent_only && !error.is_connect() {
                         return Err(failure);
                     }
@@ -732,27 +791,61 @@ impl OAuthClient {
         }
     }
 
-    /// Keeps a `DPoP-Nonce` the authority sent; `true` when the answer is
-    /// a challenge to use it (400 `use_dpop_nonce` at the token endpoint, or
-    /// 401 with `error="use_dpop_nonce"` at a resource).
-    fn take_dpop_nonce(&self, response: &Response) -> bool {
+    /// The last `DPoP-Nonce` the authority gave.
+    fn dpop_nonce(&self) -> Option<String> {
+        self.dpop_nonce
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Keeps a `DPoP-Nonce` the authority sent with any answer, and tells
+    /// whether the answer is a challenge to use it: 400 `use_dpop_nonce` at
+    /// the token endpoint, or 401 with `error="use_dpop_nonce"` at a
+    /// resource, with a nonce other than the one the proof carried. Any
+    /// other refusal is the answer, whatever header comes with it: the
+    /// authority may have spent a code before refusing.
+    async fn dpop_challenge(&self, response: Response, sent: Option<&str>) -> (Response, bool) {
         if self.settings.dpop.is_none() {
-            return false;
+            return (response, false);
         }
         let Some(nonce) = response
             .headers()
             .get("dpop-nonce")
             .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
         else {
-            return false;
+            return (response, false);
         };
-        let mut kept = self
+        *self
             .dpop_nonce
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let changed = kept.as_deref() != Some(nonce);
-        *kept = Some(nonce.to_owned());
-        changed && matches!(response.status().as_u16(), 400 | 401)
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(nonce.clone());
+        if sent == Some(nonce.as_str()) {
+            return (response, false);
+        }
+        match response.status() {
+            StatusCode::UNAUTHORIZED => {
+                let challenged = response
+                    .headers()
+                    .get_all(reqwest::header::WWW_AUTHENTICATE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .any(|v| v.contains("use_dpop_nonce"));
+                (response, challenged)
+            }
+            StatusCode::BAD_REQUEST => {
+                let (status, headers) = (response.status(), response.headers().clone());
+                let bytes = response.bytes().await.unwrap_or_default();
+                let challenged = serde_json::from_slice::<RawError>(&bytes)
+                    .is_ok_and(|raw| raw.error == "use_dpop_nonce");
+                let mut rebuilt = axum::http::Response::new(bytes);
+                *rebuilt.status_mut() = status;
+                *rebuilt.headers_mut() = headers;
+                (Response::from(rebuilt), challenged)
+            }
+            _ => (response, false),
+        }
     }
 
     /// The `DPoP` header for a call, when the client uses DPoP.
@@ -766,11 +859,7 @@ impl OAuthClient {
         let Some(key) = &self.settings.dpop else {
             return Ok(None);
         };
-        let nonce = self
-            .dpop_nonce
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let nonce = self.dpop_nonce();
         let proof = key
             .proof(method, url, access_token, nonce.as_deref())
             .map_err(|_| OAuthError::invalid(step, "the DPoP proof could not be signed"))?;
@@ -803,7 +892,7 @@ impl OAuthClient {
         endpoint: &url::Url,
         form: &[(&str, &str)],
         dpop: bool,
-    ) -> RequestBuilder {
+    ) -> Result<RequestBuilder, OAuthError> {
         let mut fields: Vec<(&str, String)> =
             form.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
         let mut request = self.http.post(endpoint.clone());
@@ -812,32 +901,35 @@ impl OAuthClient {
                 request = request.header(AUTHORIZATION, self.basic_auth(secret));
             }
             ClientCredentials::PrivateKeyJwt(key) => {
-                // A signing failure leaves the assertion out; the authority
-                // then refuses the call as unauthenticated, which names it.
-                if let Ok(assertion) = key.assertion(
-                    &self.settings.client_id,
-                    &self.settings.issuer,
-                    (self.clock)(),
-                ) {
-                    // RFC 7521 §4.2: client_id may go along; once, since a
-                    // repeated parameter is an error (RFC 6749 §3.2).
-                    if !fields.iter().any(|(k, _)| *k == "client_id") {
-                        fields.push(("client_id", self.settings.client_id.clone()));
-                    }
-                    fields.push((
-                        "client_assertion_type",
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
-                    ));
-                    fields.push(("client_assertion", assertion));
+                let assertion = key
+                    .assertion(
+                        &self.settings.client_id,
+                        &self.settings.issuer,
+                        (self.clock)(),
+                    )
+                    .map_err(|_| {
+                        OAuthError::invalid(step, "the client assertion could not be signed")
+                    })?;
+                // RFC 7521 §4.2: client_id may go along; once, since a
+                // repeated parameter is an error (RFC 6749 §3.2).
+                if !fields.iter().any(|(k, _)| *k == "client_id") {
+                    fields.push(("client_id", self.settings.client_id.clone()));
                 }
+                fields.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                ));
+                fields.push(("client_assertion", assertion));
             }
         }
         if dpop {
-            if let Ok(Some(proof)) = self.dpop_header(step, "POST", endpoint, None) {
+            // A proof that cannot be signed fails the call: sent without
+            // it, the token would not be bound.
+            if let Some(proof) = self.dpop_header(step, "POST", endpoint, None)? {
                 request = request.header("DPoP", proof);
             }
         }
-        request.form(&fields)
+        Ok(request.form(&fields))
     }
 
     fn endpoint(step: Step, text: &str) -> Result<url::Url, OAuthError> {
@@ -944,6 +1036,9 @@ impl OAuthClient {
         nonce: Option<&Nonce>,
     ) -> Result<Tokens, OAuthError> {
         let raw: RawTokens = expect_json(step, response, &[StatusCode::OK]).await?;
+        if raw.access_token.is_empty() {
+            return Err(OAuthError::invalid(step, "the access token is empty"));
+        }
         let expected_type = if self.settings.dpop.is_some() {
             "DPoP"
         } else {
@@ -951,14 +1046,12 @@ impl OAuthClient {
         };
         if !raw.token_type.eq_ignore_ascii_case(expected_type) {
             // A Bearer token where DPoP was asked for would be usable by
-            // anyone who copies it: refuse rather than store it.
-            return Err(OAuthError::invalid(
+            // anyone who copies it: it is neither stored nor left alive.
+            let error = OAuthError::invalid(
                 step,
                 format!("the token type is {}, not {expected_type}", raw.token_type),
-            ));
-        }
-        if raw.access_token.is_empty() {
-            return Err(OAuthError::invalid(step, "the access token is empty"));
+            );
+            return Err(self.discard(&raw, error).await);
         }
         if self.settings.openid() {
             let checked = match (&raw.id_token, nonce) {
@@ -966,17 +1059,19 @@ impl OAuthClient {
                 (None, Some(_)) => Err(OAuthError::invalid(step, "the ID token is missing")),
                 (None, None) => Ok(()),
             };
-            if let Err(error) = checked {
-                // Tokens that came with an ID token this client cannot
-                // trust are not kept, and not left alive either.
-                let (token, hint) = match &raw.refresh_token {
-                    Some(refresh) => (refresh.as_str(), "refresh_token"),
-                    None => (raw.access_token.as_str(), "access_token"),
-                };
-                if let Err(failed) = self.revoke(token, hint).await {
-                    tracing::warn!(%failed, "tokens with an unusable ID token were not revoked");
+            match checked {
+                Ok(()) => {}
+                // At the code exchange the ID token is what says who
+                // consented: without a good one, the grant is not taken.
+                Err(error) if step == Step::CodeExchange => {
+                    return Err(self.discard(&raw, error).await)
                 }
-                return Err(error);
+                // On a refresh the tokens come from an authenticated call
+                // over TLS, and dropping them would leave a spent refresh
+                // token behind: keep them, and say so.
+                Err(error) => {
+                    tracing::warn!(%error, "the refreshed ID token was not accepted; the tokens are kept");
+                }
             }
         }
         Ok(Tokens {
@@ -989,6 +1084,23 @@ impl OAuthClient {
             scope: raw.scope,
             grant: grant_details(&raw.authorization_details),
         })
+    }
+
+    /// Tokens this client will not keep are handed back to the authority
+    /// (RFC 7009), so no grant stays alive that nobody can see or end:
+    /// every token of the answer, the refresh token first.
+    async fn discard(&self, raw: &RawTokens, error: OAuthError) -> OAuthError {
+        let mut tokens = Vec::with_capacity(2);
+        if let Some(refresh) = raw.refresh_token.as_deref().filter(|t| !t.is_empty()) {
+            tokens.push((refresh, "refresh_token"));
+        }
+        tokens.push((raw.access_token.as_str(), "access_token"));
+        for (token, hint) in tokens {
+            if let Err(failed) = self.revoke(token, hint).await {
+                tracing::warn!(%failed, %error, "tokens this client refused were not revoked");
+            }
+        }
+        error
     }
 
     /// Checks an ID token against the authority's JWKS, fetching it again
@@ -1026,7 +1138,7 @@ impl OAuthClient {
             .as_deref()
             .ok_or_else(|| OAuthError::unsupported(step, "a jwks_uri"))?;
         let url = Self::endpoint(step, uri)?;
-        let response = self.send(step, || self.http.get(url.clone())).await?;
+        let response = self.send(step, || Ok(self.http.get(url.clone()))).await?;
         let jwks: JwkSet = expect_json(step, response, &[StatusCode::OK]).await?;
         let jwks = Arc::new(jwks);
         *self.jwks.write().await = Some(jwks.clone());
@@ -1062,16 +1174,19 @@ impl OAuthClient {
         method: reqwest::Method,
         url: &url::Url,
         access_token: &AccessToken,
-    ) -> RequestBuilder {
+    ) -> Result<RequestBuilder, OAuthError> {
         let request = self.http.request(method.clone(), url.clone());
-        match self.dpop_header(step, method.as_str(), url, Some(access_token.expose())) {
-            Ok(Some(proof)) => {
+        // A bound token goes only with its proof, never as Bearer.
+        match self.dpop_header(step, method.as_str(), url, Some(access_token.expose()))? {
+            Some(proof) => {
                 let mut value = HeaderValue::from_str(&format!("DPoP {}", access_token.expose()))
-                    .unwrap_or_else(|_| HeaderValue::from_static("DPoP"));
+                    .map_err(|_| {
+                    OAuthError::invalid(step, "the access token is not a header value")
+                })?;
                 value.set_sensitive(true);
-                request.header(AUTHORIZATION, value).header("DPoP", proof)
+                Ok(request.header(AUTHORIZATION, value).header("DPoP", proof))
             }
-            _ => request.bearer_auth(access_token.expose()),
+            None => Ok(request.bearer_auth(access_token.expose())),
         }
     }
 
@@ -1087,11 +1202,11 @@ impl OAuthClient {
         let response = self
             .send(step, || {
                 let request =
-                    self.resource_call(step, reqwest::Method::POST, &endpoint, access_token);
-                match &body {
+                    self.resource_call(step, reqwest::Method::POST, &endpoint, access_token)?;
+                Ok(match &body {
                     Some(body) => request.json(body),
                     None => request,
-                }
+                })
             })
             .await?;
         expect_json(step, response, &[StatusCode::ACCEPTED, StatusCode::OK]).await
@@ -1357,15 +1472,37 @@ mod tests {
 
     #[test]
     fn causes_separate_configuration_from_passing_failures() {
-        let refused = |error: &str| OAuthError::Refused {
-            step: Step::CodeExchange,
+        let refused = |step: Step, error: &str| OAuthError::Refused {
+            step,
             status: 400,
             error: error.to_owned(),
             grant_status: None,
         };
-        assert_eq!(refused("invalid_client").cause(), Cause::Configuration);
-        assert_eq!(refused("invalid_grant").cause(), Cause::GrantEnded);
-        assert_eq!(refused("temporarily_unavailable").cause(), Cause::Temporary);
+        assert_eq!(
+            refused(Step::CodeExchange, "invalid_client").cause(),
+            Cause::Configuration
+        );
+        assert_eq!(
+            refused(Step::Refresh, "invalid_grant").cause(),
+            Cause::GrantEnded
+        );
+        // A bad code or verifier is not an ended grant.
+        assert_eq!(
+            refused(Step::CodeExchange, "invalid_grant").cause(),
+            Cause::Configuration
+        );
+        assert_eq!(
+            refused(Step::Refresh, "temporarily_unavailable").cause(),
+            Cause::Temporary
+        );
+        assert_eq!(
+            OAuthError::Uncertain {
+                step: Step::Refresh,
+                reason: "HTTP 502".into()
+            }
+            .cause(),
+            Cause::Uncertain
+        );
         assert_eq!(
             OAuthError::unsupported(Step::Discovery, "x").cause(),
             Cause::Configuration

@@ -119,6 +119,12 @@ fn authority_problem(error: &OAuthError, code: &str, title: &'static str) -> Pro
         (_, OAuthError::Unsupported { what, .. }) => format!(
             "The authority does not offer {what}; the backend's configuration and the authority do not fit."
         ),
+        (Cause::Uncertain, _) if error.step() == crate::oauth::Step::CodeExchange => {
+            "The authority's answer to the code exchange was lost; it may have granted access that this backend never received. The code is not presented again (that would end the grant); the citizen starts again.".to_owned()
+        }
+        (Cause::Uncertain, _) => {
+            "The authority's answer to the refresh was lost; it may have rotated the refresh token. It is not presented again outside the authority's reuse grace window; if the authority did rotate it, the next retrieval finds the grant ended and the citizen renews.".to_owned()
+        }
         (Cause::Configuration, _) => format!(
             "The authority call failed at step {}: the backend's configuration and the authority do not fit.",
             error.step()
@@ -959,35 +965,37 @@ impl Operator {
     /// stays active that the citizen cannot see, and the problem says so
     /// rather than pretending the citizen declined.
     async fn nothing_granted(&self, tokens: Tokens) -> Problem {
-        let revoked = match &tokens.refresh_token {
-            Some(refresh) => {
-                self.inner
-                    .oauth
-                    .revoke(refresh.expose(), "refresh_token")
-                    .await
+        let mut held = Vec::with_capacity(2);
+        if let Some(refresh) = &tokens.refresh_token {
+            held.push((refresh.expose(), "refresh_token"));
+        }
+        held.push((tokens.access_token.expose(), "access_token"));
+        let mut revoked = true;
+        for (token, hint) in held {
+            if let Err(error) = self.inner.oauth.revoke(token, hint).await {
+                tracing::warn!(%error, hint, "a token of a grant that confirmed nothing was not revoked");
+                revoked = false;
             }
-            None => {
-                self.inner
-                    .oauth
-                    .revoke(tokens.access_token.expose(), "access_token")
-                    .await
-            }
-        };
-        if let Err(error) = &revoked {
-            tracing::warn!(%error, "the tokens of a grant that confirmed nothing were not revoked");
         }
         tracing::warn!(
             scope = tokens.scope.as_deref().unwrap_or(""),
+            revoked,
             "the authority's token answer confirms none of the items asked for"
         );
+        let what_became_of_them = if revoked {
+            "the tokens were revoked"
+        } else {
+            "revoking the tokens failed, so the grant may stay active at the authority until it expires"
+        };
         Problem::new(
             StatusCode::BAD_GATEWAY,
             "nothing_granted",
             "Nothing was granted",
-            "The authority's token answer confirms none of the items asked for (no authorization_details of type mynaportal_consent); nothing was recorded and the tokens were revoked. Check that the authority supports RFC 9396 for this type.",
+            format!("The authority's token answer confirms none of the items asked for (no authorization_details of type mynaportal_consent); nothing was recorded and {what_became_of_them}. Check that the authority supports RFC 9396 for this type."),
         )
         .with("step", "code_exchange")
         .with("cause", "nothing_granted")
+        .with("tokensRevoked", revoked)
     }
 
     // ----- consents -----
@@ -1384,6 +1392,18 @@ impl Operator {
                         // reason given: the authority stopped the grant.
                         _ => (GrantEnd::Suspended, ConsentStatus::Suspended),
                     };
+                    if grant_status.is_none() {
+                        // With no reason given the grant may still be alive
+                        // at the authority (a refusal of the proof's key,
+                        // say). The token is about to be deleted here, so it
+                        // is handed back first: nothing stays active that
+                        // the citizen can no longer withdraw.
+                        if let Err(error) =
+                            self.inner.oauth.revoke(old.expose(), "refresh_token").await
+                        {
+                            tracing::warn!(%error, consent = %consent_id, "the refresh token of a refused refresh was not revoked");
+                        }
+                    }
                     let (id, now) = (consent_id.clone(), self.now());
                     self.db(move |s| s.end_grant(&id, end, now)).await?;
                     return Err(grant_ended(status));

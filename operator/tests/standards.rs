@@ -192,7 +192,10 @@ async fn without_a_grace_window_a_lost_refresh_answer_is_not_replayed() {
     )
     .await;
     assert_eq!(status, 502);
-    assert_eq!(body["cause"], "temporary", "{body}");
+    assert_eq!(
+        body["cause"], "uncertain",
+        "not 'try again': the refresh token may be spent: {body}"
+    );
     assert_eq!(env.proxy.requests_to("/token").len(), 2, "no replay");
 }
 
@@ -208,13 +211,15 @@ async fn a_lost_code_exchange_answer_is_never_replayed() {
     lock(&env.proxy.injections).push_back(Injection::lost_answer("/token", 502));
     let (status, body) = problem(env.post("/authorizations/complete", callback).await).await;
     assert_eq!(status, 502);
-    assert_eq!(body["cause"], "temporary", "{body}");
+    assert_eq!(body["cause"], "uncertain", "{body}");
     assert_eq!(
         env.proxy.requests_to("/token").len(),
         1,
         "a code is presented once: a second time would revoke the grant"
     );
-    // The grant the lost answer carried is not compromised at the authority.
+    // The grant the lost answer carried is not compromised at the authority
+    // (the backend never received its tokens, so it cannot revoke them; they
+    // end with the grant's period, and the citizen starts again).
     let refresh = env.proxy.refresh_tokens().pop().expect("issued upstream");
     let (status, answer) = env.authority_refresh(&refresh).await;
     assert_eq!(status, 200, "{answer}");
@@ -279,4 +284,63 @@ async fn retrieve_now_without_a_retrieval_api_spends_no_refresh_token() {
         1,
         "only the code exchange"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dpop_nonce_challenge_is_answered_once_and_nothing_else_is_retried() {
+    let env = Env::start_with(dpop_options()).await;
+    // A refusal that merely carries a fresh nonce is the answer: the
+    // authority may have spent the code before refusing.
+    let callback = env.approved_callback(linkage_body()).await;
+    lock(&env.proxy.injections).push_back(Injection::with_dpop_nonce(
+        "/token",
+        400,
+        "nonce-1",
+        r#"{"error":"invalid_grant"}"#,
+    ));
+    let (status, body) = problem(env.post("/authorizations/complete", callback).await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("token_exchange_failed"))
+    );
+    assert_eq!(env.proxy.requests_to("/token").len(), 1, "not sent again");
+    // A real challenge (use_dpop_nonce) is answered at once with the nonce.
+    let callback = env.approved_callback(linkage_body()).await;
+    lock(&env.proxy.injections).push_back(Injection::with_dpop_nonce(
+        "/token",
+        400,
+        "nonce-2",
+        r#"{"error":"use_dpop_nonce"}"#,
+    ));
+    let response = env.post("/authorizations/complete", callback).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        env.proxy.requests_to("/token").len(),
+        3,
+        "challenge, then the call again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_refused_without_a_reason_hands_the_grant_back_before_forgetting_it() {
+    let mut env = Env::start_with(dpop_options()).await;
+    let consent = env.grant(linkage_body()).await;
+    let id = consent["id"].as_str().expect("id").to_owned();
+    // The operator replaces its DPoP key: the authority refuses the bound
+    // refresh token's new proofs (invalid_grant, no grant_status).
+    env.options.entry = json!({ "dpop": { "privateKeyFile": key_path("client-p256.pem") } });
+    env.restart_backend().await;
+    let (status, body) = problem(
+        env.post(&format!("/consents/{id}/retrievals"), json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("grant_ended")));
+    assert_eq!(consents(&env).await["consents"][0]["status"], "suspended");
+    // The backend deleted its token, but revoked it first: no grant stays
+    // active at the authority that the citizen can no longer withdraw.
+    assert_eq!(env.proxy.requests_to("/revoke").len(), 1);
+    let grants = env.control_get("/sandbox/grants").await;
+    let grant = &grants["grants"][0];
+    assert_eq!(grant["status"], "revoked", "{grant}");
 }

@@ -9,7 +9,8 @@
 //   `mynaportal_consent`, echoed in every token response (code exchange and
 //   refresh);
 // - refresh tokens for every client allowed the refresh_token grant, always
-//   rotated; revocation (RFC 7009) of any token ends the whole grant;
+//   rotated; revocation (RFC 7009) as oidc-provider does it by default
+//   (a refresh token ends the whole grant, an access token only itself);
 //   introspection (RFC 7662);
 // - its own interaction pages instead of devInteractions: one page, one
 //   "Approve" button that signs `citizen-1` in and grants the ticked items in
@@ -554,8 +555,9 @@ export async function startPeer(options = {}) {
     // or not; every refresh rotates it.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
     rotateRefreshToken: true,
-    // Revoking any token of a grant ends the grant and every token of it.
-    revokeGrantPolicy: () => true,
+    // revokeGrantPolicy is oidc-provider's default: revoking a refresh token
+    // ends the grant and every token of it, revoking an access token ends
+    // only that token. A client must cope with the default.
     // Tokens do not depend on the browser session at the peer.
     expiresWithSession: async () => false,
     clientBasedCORS: () => false,

@@ -62,6 +62,8 @@ pub struct Injection {
     /// The request still reaches the authority, which acts on it; only its
     /// answer is lost (what a timed-out proxy does).
     pub forward: bool,
+    /// A `DPoP-Nonce` header and a JSON body for the canned answer.
+    pub dpop_nonce: Option<(&'static str, &'static str)>,
 }
 
 impl Injection {
@@ -72,6 +74,20 @@ impl Injection {
             status,
             retry_after,
             forward: false,
+            dpop_nonce: None,
+        }
+    }
+
+    /// A canned answer with a `DPoP-Nonce` header and `body`.
+    pub fn with_dpop_nonce(
+        path: &'static str,
+        status: u16,
+        nonce: &'static str,
+        body: &'static str,
+    ) -> Self {
+        Self {
+            dpop_nonce: Some((nonce, body)),
+            ..Self::answer(path, status, None)
         }
     }
 
@@ -83,6 +99,7 @@ impl Injection {
             status,
             retry_after: None,
             forward: true,
+            dpop_nonce: None,
         }
     }
 }
@@ -161,11 +178,18 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
         other => (other, None),
     };
     if let Some(injection) = canned {
-        let mut response = (
-            StatusCode::from_u16(injection.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            "injected",
-        )
-            .into_response();
+        let status =
+            StatusCode::from_u16(injection.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = match injection.dpop_nonce {
+            Some((nonce, body)) => {
+                let mut response = (status, body.to_owned()).into_response();
+                response
+                    .headers_mut()
+                    .insert("dpop-nonce", HeaderValue::from_static(nonce));
+                response
+            }
+            None => (status, "injected").into_response(),
+        };
         if let Some(seconds) = injection.retry_after {
             response
                 .headers_mut()
