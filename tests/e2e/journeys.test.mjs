@@ -217,6 +217,9 @@ describe("when things go otherwise", () => {
   test("a grant flagged compromised shows as suspended", async () => {
     const page = await newPage(env);
     await grant(page, "phr");
+    // The return page retrieves at once; compromise the grant only after
+    // that, or the race shows up as a failed first retrieval.
+    await page.getByText("情報の取得が完了しました。").waitFor({ timeout: 15_000 });
     const { grants } = await control(env, "grants");
     const newest = grants.filter((g) => g.clientId === "demo-phr" && g.status === "active").at(-1);
     await control(env, `grants/${newest.grantId}/compromise`, {});
