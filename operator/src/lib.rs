@@ -30,7 +30,11 @@
 //!   implementation.
 //! - `secret` — secret values as types whose `Debug` is `[redacted]`.
 //! - `problem` — RFC 9457 problem answers.
+//! - [`audit`] — one log event per grant, retrieval and revocation.
+//! - [`service`] — the `myna-operator` binary's configuration file, health
+//!   routes and serving until a stop signal.
 
+pub mod audit;
 mod config;
 mod id_token;
 mod limits;
@@ -42,6 +46,7 @@ mod requests;
 mod routes;
 mod seal;
 mod secret;
+pub mod service;
 mod store;
 mod users;
 mod webhooks;

@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::audit;
 use crate::config::OperatorConfig;
 use crate::limits::{AuthorityBudget, Buckets};
 use crate::oauth::{
@@ -267,6 +268,11 @@ pub(crate) struct StartedAuthorization {
 }
 
 impl Operator {
+    /// The path the backend is mounted at.
+    pub fn base_path(&self) -> &str {
+        &self.inner.config.base_path
+    }
+
     /// One backend for `config`, storing into `store`, sealing with `key`,
     /// reading "now" from `clock`. Discovery of the authority happens on
     /// first use and is cached, because the authority may start later.
@@ -954,8 +960,21 @@ impl Operator {
             access_expires_at,
         };
         let (client, owner_key) = (self.client_id(), owner.key());
+        let (consent_id, grant_id, items) = (
+            record.consent.id.clone(),
+            record.grant_id.clone(),
+            record.consent.items.clone(),
+        );
         self.db(move |s| s.insert_consent(&client, &owner_key, &record, &sealed_tokens))
             .await?;
+        audit::grant(
+            self.now(),
+            &self.client_id(),
+            &owner.key(),
+            &consent_id,
+            grant_id.as_deref(),
+            &items,
+        );
         Ok(answer)
     }
 
@@ -1082,6 +1101,7 @@ impl Operator {
             (None, Some(access)) => (Some(access), "access_token"),
             (None, None) => (None, ""),
         };
+        let at_authority = sealed.is_some();
         if let Some(sealed) = sealed {
             let token = self
                 .inner
@@ -1151,6 +1171,13 @@ impl Operator {
         let answer = self
             .db(move |s| s.revoke(&id, revoked_at, &document, &hooks))
             .await?;
+        audit::revocation(
+            revoked_at,
+            &self.client_id(),
+            &owner.key(),
+            consent_id,
+            at_authority,
+        );
         if queued {
             // Tell the recipients now rather than at the next tick.
             let operator = self.clone();
@@ -1357,6 +1384,14 @@ impl Operator {
         );
         self.db(move |s| s.insert_retrieval(&cid, &rid, &remote_id, started_at))
             .await?;
+        audit::retrieval_started(
+            started_at,
+            &self.client_id(),
+            &owner.key(),
+            consent_id,
+            &retrieval_id,
+            &items,
+        );
         let poller = self.clone();
         let (cid, rid) = (consent_id.to_owned(), retrieval_id.clone());
         tokio::spawn(async move {
@@ -1491,9 +1526,25 @@ impl Operator {
                 }
             }
         };
+        let records: usize = outcome
+            .items
+            .iter()
+            .flatten()
+            .map(|count| count.count)
+            .sum();
+        let (status, finished_at) = (outcome.status.clone(), outcome.finished_at);
+        let (cid, rid) = (consent_id.clone(), retrieval_id.clone());
         let result = self
-            .db(move |s| s.finish_retrieval(&consent_id, &retrieval_id, &outcome))
+            .db(move |s| s.finish_retrieval(&cid, &rid, &outcome))
             .await;
+        audit::retrieval_finished(
+            finished_at,
+            &self.client_id(),
+            &consent_id,
+            &retrieval_id,
+            &status,
+            records as u64,
+        );
         if let Err(problem) = result {
             tracing::error!(code = problem.code(), "recording a retrieval failed");
         }

@@ -36,6 +36,9 @@ pub enum KeyError {
     /// `MYNA_TOKEN_KEY` is set but is not base64 of exactly 32 bytes.
     #[error("{KEY_ENV} must be base64 of exactly 32 bytes")]
     InvalidEnv,
+    /// The named environment variable is unset or not base64 of 32 bytes.
+    #[error("the environment variable {0} must be set to base64 of exactly 32 bytes")]
+    InvalidNamedEnv(String),
     /// The key file exists but does not hold base64 of exactly 32 bytes.
     #[error("the key file {0} must hold base64 of exactly 32 bytes")]
     InvalidFile(String),
@@ -57,7 +60,7 @@ impl KeyError {
     /// Stable code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidEnv => "key_env_invalid",
+            Self::InvalidEnv | Self::InvalidNamedEnv(_) => "key_env_invalid",
             Self::InvalidFile(_) => "key_file_invalid",
             Self::Permissions(_) => "key_file_permissions",
             Self::Io { .. } => "key_file_io",
@@ -149,6 +152,20 @@ impl TokenKey {
             }
             Err(error) => Err(io(error)),
         }
+    }
+
+    /// The key from the environment variable `name` (base64), for a
+    /// deployment that injects it.
+    pub fn from_env(name: &str) -> Result<Self, KeyError> {
+        let invalid = || KeyError::InvalidNamedEnv(name.to_owned());
+        let text = std::env::var(name).map_err(|_| invalid())?;
+        decode_key(&text).map(Self).ok_or_else(invalid)
+    }
+
+    /// The key from a file that only its owner can read (a mounted secret),
+    /// holding the key as base64.
+    pub fn from_file(path: &Path) -> Result<Self, KeyError> {
+        Self::read_file(path, &path.display().to_string())
     }
 
     fn read_file(path: &Path, shown: &str) -> Result<Self, KeyError> {

@@ -278,6 +278,9 @@ pub struct Swept {
 /// the backend's client id, because several backends share one store, and
 /// by the owner key where a citizen's data is concerned.
 pub trait ConsentStore: Send + Sync {
+    /// Whether the store answers at all (readiness).
+    fn ping(&self) -> Result<(), StoreError>;
+
     /// Records a new session (by hash).
     fn create_session(
         &self,
@@ -729,6 +732,13 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
 }
 
 impl ConsentStore for SqliteStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        })
+    }
+
     fn create_session(
         &self,
         client_id: &str,
