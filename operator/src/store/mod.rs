@@ -1,0 +1,450 @@
+//! Storage: the narrow [`ConsentStore`] trait that the routes use, and its
+//! SQLite implementation ([`SqliteStore`], tables prefixed `operator_`).
+//!
+//! The store only ever sees sealed tokens, sealed records, hashed session
+//! ids, states and request tokens; sealing and hashing happen before a value
+//! reaches it, so a PostgreSQL implementation needs no cryptography. Rows
+//! belong to an owner key (`session:<hash>` or `user:<id>`, see
+//! [`crate::users::Owner`]).
+
+use myna_consent::consent::Consent;
+use myna_consent::i18n::Locale;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::users::SessionPolicy;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("the operator database failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored value could not be read back.
+    #[error("a stored value is corrupt: {0}")]
+    Corrupt(String),
+    /// A thread panicked while holding the connection.
+    #[error("the database connection is unusable after a panic")]
+    Poisoned,
+    /// The blocking task that ran the query did not finish.
+    #[error("the database task failed")]
+    Task,
+}
+
+impl StoreError {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "store_sqlite",
+            Self::Corrupt(_) => "store_corrupt",
+            Self::Poisoned => "store_poisoned",
+            Self::Task => "store_task",
+        }
+    }
+}
+
+/// A new authorization transaction.
+#[derive(Debug, Clone)]
+pub struct NewTransaction {
+    /// The backend's OAuth client id (scopes all rows).
+    pub client_id: String,
+    /// Whose transaction it is (owner key).
+    pub owner: String,
+    /// SHA-256 of the state.
+    pub state_hash: String,
+    /// The PKCE verifier and the nonce, sealed for the state hash.
+    pub sealed_secrets: Vec<u8>,
+    /// The consent request as the citizen saw it, as JSON.
+    pub request_json: String,
+    /// The optional items the citizen chose.
+    pub chosen_optional: Vec<String>,
+    /// The configured ids of the request's recipients.
+    pub recipient_ids: Vec<String>,
+    /// The hash of the request token the request came from, which this
+    /// transaction uses up.
+    pub request_token_hash: Option<String>,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it stops being accepted.
+    pub expires_at: OffsetDateTime,
+}
+
+/// An open transaction, just consumed.
+#[derive(Debug, Clone)]
+pub struct OpenTransaction {
+    /// The verifier and nonce, sealed for the state hash.
+    pub sealed_secrets: Vec<u8>,
+    /// The consent request as the citizen saw it, as JSON.
+    pub request_json: String,
+    /// The optional items the citizen chose.
+    pub chosen_optional: Vec<String>,
+    /// The configured ids of the request's recipients.
+    pub recipient_ids: Vec<String>,
+}
+
+/// What consuming a transaction found, in the order of the checks.
+#[derive(Debug, Clone)]
+pub enum TransactionLookup {
+    /// No transaction of this session has this state.
+    Unknown,
+    /// The transaction was already consumed.
+    Used,
+    /// The transaction is past its life (now consumed).
+    Expired,
+    /// The transaction was open (now consumed).
+    Open(OpenTransaction),
+}
+
+/// A consent as stored, with what the answer adds to it.
+#[derive(Debug, Clone)]
+pub struct ConsentRecord {
+    /// The consent; `revoked_at` and `suspended_at` are current.
+    pub consent: Consent,
+    /// The authority's grant id.
+    pub grant_id: Option<String>,
+    /// The language of the consent request (and its receipts).
+    pub locale: Locale,
+    /// When the authority reported the grant expired, if it did so before
+    /// the calendar says so.
+    pub expired_at: Option<OffsetDateTime>,
+    /// When a retrieval last completed.
+    pub last_retrieval_at: Option<OffsetDateTime>,
+    /// The grant receipt document, as JSON text.
+    pub grant_receipt: String,
+    /// The revocation receipt document, once revoked.
+    pub revocation_receipt: Option<String>,
+    /// The configured ids of the consent's recipients, whose webhooks hear
+    /// of its revocation.
+    pub recipient_ids: Vec<String>,
+}
+
+/// Sealed tokens of a consent.
+#[derive(Debug, Clone, Default)]
+pub struct SealedTokens {
+    /// The refresh token, sealed for the consent id.
+    pub refresh: Option<Vec<u8>>,
+    /// The access token of a one-time consent, sealed for the consent id:
+    /// it serves the one retrieval, and stays until the consent is revoked
+    /// so that the revocation can reach the authority.
+    pub access: Option<Vec<u8>>,
+    /// When that access token expires.
+    pub access_expires_at: Option<OffsetDateTime>,
+}
+
+/// A kept access token, sealed, with when it expires.
+pub type KeptAccessToken = (Vec<u8>, Option<OffsetDateTime>);
+
+/// Why a grant ended without the citizen withdrawing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantEnd {
+    /// The authority revoked it (compromise or another reason).
+    Suspended,
+    /// Its period is over.
+    Expired,
+}
+
+/// How many records one item gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemCount {
+    /// Catalogue id.
+    pub item: String,
+    /// Number of records.
+    pub count: usize,
+}
+
+/// A retrieval as stored.
+#[derive(Debug, Clone)]
+pub struct RetrievalRecord {
+    /// The backend's id.
+    pub id: String,
+    /// When it started.
+    pub started_at: OffsetDateTime,
+    /// When it ended.
+    pub finished_at: Option<OffsetDateTime>,
+    /// `waiting`, `done`, `error` or `timeout`.
+    pub status: String,
+    /// Records per granted item, once done.
+    pub items: Option<Vec<ItemCount>>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// How a retrieval ended.
+#[derive(Debug, Clone)]
+pub struct RetrievalOutcome {
+    /// `done`, `error` or `timeout`.
+    pub status: String,
+    /// When it ended.
+    pub finished_at: OffsetDateTime,
+    /// Records per granted item.
+    pub items: Option<Vec<ItemCount>>,
+    /// The records, sealed for consent id and retrieval id.
+    pub sealed_records: Option<Vec<u8>>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// A new request token: a request definition the operator's server made
+/// for one citizen, single-use.
+#[derive(Debug, Clone)]
+pub struct NewRequestToken {
+    /// The backend's OAuth client id.
+    pub client_id: String,
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// The request definition (terms, recipients by id), as JSON.
+    pub definition_json: String,
+    /// The operator's user the token is for, if bound to one.
+    pub subject: Option<String>,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A request token as stored.
+#[derive(Debug, Clone)]
+pub struct StoredRequestToken {
+    /// The request definition, as JSON.
+    pub definition_json: String,
+    /// The operator's user the token is for, if bound to one.
+    pub subject: Option<String>,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+    /// Whether an authorization already used it.
+    pub used: bool,
+}
+
+/// An event for a recipient, written with the revocation that causes it.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    /// The delivery's id (`webhook-id`, the same on every attempt).
+    pub id: String,
+    /// The consent.
+    pub consent_id: String,
+    /// The recipient's configured id.
+    pub recipient_id: String,
+    /// Where it goes.
+    pub url: String,
+    /// The event, as JSON text (signed as it is).
+    pub body: String,
+}
+
+/// A delivery that is due.
+#[derive(Debug, Clone)]
+pub struct DueWebhook {
+    /// The delivery's id.
+    pub id: String,
+    /// The recipient's configured id.
+    pub recipient_id: String,
+    /// Where it goes.
+    pub url: String,
+    /// The event, as JSON text.
+    pub body: String,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone)]
+pub enum WebhookAttempt {
+    /// The recipient answered 2xx.
+    Delivered,
+    /// It failed; try again at this instant.
+    Retry(OffsetDateTime, String),
+    /// It failed for the last time.
+    GiveUp(String),
+}
+
+/// What a sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Authorization transactions past their end (abandoned or used).
+    pub transactions: usize,
+    /// Sessions past their idle or maximum age.
+    pub sessions: usize,
+    /// Request tokens past their end.
+    pub request_tokens: usize,
+}
+
+/// What the operator backend stores, and nothing more: sessions (hashed),
+/// transactions, consents with sealed tokens and receipts, retrievals,
+/// request tokens (hashed) and webhook deliveries. Everything is scoped by
+/// the backend's client id, because several backends share one store, and
+/// by the owner key where a citizen's data is concerned.
+pub trait ConsentStore: Send + Sync {
+    /// Whether the store answers at all (readiness).
+    fn ping(&self) -> Result<(), StoreError>;
+
+    /// Records a new session (by hash).
+    fn create_session(
+        &self,
+        client_id: &str,
+        session_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Whether the session exists and is alive under `policy` (not idle
+    /// for too long, not too old); a live session is marked as used now.
+    fn touch_session(
+        &self,
+        client_id: &str,
+        session_hash: &str,
+        now: OffsetDateTime,
+        policy: SessionPolicy,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a new transaction and, in the same database transaction, uses
+    /// up its request token. False (and nothing stored) when the token was
+    /// already used.
+    fn insert_transaction(&self, transaction: &NewTransaction) -> Result<bool, StoreError>;
+
+    /// Looks a transaction up by state for this owner and consumes it,
+    /// atomically, so two callbacks cannot both use it. A state of another
+    /// owner is [`TransactionLookup::Unknown`] and is left alone.
+    fn consume_transaction(
+        &self,
+        client_id: &str,
+        owner: &str,
+        state_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<TransactionLookup, StoreError>;
+
+    /// Stores a new consent with its sealed tokens and grant receipt, in one
+    /// transaction.
+    fn insert_consent(
+        &self,
+        client_id: &str,
+        owner: &str,
+        record: &ConsentRecord,
+        tokens: &SealedTokens,
+    ) -> Result<(), StoreError>;
+
+    /// The owner's consents, newest first.
+    fn consents(&self, client_id: &str, owner: &str) -> Result<Vec<ConsentRecord>, StoreError>;
+
+    /// One consent of the owner.
+    fn consent(
+        &self,
+        client_id: &str,
+        owner: &str,
+        consent_id: &str,
+    ) -> Result<Option<ConsentRecord>, StoreError>;
+
+    /// The consent's sealed tokens.
+    fn tokens(&self, consent_id: &str) -> Result<SealedTokens, StoreError>;
+
+    /// Replaces the sealed refresh token `old` by `new` and records the
+    /// refresh, in one transaction. False (and no change) when `old` is no
+    /// longer the stored token.
+    fn rotate_refresh_token(
+        &self,
+        consent_id: &str,
+        old: &[u8],
+        new: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Claims the sealed access token of a one-time consent for its one
+    /// retrieval: answers it once, and never again. The token stays stored
+    /// for the revocation.
+    fn claim_access_token(
+        &self,
+        consent_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<KeptAccessToken>, StoreError>;
+
+    /// Marks a grant ended by the authority and deletes its tokens.
+    fn end_grant(
+        &self,
+        consent_id: &str,
+        end: GrantEnd,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Marks the consent revoked, deletes its tokens, stores the revocation
+    /// receipt and queues the recipients' events, once, in one transaction:
+    /// answers the receipt that holds (an earlier one if the consent was
+    /// already revoked, and then queues nothing).
+    fn revoke(
+        &self,
+        consent_id: &str,
+        revoked_at: OffsetDateTime,
+        receipt: &str,
+        webhooks: &[NewWebhook],
+    ) -> Result<String, StoreError>;
+
+    /// Records a started retrieval.
+    fn insert_retrieval(
+        &self,
+        consent_id: &str,
+        retrieval_id: &str,
+        remote_id: &str,
+        started_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Records how a retrieval ended (and, when done, the consent's last
+    /// retrieval).
+    fn finish_retrieval(
+        &self,
+        consent_id: &str,
+        retrieval_id: &str,
+        outcome: &RetrievalOutcome,
+    ) -> Result<(), StoreError>;
+
+    /// The consent's retrievals, newest first.
+    fn retrievals(&self, consent_id: &str) -> Result<Vec<RetrievalRecord>, StoreError>;
+
+    /// One retrieval of the consent.
+    fn retrieval(
+        &self,
+        consent_id: &str,
+        retrieval_id: &str,
+    ) -> Result<Option<RetrievalRecord>, StoreError>;
+
+    /// Stores a new request token.
+    fn insert_request_token(&self, token: &NewRequestToken) -> Result<(), StoreError>;
+
+    /// A request token by hash.
+    fn request_token(
+        &self,
+        client_id: &str,
+        token_hash: &str,
+    ) -> Result<Option<StoredRequestToken>, StoreError>;
+
+    /// Claims the deliveries whose next attempt is due, oldest first: each
+    /// is leased until `lease_until` (its next attempt moves there), so two
+    /// runners (the upkeep and a revocation, or two instances) never send
+    /// the same attempt twice. A runner that dies leaves it due again then.
+    fn claim_due_webhooks(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<DueWebhook>, StoreError>;
+
+    /// Records an attempt of a delivery.
+    fn record_webhook_attempt(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        attempt: &WebhookAttempt,
+    ) -> Result<(), StoreError>;
+
+    /// Removes what no check needs any more: transactions a day past their
+    /// end, sessions past `policy` (when sessions are in use), request
+    /// tokens a day past their end.
+    fn sweep(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        policy: Option<SessionPolicy>,
+    ) -> Result<Swept, StoreError>;
+}
+
+mod sqlite;
+pub use sqlite::SqliteStore;
+
+#[cfg(test)]
+mod suite;
