@@ -63,8 +63,9 @@ pub use secret::{
 };
 pub use store::{
     ConsentRecord, ConsentStore, DueWebhook, GrantEnd, ItemCount, KeptAccessToken, NewRequestToken,
-    NewTransaction, NewWebhook, OpenTransaction, RetrievalOutcome, RetrievalRecord, SealedTokens,
-    SqliteStore, StoreError, StoredRequestToken, Swept, TransactionLookup, WebhookAttempt,
+    NewRetrieval, NewTransaction, NewWebhook, OpenTransaction, RetrievalJob, RetrievalOutcome,
+    RetrievalRecord, SealedTokens, SqliteStore, StoreError, StoredRequestToken, Swept,
+    TransactionLookup, WebhookAttempt,
 };
 pub use users::{IdentityError, Owner, SessionPolicy, UserSource};
 pub use webhooks::{WebhookTarget, RETRY_DELAYS};

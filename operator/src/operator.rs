@@ -33,9 +33,9 @@ use crate::secret::{
     SessionId, State, TOKEN_PREFIX,
 };
 use crate::store::{
-    ConsentRecord, ConsentStore, GrantEnd, ItemCount, NewRequestToken, NewTransaction, NewWebhook,
-    RetrievalOutcome, RetrievalRecord, SealedTokens, StoreError, Swept, TransactionLookup,
-    WebhookAttempt,
+    ConsentRecord, ConsentStore, GrantEnd, ItemCount, NewRequestToken, NewRetrieval,
+    NewTransaction, NewWebhook, RetrievalJob, RetrievalOutcome, RetrievalRecord, SealedTokens,
+    StoreError, Swept, TransactionLookup, WebhookAttempt,
 };
 use crate::users::{IdentityError, Owner, UserSource};
 use crate::webhooks;
@@ -47,6 +47,13 @@ pub const TRANSACTION_LIFETIME: time::Duration = time::Duration::minutes(10);
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// ...and gives up (status `timeout`) after this.
 const POLL_LIMIT: Duration = Duration::from_secs(30);
+/// An instance holds a retrieval this long past its last poll; a
+/// retrieval whose instance stopped is resumed by another after it.
+const RETRIEVAL_LEASE: Duration = Duration::from_secs(10);
+/// The upkeep looks for retrievals to resume this often (in ticks)...
+const RESUME_EVERY_TICKS: u32 = 3;
+/// ...and claims at most this many at a time.
+const CLAIM_BATCH: usize = 16;
 /// The upkeep runs this often: webhooks due are sent...
 const UPKEEP_TICK: Duration = Duration::from_secs(1);
 /// ...and every this many ticks, abandoned rows are swept.
@@ -75,11 +82,20 @@ struct Inner {
     /// concurrent refreshes would present the same single-use token, and
     /// the authority would take the second for theft and revoke the grant.
     consent_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// This process's id in retrieval leases.
+    instance: String,
+    /// The retrievals this process polls now.
+    polling: Mutex<std::collections::HashSet<String>>,
 }
 
 /// What the token and secrets of a transaction are sealed for.
 fn transaction_owner(state_hash: &str) -> String {
     format!("transaction:{state_hash}")
+}
+
+/// What a retrieval job's access token is sealed for.
+fn job_access_owner(consent_id: &str, retrieval_id: &str) -> String {
+    format!("retrieval-access:{consent_id}/{retrieval_id}")
 }
 
 /// What the records of a retrieval are sealed for.
@@ -307,6 +323,8 @@ impl Operator {
                 oauth,
                 http,
                 consent_locks: Mutex::new(HashMap::new()),
+                instance: format!("{}-{}", std::process::id(), &random_uuid()[..8]),
+                polling: Mutex::new(std::collections::HashSet::new()),
             }),
         }
     }
@@ -1201,6 +1219,11 @@ impl Operator {
             loop {
                 tick.tick().await;
                 operator.deliver_webhooks().await;
+                if count.is_multiple_of(RESUME_EVERY_TICKS) {
+                    if let Err(problem) = operator.resume_retrievals().await {
+                        tracing::warn!(code = problem.code(), "resuming retrievals failed");
+                    }
+                }
                 if count.is_multiple_of(SWEEP_EVERY_TICKS) {
                     if let Err(problem) = operator.sweep().await {
                         tracing::warn!(code = problem.code(), "sweep failed");
@@ -1377,13 +1400,33 @@ impl Operator {
             })?;
         let retrieval_id = random_uuid();
         let started_at = whole_seconds(self.now());
-        let (cid, rid, remote_id) = (
-            consent_id.to_owned(),
-            retrieval_id.clone(),
-            remote.id.clone(),
-        );
-        self.db(move |s| s.insert_retrieval(&cid, &rid, &remote_id, started_at))
-            .await?;
+        let access_sealed = self
+            .inner
+            .key
+            .seal(
+                &job_access_owner(consent_id, &retrieval_id),
+                access.expose().as_bytes(),
+            )
+            .map_err(|e| Problem::internal(&e))?;
+        let real_now = OffsetDateTime::now_utc();
+        let job = NewRetrieval {
+            consent_id: consent_id.to_owned(),
+            retrieval_id: retrieval_id.clone(),
+            client_id: self.client_id(),
+            remote_id: remote.id.clone(),
+            started_at,
+            access_sealed,
+            items: items.clone(),
+            lease_owner: self.inner.instance.clone(),
+            lease_until: real_now + RETRIEVAL_LEASE,
+            deadline: real_now + POLL_LIMIT,
+        };
+        let deadline = job.deadline;
+        self.running(&retrieval_id, true);
+        if let Err(problem) = self.db(move |s| s.insert_retrieval(&job)).await {
+            self.running(&retrieval_id, false);
+            return Err(problem);
+        }
         audit::retrieval_started(
             started_at,
             &self.client_id(),
@@ -1393,11 +1436,77 @@ impl Operator {
             &items,
         );
         let poller = self.clone();
-        let (cid, rid) = (consent_id.to_owned(), retrieval_id.clone());
+        let job = RetrievalJob {
+            consent_id: consent_id.to_owned(),
+            retrieval_id: retrieval_id.clone(),
+            remote_id: remote.id,
+            access_sealed: Vec::new(),
+            items,
+            deadline,
+        };
         tokio::spawn(async move {
-            poller.poll(cid, rid, remote.id, access, items).await;
+            poller.poll(job, access).await;
         });
         Ok(retrieval_id)
+    }
+
+    /// Marks a retrieval as polled (or no longer polled) by this process,
+    /// so that its own claims never start a second poller for it.
+    fn running(&self, retrieval_id: &str, polling: bool) {
+        let mut running = self
+            .inner
+            .polling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if polling {
+            running.insert(retrieval_id.to_owned());
+        } else {
+            running.remove(retrieval_id);
+        }
+    }
+
+    /// Claims retrievals whose instance stopped (their lease ran out) and
+    /// polls them to the end here.
+    async fn resume_retrievals(&self) -> Result<usize, Problem> {
+        let (client, instance) = (self.client_id(), self.inner.instance.clone());
+        let now = OffsetDateTime::now_utc();
+        let jobs = self
+            .db(move |s| {
+                s.claim_retrievals(&client, &instance, now, now + RETRIEVAL_LEASE, CLAIM_BATCH)
+            })
+            .await?;
+        let mut resumed = 0;
+        for job in jobs {
+            let already = self
+                .inner
+                .polling
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(&job.retrieval_id);
+            if already {
+                continue;
+            }
+            let owner = job_access_owner(&job.consent_id, &job.retrieval_id);
+            let access = match self.inner.key.open_text(&owner, &job.access_sealed) {
+                Ok(token) => AccessToken::new(token),
+                Err(error) => {
+                    tracing::error!(%error, retrieval = %job.retrieval_id, "a leased retrieval's token does not open");
+                    let outcome = self.outcome("error", None, Some("token_unreadable"));
+                    let (cid, rid) = (job.consent_id.clone(), job.retrieval_id.clone());
+                    self.db(move |s| s.finish_retrieval(&cid, &rid, &outcome))
+                        .await?;
+                    continue;
+                }
+            };
+            tracing::info!(retrieval = %job.retrieval_id, "resuming a retrieval another instance left");
+            self.running(&job.retrieval_id, true);
+            resumed += 1;
+            let poller = self.clone();
+            tokio::spawn(async move {
+                poller.poll(job, access).await;
+            });
+        }
+        Ok(resumed)
     }
 
     /// An access token for one retrieval: from a refresh (rotating the
@@ -1486,26 +1595,47 @@ impl Operator {
         }
     }
 
-    /// Polls the authority until the retrieval ends or [`POLL_LIMIT`]
-    /// passes, then records the outcome: counts per item and the records
-    /// sealed, for the items the consent covers only.
-    async fn poll(
-        &self,
-        consent_id: String,
-        retrieval_id: String,
-        remote_id: String,
-        access: AccessToken,
-        items: Vec<String>,
-    ) {
-        let deadline = tokio::time::Instant::now() + POLL_LIMIT;
+    /// Polls the authority until the retrieval ends or its deadline
+    /// ([`POLL_LIMIT`] after the start, on the real clock) passes, renewing
+    /// this instance's lease at every poll, then records the outcome once:
+    /// counts per item and the records sealed, for the items the consent
+    /// covers only. Stops without recording when another instance took the
+    /// job over.
+    async fn poll(&self, job: RetrievalJob, access: AccessToken) {
+        let RetrievalJob {
+            consent_id,
+            retrieval_id,
+            remote_id,
+            items,
+            deadline,
+            ..
+        } = job;
         let outcome = loop {
             tokio::time::sleep(POLL_INTERVAL).await;
-            if tokio::time::Instant::now() >= deadline {
+            let now = OffsetDateTime::now_utc();
+            if now >= deadline {
                 break self.outcome(
                     "timeout",
                     None,
                     Some("the authority did not finish in time"),
                 );
+            }
+            // The lease says this instance still polls it; if another took
+            // it over (this one stalled past the lease), this one stops.
+            let (rid, instance) = (retrieval_id.clone(), self.inner.instance.clone());
+            match self
+                .db(move |s| s.extend_retrieval_lease(&rid, &instance, now + RETRIEVAL_LEASE))
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.running(&retrieval_id, false);
+                    return;
+                }
+                Err(problem) => {
+                    tracing::warn!(code = problem.code(), "extending a retrieval lease failed");
+                    continue;
+                }
             }
             match self.inner.oauth.poll_retrieval(&access, &remote_id).await {
                 Ok(remote) if remote.status == "waiting" => continue,
@@ -1537,16 +1667,21 @@ impl Operator {
         let result = self
             .db(move |s| s.finish_retrieval(&cid, &rid, &outcome))
             .await;
-        audit::retrieval_finished(
-            finished_at,
-            &self.client_id(),
-            &consent_id,
-            &retrieval_id,
-            &status,
-            records as u64,
-        );
-        if let Err(problem) = result {
-            tracing::error!(code = problem.code(), "recording a retrieval failed");
+        self.running(&retrieval_id, false);
+        match result {
+            Ok(true) => audit::retrieval_finished(
+                finished_at,
+                &self.client_id(),
+                &consent_id,
+                &retrieval_id,
+                &status,
+                records as u64,
+            ),
+            // Another instance ended it first: nothing to record twice.
+            Ok(false) => {}
+            Err(problem) => {
+                tracing::error!(code = problem.code(), "recording a retrieval failed");
+            }
         }
     }
 

@@ -184,6 +184,50 @@ pub struct RetrievalOutcome {
     pub error: Option<String>,
 }
 
+/// A retrieval as it starts: the record the citizen sees, and the job an
+/// instance polls, leased so that another resumes it if this one stops.
+#[derive(Debug, Clone)]
+pub struct NewRetrieval {
+    /// The consent.
+    pub consent_id: String,
+    /// The retrieval's id.
+    pub retrieval_id: String,
+    /// The backend's client id (jobs are claimed per backend).
+    pub client_id: String,
+    /// The authority's id of the retrieval.
+    pub remote_id: String,
+    /// When it started.
+    pub started_at: OffsetDateTime,
+    /// The access token that polls it, sealed for
+    /// `retrieval-access:<consent>/<retrieval>`.
+    pub access_sealed: Vec<u8>,
+    /// The items asked for.
+    pub items: Vec<String>,
+    /// The instance that polls it first.
+    pub lease_owner: String,
+    /// Until when that instance holds it.
+    pub lease_until: OffsetDateTime,
+    /// When polling gives up (`timeout`).
+    pub deadline: OffsetDateTime,
+}
+
+/// A waiting retrieval leased to an instance, to be polled.
+#[derive(Debug, Clone)]
+pub struct RetrievalJob {
+    /// The consent.
+    pub consent_id: String,
+    /// The retrieval's id.
+    pub retrieval_id: String,
+    /// The authority's id of the retrieval.
+    pub remote_id: String,
+    /// The sealed access token.
+    pub access_sealed: Vec<u8>,
+    /// The items asked for.
+    pub items: Vec<String>,
+    /// When polling gives up.
+    pub deadline: OffsetDateTime,
+}
+
 /// A new request token: a request definition the operator's server made
 /// for one citizen, single-use.
 #[derive(Debug, Clone)]
@@ -375,22 +419,40 @@ pub trait ConsentStore: Send + Sync {
     ) -> Result<String, StoreError>;
 
     /// Records a started retrieval.
-    fn insert_retrieval(
+    fn insert_retrieval(&self, retrieval: &NewRetrieval) -> Result<(), StoreError>;
+
+    /// Leases to `instance`, until `lease_until`, at most `limit` retrievals
+    /// of the client that are still waiting and whose lease has run out
+    /// (their instance stopped or crashed), and answers them to be resumed.
+    fn claim_retrievals(
         &self,
-        consent_id: &str,
+        client_id: &str,
+        instance: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<RetrievalJob>, StoreError>;
+
+    /// Extends `instance`'s lease on a waiting retrieval; `false` when the
+    /// retrieval ended or another instance holds it now.
+    fn extend_retrieval_lease(
+        &self,
         retrieval_id: &str,
-        remote_id: &str,
-        started_at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+        instance: &str,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     /// Records how a retrieval ended (and, when done, the consent's last
     /// retrieval).
+    /// Answers `false`, changing nothing, when it had already ended: a
+    /// retrieval ends once, whichever instance polled it. The job's sealed
+    /// access token and lease go with the end.
     fn finish_retrieval(
         &self,
         consent_id: &str,
         retrieval_id: &str,
         outcome: &RetrievalOutcome,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// The consent's retrievals, newest first.
     fn retrievals(&self, consent_id: &str) -> Result<Vec<RetrievalRecord>, StoreError>;

@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS operator_schema (version INTEGER NOT NULL);
 ";
 
 /// Each migration runs once, in one transaction with the version bump.
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     // 1: consents and transactions belong to an owner (a session or the
     // operator's user), sessions expire on the server, one-time access
     // tokens stay for the revocation, request tokens, webhook outbox.
@@ -116,6 +116,22 @@ const MIGRATIONS: [&str; 1] = [
         last_error TEXT
     );
     CREATE INDEX operator_webhooks_due ON operator_webhooks (client_id, next_attempt_at);
+    ",
+    // 2: a retrieval is a job leased to one instance, which another resumes
+    // when the lease runs out; it carries its own sealed access token.
+    // Waiting retrievals of earlier releases carry none and cannot be
+    // resumed: they end here, once.
+    "
+    ALTER TABLE operator_retrievals ADD COLUMN client_id TEXT;
+    ALTER TABLE operator_retrievals ADD COLUMN access_sealed BLOB;
+    ALTER TABLE operator_retrievals ADD COLUMN items_requested TEXT;
+    ALTER TABLE operator_retrievals ADD COLUMN lease_owner TEXT;
+    ALTER TABLE operator_retrievals ADD COLUMN lease_until TEXT;
+    ALTER TABLE operator_retrievals ADD COLUMN deadline TEXT;
+    UPDATE operator_retrievals SET status = 'error', error = 'interrupted'
+        WHERE status = 'waiting';
+    CREATE INDEX operator_retrievals_waiting
+        ON operator_retrievals (client_id, status, lease_until);
     ",
 ];
 
@@ -241,9 +257,9 @@ impl SqliteStore {
     /// Opens (or creates) the `operator_` tables in the SQLite file at
     /// `db_path`, and brings them up to date. The authority uses the same
     /// file through its own connection, so the file is put in WAL mode
-    /// (readers never block the writer) with a busy timeout. Retrievals left
-    /// waiting by a previous run are marked `error` (`interrupted`): their
-    /// pollers died with it.
+    /// (readers never block the writer) with a busy timeout. Opening touches
+    /// no retrieval: one left waiting by a stopped instance is resumed by
+    /// whichever instance claims it once its lease runs out.
     pub fn open(db_path: &Path) -> Result<Self, StoreError> {
         let mut connection = Connection::open(db_path)?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -252,11 +268,7 @@ impl SqliteStore {
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.execute_batch(SCHEMA_V0)?;
         migrate(&mut connection)?;
-        connection.execute(
-            "UPDATE operator_retrievals SET status = 'error', error = 'interrupted' \
-             WHERE status = 'waiting'",
-            [],
-        )?;
+
         Ok(Self {
             connection: Mutex::new(connection),
         })
@@ -668,20 +680,109 @@ impl ConsentStore for SqliteStore {
         })
     }
 
-    fn insert_retrieval(
-        &self,
-        consent_id: &str,
-        retrieval_id: &str,
-        remote_id: &str,
-        started_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    fn insert_retrieval(&self, r: &NewRetrieval) -> Result<(), StoreError> {
+        let items = serde_json::to_string(&r.items).map_err(corrupt("retrieval items"))?;
         self.with(|c| {
             c.execute(
-                "INSERT INTO operator_retrievals (id, consent_id, remote_id, started_at, status) \
-                 VALUES (?1, ?2, ?3, ?4, 'waiting')",
-                params![retrieval_id, consent_id, remote_id, instant(started_at)],
+                "INSERT INTO operator_retrievals (id, consent_id, remote_id, started_at, status, \
+                 client_id, access_sealed, items_requested, lease_owner, lease_until, deadline) \
+                 VALUES (?1, ?2, ?3, ?4, 'waiting', ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    r.retrieval_id,
+                    r.consent_id,
+                    r.remote_id,
+                    instant(r.started_at),
+                    r.client_id,
+                    r.access_sealed,
+                    items,
+                    r.lease_owner,
+                    instant(r.lease_until),
+                    instant(r.deadline),
+                ],
             )?;
             Ok(())
+        })
+    }
+
+    fn claim_retrievals(
+        &self,
+        client_id: &str,
+        instance: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<RetrievalJob>, StoreError> {
+        let rows = self.with(|c| {
+            // One IMMEDIATE transaction: two instances never claim the same
+            // job (the second waits, then finds the lease taken).
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let rows = {
+                let mut statement = tx.prepare(
+                    "SELECT consent_id, id, remote_id, access_sealed, items_requested, deadline \
+                     FROM operator_retrievals \
+                     WHERE client_id = ?1 AND status = 'waiting' AND access_sealed IS NOT NULL \
+                     AND (lease_until IS NULL OR lease_until < ?2) \
+                     ORDER BY started_at LIMIT ?3",
+                )?;
+                let rows = statement
+                    .query_map(
+                        params![client_id, instant(now), i64::try_from(limit).unwrap_or(i64::MAX)],
+                        |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, String>(2)?,
+                                row.get::<_, Vec<u8>>(3)?,
+                                row.get::<_, Option<String>>(4)?,
+                                row.get::<_, Option<String>>(5)?,
+                            ))
+                        },
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows
+            };
+            for row in &rows {
+                tx.execute(
+                    "UPDATE operator_retrievals SET lease_owner = ?1, lease_until = ?2 WHERE id = ?3",
+                    params![instance, instant(lease_until), row.1],
+                )?;
+            }
+            tx.commit()?;
+            Ok(rows)
+        })?;
+        rows.into_iter()
+            .map(
+                |(consent_id, retrieval_id, remote_id, access_sealed, items, deadline)| {
+                    Ok(RetrievalJob {
+                        consent_id,
+                        retrieval_id,
+                        remote_id,
+                        access_sealed,
+                        items: items
+                            .map(|text| serde_json::from_str(&text))
+                            .transpose()
+                            .map_err(corrupt("retrieval items"))?
+                            .unwrap_or_default(),
+                        deadline: parse_optional_instant(deadline)?.unwrap_or(now),
+                    })
+                },
+            )
+            .collect()
+    }
+
+    fn extend_retrieval_lease(
+        &self,
+        retrieval_id: &str,
+        instance: &str,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let changed = c.execute(
+                "UPDATE operator_retrievals SET lease_until = ?1 \
+                 WHERE id = ?2 AND lease_owner = ?3 AND status = 'waiting'",
+                params![instant(lease_until), retrieval_id, instance],
+            )?;
+            Ok(changed == 1)
         })
     }
 
@@ -690,7 +791,7 @@ impl ConsentStore for SqliteStore {
         consent_id: &str,
         retrieval_id: &str,
         outcome: &RetrievalOutcome,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let items = outcome
             .items
             .as_ref()
@@ -699,9 +800,10 @@ impl ConsentStore for SqliteStore {
             .map_err(corrupt("retrieval items"))?;
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(
+            let changed = tx.execute(
                 "UPDATE operator_retrievals SET status = ?1, finished_at = ?2, items_json = ?3, \
-                 records_sealed = ?4, error = ?5 WHERE id = ?6 AND consent_id = ?7",
+                 records_sealed = ?4, error = ?5, access_sealed = NULL, lease_owner = NULL, \
+                 lease_until = NULL WHERE id = ?6 AND consent_id = ?7 AND status = 'waiting'",
                 params![
                     outcome.status,
                     instant(outcome.finished_at),
@@ -712,6 +814,9 @@ impl ConsentStore for SqliteStore {
                     consent_id
                 ],
             )?;
+            if changed == 0 {
+                return Ok(false);
+            }
             if outcome.status == "done" {
                 tx.execute(
                     "UPDATE operator_consents SET last_retrieval_at = ?1 WHERE id = ?2",
@@ -719,7 +824,7 @@ impl ConsentStore for SqliteStore {
                 )?;
             }
             tx.commit()?;
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -909,5 +1014,41 @@ impl ConsentStore for SqliteStore {
                 request_tokens,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file written by the first release (sessions as owners, no request
+    /// tokens) opens, migrates once, and keeps its consents reachable.
+    #[test]
+    fn migrates_a_first_release_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.sqlite");
+        {
+            let old = Connection::open(&path).expect("open");
+            old.execute_batch(
+                SCHEMA_V0
+                    .replace(
+                        "CREATE TABLE IF NOT EXISTS operator_schema (version INTEGER NOT NULL);",
+                        "",
+                    )
+                    .as_str(),
+            )
+            .expect("v0 schema");
+            old.execute(
+                "INSERT INTO operator_consents (id, client_id, session_hash, consent_json, locale, \
+                 grant_receipt, created_at) VALUES ('k1', 'c', 'abc', ?1, 'ja', '{}', '2025-04-01T00:00:00Z')",
+                params![serde_json::to_string(&crate::store::suite::consent_record("k1").consent).expect("json")],
+            )
+            .expect("old row");
+        }
+        let store = SqliteStore::open(&path).expect("migrates");
+        let found = store.consent("c", "session:abc", "k1").expect("read");
+        assert!(found.is_some());
+        drop(store);
+        SqliteStore::open(&path).expect("a second open finds the work done");
     }
 }

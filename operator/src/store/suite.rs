@@ -68,7 +68,7 @@ fn expired_transaction_is_consumed_too() {
     assert!(matches!(again, TransactionLookup::Used));
 }
 
-fn consent_record(id: &str) -> ConsentRecord {
+pub(super) fn consent_record(id: &str) -> ConsentRecord {
     let consent: Consent = serde_json::from_value(serde_json::json!({
         "id": id,
         "operator": {"name": "n", "contact": "c", "privacyPolicyUrl": "https://x", "approvalId": "a"},
@@ -272,33 +272,124 @@ fn sweeps_transactions_a_day_past_their_end() {
     assert_eq!(swept.transactions, 1);
 }
 
-/// A file written by the first release (sessions as owners, no request
-/// tokens) opens, migrates once, and keeps its consents reachable.
-#[test]
-fn migrates_a_first_release_file() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("old.sqlite");
-    {
-        let old = Connection::open(&path).expect("open");
-        old.execute_batch(
-            SCHEMA_V0
-                .replace(
-                    "CREATE TABLE IF NOT EXISTS operator_schema (version INTEGER NOT NULL);",
-                    "",
-                )
-                .as_str(),
-        )
-        .expect("v0 schema");
-        old.execute(
-            "INSERT INTO operator_consents (id, client_id, session_hash, consent_json, locale, \
-             grant_receipt, created_at) VALUES ('k1', 'c', 'abc', ?1, 'ja', '{}', '2025-04-01T00:00:00Z')",
-            params![serde_json::to_string(&consent_record("k1").consent).expect("json")],
-        )
-        .expect("old row");
+fn job(store: &SqliteStore, retrieval_id: &str, instance: &str, at: OffsetDateTime) {
+    store
+        .insert_retrieval(&NewRetrieval {
+            consent_id: "k1".into(),
+            retrieval_id: retrieval_id.into(),
+            client_id: "c".into(),
+            remote_id: format!("remote-{retrieval_id}"),
+            started_at: at,
+            access_sealed: vec![7, 7, 7],
+            items: vec!["insurance.drugs".into()],
+            lease_owner: instance.into(),
+            lease_until: at + time::Duration::seconds(10),
+            deadline: at + time::Duration::seconds(30),
+        })
+        .expect("insert");
+}
+
+fn finished(at: OffsetDateTime) -> RetrievalOutcome {
+    RetrievalOutcome {
+        status: "done".into(),
+        finished_at: at,
+        items: Some(vec![ItemCount {
+            item: "insurance.drugs".into(),
+            count: 2,
+        }]),
+        sealed_records: Some(vec![1]),
+        error: None,
     }
-    let store = SqliteStore::open(&path).expect("migrates");
-    let found = store.consent("c", "session:abc", "k1").expect("read");
-    assert!(found.is_some());
-    drop(store);
-    SqliteStore::open(&path).expect("a second open finds the work done");
+}
+
+#[test]
+fn a_retrieval_is_leased_to_one_instance_and_resumed_by_another_only_when_the_lease_runs_out() {
+    let (_dir, store) = store();
+    let at = datetime!(2025-04-01 00:00 UTC);
+    store
+        .insert_consent(
+            "c",
+            "session:s1",
+            &consent_record("k1"),
+            &SealedTokens::default(),
+        )
+        .expect("consent");
+    job(&store, "r1", "a", at);
+    let lease = |now: OffsetDateTime| now + time::Duration::seconds(10);
+    // While A's lease runs, B claims nothing, and A may extend it.
+    let now = at + time::Duration::seconds(5);
+    assert!(store
+        .claim_retrievals("c", "b", now, lease(now), 10)
+        .expect("claim")
+        .is_empty());
+    assert!(store
+        .extend_retrieval_lease("r1", "a", lease(now))
+        .expect("extend"));
+    assert!(!store
+        .extend_retrieval_lease("r1", "b", lease(now))
+        .expect("extend"));
+    // A stops; after its lease, B takes the job over, with what it needs.
+    let later = at + time::Duration::seconds(30);
+    let claimed = store
+        .claim_retrievals("c", "b", later, lease(later), 10)
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].remote_id, "remote-r1");
+    assert_eq!(claimed[0].access_sealed, vec![7, 7, 7]);
+    assert_eq!(claimed[0].items, ["insurance.drugs"]);
+    // A, back, finds its lease gone; another backend's claim finds nothing.
+    assert!(!store
+        .extend_retrieval_lease("r1", "a", lease(later))
+        .expect("extend"));
+    assert!(store
+        .claim_retrievals(
+            "other",
+            "c",
+            later + time::Duration::minutes(5),
+            lease(later),
+            10
+        )
+        .expect("claim")
+        .is_empty());
+    // It ends once, whoever records it first; then nobody can claim it.
+    assert!(store
+        .finish_retrieval("k1", "r1", &finished(later))
+        .expect("finish"));
+    assert!(!store
+        .finish_retrieval("k1", "r1", &finished(later))
+        .expect("finish"));
+    let much_later = later + time::Duration::hours(1);
+    assert!(store
+        .claim_retrievals("c", "b", much_later, lease(much_later), 10)
+        .expect("claim")
+        .is_empty());
+    let record = store.retrieval("k1", "r1").expect("read").expect("found");
+    assert_eq!(record.status, "done");
+}
+
+#[test]
+fn opening_the_store_again_leaves_waiting_retrievals_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("shared.sqlite");
+    let at = OffsetDateTime::now_utc();
+    {
+        let store = SqliteStore::open(&path).expect("open");
+        store
+            .insert_consent(
+                "c",
+                "session:s1",
+                &consent_record("k1"),
+                &SealedTokens::default(),
+            )
+            .expect("consent");
+        job(&store, "r1", "a", at);
+    }
+    // Another instance starts on the same database: A's job stays A's.
+    let second = SqliteStore::open(&path).expect("open again");
+    let record = second.retrieval("k1", "r1").expect("read").expect("found");
+    assert_eq!(record.status, "waiting");
+    assert!(second
+        .claim_retrievals("c", "b", at, at + time::Duration::seconds(10), 10)
+        .expect("claim")
+        .is_empty());
 }
