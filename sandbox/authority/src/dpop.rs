@@ -1,6 +1,7 @@
 //! DPoP proofs (RFC 9449): the checks a `DPoP` request header must pass at
-//! the token endpoint and at the retrieval API, and the JWK thumbprint
-//! (RFC 7638) of the proof's key, the `jkt` that bound tokens carry.
+//! PAR, the token endpoint and the retrieval API, the memory of used `jti`s,
+//! and the JWK thumbprint (RFC 7638) of the proof's key, the `jkt` that
+//! bound tokens and codes carry.
 //!
 //! A proof is a compact JWS with `typ` `dpop+jwt`, signed ES256 by the public
 //! EC P-256 key in its own `jwk` header, whose claims name the request
@@ -9,6 +10,12 @@
 //! real time, not the injected clock: the sandbox's tests move the domain
 //! clock by days, while a client signs its proofs with the time of its
 //! machine.
+//!
+//! Checking a proof ([`check`]) and remembering its `jti`
+//! ([`Proof::remember`]) are two steps on purpose: the caller remembers only
+//! once everything else about the request has passed (the client, the
+//! proof's key against the token's, the token itself, the rate limit), so
+//! that a proof refused for any other reason takes no room in the memory.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -29,11 +36,17 @@ const HEADER: &str = "dpop";
 const TYP: &str = "dpop+jwt";
 /// How far `iat` may be from the authority's real time, either way.
 const IAT_WINDOW_SECONDS: i64 = 60;
-/// The most `jti`s remembered at once. Proofs are checked only after the
-/// client or the access token is, so each costs a rate-limited request; the
-/// cap is a last guard, and when it is reached proofs are refused, never
-/// forgotten early.
+/// The most `jti`s remembered at once. A `jti` is remembered only for a
+/// request that passed every other check, so each costs an accepted,
+/// rate-limited request; the cap is a last guard, and when it is reached
+/// proofs are refused, never forgotten early.
 const MAX_REMEMBERED: usize = 100_000;
+/// The most `jti`s remembered at once for one key, so that one key cannot
+/// fill the memory for everyone. A proof is remembered until its `iat` is
+/// 60 s past, so an honest key reaches this only above about 16 accepted
+/// requests a second, sustained: far above any client's `tps` in the
+/// sandbox.
+const MAX_REMEMBERED_PER_KEY: usize = 1_000;
 
 /// Why a proof was refused; the text is the `error_description` of
 /// `invalid_dpop_proof`.
@@ -86,7 +99,14 @@ pub(crate) enum DpopError {
     /// The proof's key is not the key the token is bound to.
     #[error("the DPoP proof is not made with the key the token is bound to")]
     OtherKey,
-    /// The replay memory is full.
+    /// At the code exchange, the proof's key is not the key the code was
+    /// bound to at PAR.
+    #[error("the DPoP proof is not made with the key the code was bound to at PAR")]
+    NotCodeKey,
+    /// At PAR, `dpop_jkt` names another key than the proof's.
+    #[error("dpop_jkt is not the thumbprint of the DPoP proof's key")]
+    NotDpopJkt,
+    /// The replay memory, or this key's share of it, is full.
     #[error("too many DPoP proofs at once; retry shortly")]
     Busy,
 }
@@ -114,36 +134,85 @@ impl Thumbprint {
     }
 }
 
-/// The `jti`s of accepted proofs, until their `iat` leaves the window.
+/// A proof that passed every check but the replay check: its key's
+/// thumbprint, and the `jti` to remember once the request it came with has
+/// passed every other check too.
+#[derive(Debug)]
+#[must_use = "a proof is accepted only once its jti is remembered"]
+pub(crate) struct Proof {
+    thumbprint: Thumbprint,
+    jti: String,
+    iat: i64,
+}
+
+impl Proof {
+    /// The thumbprint of the proof's key.
+    pub(crate) fn thumbprint(&self) -> &Thumbprint {
+        &self.thumbprint
+    }
+
+    /// Records the proof's `jti`: the last check, `Err(Replayed)` when the
+    /// proof was used before, `Err(Busy)` when the memory is full.
+    pub(crate) fn remember(&self, seen: &SeenProofs) -> Result<(), DpopError> {
+        seen.remember(&self.thumbprint, &self.jti, self.iat, unix_now())
+    }
+}
+
+/// The `jti`s of accepted proofs by key, until their `iat` leaves the
+/// window.
 #[derive(Default)]
 pub(crate) struct SeenProofs {
-    /// SHA-256 of (thumbprint, jti) → the Unix second after which the
+    seen: Mutex<Seen>,
+}
+
+#[derive(Default)]
+struct Seen {
+    /// Thumbprint → SHA-256 of the `jti` → the Unix second after which the
     /// proof is refused by its `iat` anyway.
-    seen: Mutex<HashMap<[u8; 32], i64>>,
+    by_key: HashMap<String, HashMap<[u8; 32], i64>>,
+    /// How many `jti`s `by_key` holds in all.
+    total: usize,
 }
 
 impl SeenProofs {
-    /// Records a proof; `Err(Replayed)` when it was seen before.
+    /// Records a proof; `Err(Replayed)` when it was seen before, `Err(Busy)`
+    /// when the memory or the key's share of it is full of proofs still in
+    /// their window.
     fn remember(&self, jkt: &Thumbprint, jti: &str, iat: i64, now: i64) -> Result<(), DpopError> {
-        let mut hasher = Sha256::new();
-        hasher.update(jkt.as_str().as_bytes());
-        hasher.update([0]);
-        hasher.update(jti.as_bytes());
-        let key: [u8; 32] = hasher.finalize().into();
-        let mut seen = self
+        let jti: [u8; 32] = Sha256::digest(jti.as_bytes()).into();
+        let mut guard = self
             .seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seen.contains_key(&key) {
+        let seen = &mut *guard;
+        if seen
+            .by_key
+            .get(jkt.as_str())
+            .is_some_and(|jtis| jtis.contains_key(&jti))
+        {
             return Err(DpopError::Replayed);
         }
-        if seen.len() >= MAX_REMEMBERED {
-            seen.retain(|_, until| *until >= now);
-            if seen.len() >= MAX_REMEMBERED {
+        if seen.total >= MAX_REMEMBERED {
+            seen.by_key.retain(|_, jtis| {
+                jtis.retain(|_, until| *until >= now);
+                !jtis.is_empty()
+            });
+            seen.total = seen.by_key.values().map(HashMap::len).sum();
+            if seen.total >= MAX_REMEMBERED {
                 return Err(DpopError::Busy);
             }
         }
-        seen.insert(key, iat + IAT_WINDOW_SECONDS);
+        let jtis = seen.by_key.entry(jkt.as_str().to_owned()).or_default();
+        if jtis.len() >= MAX_REMEMBERED_PER_KEY {
+            let before = jtis.len();
+            jtis.retain(|_, until| *until >= now);
+            seen.total -= before - jtis.len();
+            if jtis.len() >= MAX_REMEMBERED_PER_KEY {
+                return Err(DpopError::Busy);
+            }
+        }
+        jtis.insert(jti, iat.saturating_add(IAT_WINDOW_SECONDS));
+        seen.total += 1;
         Ok(())
     }
 }
@@ -160,12 +229,9 @@ pub(crate) fn proof_header(headers: &HeaderMap) -> Result<Option<&str>, DpopErro
         .transpose()
 }
 
-/// Checks `proof` for `target` and answers its key's thumbprint.
-pub(crate) fn check(
-    proof: &str,
-    target: &Target<'_>,
-    seen: &SeenProofs,
-) -> Result<Thumbprint, DpopError> {
+/// Checks `proof` for `target`: everything but whether it was used before,
+/// which [`Proof::remember`] checks once the rest of the request has passed.
+pub(crate) fn check(proof: &str, target: &Target<'_>) -> Result<Proof, DpopError> {
     let jws = CompactJws::parse(proof).ok_or(DpopError::Malformed)?;
     if jws.header_str("typ") != Some(TYP) {
         return Err(DpopError::Typ);
@@ -189,11 +255,10 @@ pub(crate) fn check(
     if jws.claim_str("htu").and_then(without_query) != expected || expected.is_none() {
         return Err(DpopError::Htu(target.url.to_owned()));
     }
-    let now = unix_now();
     let iat = jws
         .claim("iat")
         .and_then(Value::as_i64)
-        .filter(|iat| (iat - now).abs() <= IAT_WINDOW_SECONDS)
+        .filter(|iat| within_window(*iat, unix_now()))
         .ok_or(DpopError::Iat)?;
     let jti = jws
         .claim_str("jti")
@@ -204,9 +269,18 @@ pub(crate) fn check(
             return Err(DpopError::Ath);
         }
     }
-    let thumbprint = thumbprint(&jwk).ok_or(DpopError::Jwk)?;
-    seen.remember(&thumbprint, jti, iat, now)?;
-    Ok(thumbprint)
+    Ok(Proof {
+        thumbprint: thumbprint(&jwk).ok_or(DpopError::Jwk)?,
+        jti: jti.to_owned(),
+        iat,
+    })
+}
+
+/// Whether `iat` is within the window around `now`. `abs_diff`, because
+/// `iat` is whatever a client wrote: `iat - now` overflows for one near
+/// `i64::MIN` or `i64::MAX`.
+fn within_window(iat: i64, now: i64) -> bool {
+    iat.abs_diff(now) <= IAT_WINDOW_SECONDS.unsigned_abs()
 }
 
 /// `ath`: base64url SHA-256 of the access token (RFC 9449 §4.2).
@@ -277,6 +351,55 @@ mod tests {
             without_query("http://localhost/token/"),
             without_query("http://localhost/token")
         );
+    }
+
+    // Review of DPoP: `(iat - now).abs()` overflowed for an extreme iat.
+    #[test]
+    fn an_extreme_iat_is_outside_the_window_without_overflow() {
+        for now in [0, 1_700_000_000, i64::MAX, i64::MIN] {
+            assert!(!within_window(i64::MIN, now) || now == i64::MIN, "{now}");
+            assert!(!within_window(i64::MAX, now) || now == i64::MAX, "{now}");
+        }
+        assert!(within_window(i64::MAX, i64::MAX - IAT_WINDOW_SECONDS));
+        assert!(within_window(100, 100 + IAT_WINDOW_SECONDS));
+        assert!(!within_window(100, 101 + IAT_WINDOW_SECONDS));
+    }
+
+    // Review of DPoP: one key's proofs could fill the whole memory, after
+    // which every DPoP request was refused.
+    #[test]
+    fn one_key_cannot_fill_the_memory() {
+        let seen = SeenProofs::default();
+        let greedy = Thumbprint("greedy".into());
+        for i in 0..MAX_REMEMBERED_PER_KEY {
+            assert_eq!(seen.remember(&greedy, &format!("j{i}"), 100, 100), Ok(()));
+        }
+        assert_eq!(
+            seen.remember(&greedy, "one-more", 100, 100),
+            Err(DpopError::Busy)
+        );
+        assert_eq!(
+            seen.remember(&Thumbprint("honest".into()), "j", 100, 100),
+            Ok(())
+        );
+        // Once its proofs have left the window, the key has room again.
+        assert_eq!(seen.remember(&greedy, "later", 300, 300), Ok(()));
+        assert_eq!(seen.seen.lock().expect("lock").total, 2);
+    }
+
+    #[test]
+    fn a_full_memory_forgets_proofs_past_their_window_first() {
+        let seen = SeenProofs::default();
+        for key in 0..MAX_REMEMBERED / MAX_REMEMBERED_PER_KEY {
+            let key = Thumbprint(format!("k{key}"));
+            for i in 0..MAX_REMEMBERED_PER_KEY {
+                assert_eq!(seen.remember(&key, &format!("j{i}"), 100, 100), Ok(()));
+            }
+        }
+        let late = Thumbprint("late".into());
+        assert_eq!(seen.remember(&late, "j", 100, 100), Err(DpopError::Busy));
+        assert_eq!(seen.remember(&late, "j", 300, 300), Ok(()));
+        assert_eq!(seen.seen.lock().expect("lock").total, 1);
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //!   authentication, access tokens at the resource.
 //! - `jws` — compact ES256 JWS, shared by the two below.
 //! - `assertion` — `private_key_jwt` client assertions.
-//! - `dpop` — DPoP proofs (RFC 9449) and key thumbprints.
+//! - `dpop` — DPoP proofs (RFC 9449), the memory of their `jti`s and key
+//!   thumbprints.
 //! - `pages` and `html` — the sign-in and consent pages.
 //! - `retrieval` — the asynchronous retrieval API and its synthetic records.
 //! - `rate` — the per-client token bucket.
@@ -207,18 +208,19 @@ impl Authority {
             .map_err(OAuthError::rate_limited)
     }
 
-    /// Refuses, with 429, an authentication attempt for `client_id` from
-    /// `peer` while failures have locked it out.
-    fn check_lockout(&self, client_id: &str, peer: Peer) -> Result<(), OAuthError> {
+    /// Runs `verify`, the check of credentials that claim `client_id`, from
+    /// `peer`, behind the lock-out after failed authentications: refused
+    /// with 429 while failures lock the id out, counted when it fails.
+    fn behind_lockout<T>(
+        &self,
+        client_id: &str,
+        peer: Peer,
+        verify: impl FnOnce() -> Result<T, OAuthError>,
+    ) -> Result<T, OAuthError> {
         self.inner
             .lockout
-            .check(client_id, peer)
-            .map_err(OAuthError::locked_out)
-    }
-
-    /// Counts a failed authentication of `client_id` from `peer`.
-    fn record_failed_authentication(&self, client_id: &str, peer: Peer) {
-        self.inner.lockout.record_failure(client_id, peer);
+            .attempt(client_id, peer, verify)
+            .map_err(OAuthError::locked_out)?
     }
 
     fn dpop_proofs(&self) -> &SeenProofs {

@@ -1,6 +1,7 @@
-//! The OAuth 2.0 endpoints: RFC 8414 metadata, PAR (RFC 9126), the token
-//! endpoint (codes with PKCE S256, single-use refresh tokens with reuse
-//! detection and a short grace for a retried rotation, DPoP-bound tokens),
+//! The OAuth 2.0 endpoints: RFC 8414 metadata, PAR (RFC 9126, with a DPoP
+//! proof or `dpop_jkt` binding the code to a key), the token endpoint (codes
+//! with PKCE S256, single-use refresh tokens with reuse detection and a short
+//! grace for a retried rotation, DPoP-bound tokens),
 //! revocation (RFC 7009), client authentication (`client_secret_basic` and
 //! `private_key_jwt`, behind the lock-out after failures), and the check of
 //! an access token at the retrieval API (Bearer, or DPoP with a proof).
@@ -20,7 +21,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::assertion::{Assertion, JWT_BEARER};
 use crate::details::{self, ConsentDetails, DETAILS_TYPE};
-use crate::dpop::{self, DpopError, Thumbprint};
+use crate::dpop::{self, DpopError, Proof, Thumbprint};
 use crate::lockout::Peer;
 use crate::secret::{self, Secret};
 use crate::store::{self, Grant, GrantStatus, NewToken, StoredToken, TokenKind};
@@ -272,6 +273,11 @@ pub(crate) struct AuthorizationRequest {
     pub(crate) nonce: Option<String>,
     pub(crate) code_challenge: String,
     pub(crate) details: ConsentDetails,
+    /// The thumbprint of the DPoP key the code will be bound to (RFC 9449
+    /// §10): `dpop_jkt`, or the key of the pushed request's proof. A request
+    /// pushed before the field existed has none.
+    #[serde(default)]
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 /// Why an authorization request was refused.
@@ -311,7 +317,7 @@ pub(crate) fn check_request(
     let challenge = params.get("code_challenge").map_err(fatal)?;
     let method = params.get("code_challenge_method").map_err(fatal)?;
     let code_challenge = match (challenge, method) {
-        (Some(challenge), Some("S256")) if secret::is_s256_challenge(challenge) => challenge,
+        (Some(challenge), Some("S256")) if secret::is_sha256_base64url(challenge) => challenge,
         (Some(_), Some("S256")) => {
             return Err(fatal(OAuthError::invalid_request(
                 "code_challenge is not a base64url SHA-256 digest",
@@ -351,6 +357,15 @@ pub(crate) fn check_request(
         }
     }
     let nonce = params.get("nonce").map_err(redirect)?.map(str::to_owned);
+    let dpop_jkt = match params.get("dpop_jkt").map_err(redirect)? {
+        Some(jkt) if secret::is_sha256_base64url(jkt) => Some(jkt.to_owned()),
+        Some(_) => {
+            return Err(redirect(OAuthError::invalid_request(
+                "dpop_jkt must be a base64url SHA-256 JWK thumbprint (RFC 7638)",
+            )))
+        }
+        None => None,
+    };
     let details = params.require("authorization_details").map_err(redirect)?;
     let details = details::parse(details).map_err(|description| {
         redirect(OAuthError::new(
@@ -366,6 +381,7 @@ pub(crate) fn check_request(
         nonce,
         code_challenge: code_challenge.to_owned(),
         details,
+        dpop_jkt,
     })
 }
 
@@ -415,13 +431,12 @@ pub(crate) fn authenticate<'a>(
             ))
         }
     };
-    let claimed = credentials.client_id();
-    // Checked before the credentials, so that a right secret during a
-    // lock-out gets the same 429 as a wrong one: the lock-out is no oracle.
-    authority.check_lockout(claimed, peer)?;
-    let client = credentials
-        .verify(authority)
-        .inspect_err(|_| authority.record_failed_authentication(claimed, peer))?;
+    // The lock-out answers before the credentials are checked, so that a
+    // right secret during a lock-out gets the same 429 as a wrong one: the
+    // lock-out is no oracle.
+    let client = authority.behind_lockout(credentials.client_id(), peer, || {
+        credentials.verify(authority)
+    })?;
     if let Some(body_id) = params.get("client_id")? {
         if body_id != client.client_id {
             return Err(OAuthError::invalid_client(
@@ -578,11 +593,24 @@ fn par_inner(
             "request_uri must not be pushed (RFC 9126 §2.1)",
         ));
     }
-    let request = match check_request(&params, client) {
+    let mut request = match check_request(&params, client) {
         Ok(request) => request,
         Err(RequestProblem::NoRedirect(error)) => return Err(error),
         Err(RequestProblem::Redirect { error, .. }) => return Err(*error),
     };
+    // RFC 9449 §10.1: a proof binds the code to its key, as `dpop_jkt`
+    // does; when both come, they must name the same key.
+    if let Some(proof) = request_proof(authority, headers, "/par")? {
+        let jkt = proof.thumbprint().as_str();
+        match request.dpop_jkt.as_deref() {
+            Some(named) if named != jkt => {
+                return Err(OAuthError::invalid_dpop_proof(DpopError::NotDpopJkt))
+            }
+            Some(_) => {}
+            None => request.dpop_jkt = Some(jkt.to_owned()),
+        }
+        remember_proof(authority, Some(&proof))?;
+    }
     let now = authority.now();
     let request_uri = format!("{REQUEST_URI_PREFIX}{}", Secret::generate().expose());
     let stored = serde_json::to_string(&request).map_err(OAuthError::server)?;
@@ -619,7 +647,10 @@ pub(crate) async fn token(
                 ))
             }
         };
-        let proof = token_proof(&authority, client, &headers)?;
+        let proof = request_proof(&authority, &headers, "/token")?;
+        if proof.is_none() && client.dpop_bound_access_tokens {
+            return Err(OAuthError::invalid_dpop_proof(DpopError::Missing));
+        }
         grant(&authority, client, &params, proof.as_ref())
     });
     match result {
@@ -629,35 +660,42 @@ pub(crate) async fn token(
 }
 
 /// A grant type at the token endpoint: the authority, the authenticated
-/// client, the parameters and the thumbprint of the DPoP proof's key.
+/// client, the parameters and the DPoP proof, checked but not yet
+/// remembered: the handler remembers it ([`remember_proof`]) once the code
+/// or refresh token is found and the proof's key is the one it is bound to.
 type GrantHandler =
-    fn(&Authority, &ClientConfig, &Params, Option<&Thumbprint>) -> Result<Value, OAuthError>;
+    fn(&Authority, &ClientConfig, &Params, Option<&Proof>) -> Result<Value, OAuthError>;
 
-/// The key of the token request's DPoP proof, checked; `None` without a
-/// proof, which a client registered with `dpopBoundAccessTokens` may not
-/// omit.
-fn token_proof(
+/// The DPoP proof of a request to `path` (`/par` or `/token`), checked but
+/// not yet remembered; `None` without one.
+fn request_proof(
     authority: &Authority,
-    client: &ClientConfig,
     headers: &HeaderMap,
-) -> Result<Option<Thumbprint>, OAuthError> {
-    let proof = dpop::proof_header(headers).map_err(OAuthError::invalid_dpop_proof)?;
+    path: &str,
+) -> Result<Option<Proof>, OAuthError> {
+    let Some(proof) = dpop::proof_header(headers).map_err(OAuthError::invalid_dpop_proof)? else {
+        return Ok(None);
+    };
+    let url = format!("{}{path}", authority.issuer());
+    let target = dpop::Target {
+        method: "POST",
+        url: &url,
+        access_token: None,
+    };
+    dpop::check(proof, &target)
+        .map(Some)
+        .map_err(OAuthError::invalid_dpop_proof)
+}
+
+/// Remembers the `jti` of a request's proof: the last check of the proof,
+/// made only once everything else it depends on has passed, so that a
+/// proof refused for another reason takes no room in the memory.
+fn remember_proof(authority: &Authority, proof: Option<&Proof>) -> Result<(), OAuthError> {
     match proof {
-        Some(proof) => {
-            let url = format!("{}/token", authority.issuer());
-            let target = dpop::Target {
-                method: "POST",
-                url: &url,
-                access_token: None,
-            };
-            dpop::check(proof, &target, authority.dpop_proofs())
-                .map(Some)
-                .map_err(OAuthError::invalid_dpop_proof)
-        }
-        None if client.dpop_bound_access_tokens => {
-            Err(OAuthError::invalid_dpop_proof(DpopError::Missing))
-        }
-        None => Ok(None),
+        Some(proof) => proof
+            .remember(authority.dpop_proofs())
+            .map_err(OAuthError::invalid_dpop_proof),
+        None => Ok(()),
     }
 }
 
@@ -665,7 +703,7 @@ fn exchange_code(
     authority: &Authority,
     client: &ClientConfig,
     params: &Params,
-    proof: Option<&Thumbprint>,
+    proof: Option<&Proof>,
 ) -> Result<Value, OAuthError> {
     let code = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
@@ -677,6 +715,19 @@ fn exchange_code(
     let stored = store::code(&tx, &code_hash)?
         .filter(|stored| stored.client_id == client.client_id)
         .ok_or_else(|| OAuthError::invalid_grant("the code is not valid"))?;
+    // A code bound at PAR is worth nothing without its key. Checked first,
+    // so that a party without the key can neither use the code nor end the
+    // grant by replaying it, and a refusal leaves the code unused.
+    if let Some(bound) = stored.jkt.as_deref() {
+        match proof {
+            None => return Err(OAuthError::invalid_dpop_proof(DpopError::Missing)),
+            Some(proof) if proof.thumbprint().as_str() != bound => {
+                return Err(OAuthError::invalid_dpop_proof(DpopError::NotCodeKey))
+            }
+            Some(_) => {}
+        }
+    }
+    remember_proof(authority, proof)?;
     if stored.used_at.is_some() {
         // RFC 6749 §4.1.2: a code presented twice was probably stolen;
         // everything issued for it is revoked.
@@ -715,7 +766,14 @@ fn exchange_code(
         Period::Linkage { .. } => NextRefresh::New(Secret::generate()),
         Period::OneTime => NextRefresh::None,
     };
-    let body = issue_tokens(authority, &tx, &grant, now, proof, refresh)?;
+    let body = issue_tokens(
+        authority,
+        &tx,
+        &grant,
+        now,
+        proof.map(Proof::thumbprint),
+        refresh,
+    )?;
     tx.commit()?;
     Ok(body)
 }
@@ -724,7 +782,7 @@ fn refresh(
     authority: &Authority,
     client: &ClientConfig,
     params: &Params,
-    proof: Option<&Thumbprint>,
+    proof: Option<&Proof>,
 ) -> Result<Value, OAuthError> {
     let presented = params.require("refresh_token")?;
     let now = authority.now();
@@ -748,7 +806,7 @@ fn refresh(
     if let Some(bound) = stored.jkt.as_deref() {
         match proof {
             None => return Err(OAuthError::invalid_dpop_proof(DpopError::Missing)),
-            Some(proof) if proof.as_str() != bound => {
+            Some(proof) if proof.thumbprint().as_str() != bound => {
                 return Err(OAuthError::invalid_grant(
                     "the refresh token is bound to another DPoP key",
                 ))
@@ -756,6 +814,8 @@ fn refresh(
             Some(_) => {}
         }
     }
+    remember_proof(authority, proof)?;
+    let proof = proof.map(Proof::thumbprint);
     let successor = authority.successor_key().successor(presented);
     if let Some(again) = lost_rotation(authority, &tx, &stored, successor.clone(), proof, now)? {
         let body = issue_tokens(authority, &tx, &grant, now, proof, again)?;
@@ -831,7 +891,9 @@ enum NextRefresh {
     /// A new one, recorded now.
     New(Secret),
     /// The successor recorded at a rotation whose answer was lost, handed
-    /// out again and not recorded twice.
+    /// out again and not recorded twice. The access tokens issued with it
+    /// before are revoked, so that retries cannot collect live access
+    /// tokens: of a rotation, only the newest answer's works.
     Again(Secret),
 }
 
@@ -854,6 +916,13 @@ fn issue_tokens(
         access_expires = access_expires.min(ends_at);
     }
     let jkt = proof.map(Thumbprint::as_str);
+    let refresh_hash = match &refresh {
+        NextRefresh::None => None,
+        NextRefresh::New(token) | NextRefresh::Again(token) => Some(token.hash()),
+    };
+    if let (NextRefresh::Again(_), Some(refresh_hash)) = (&refresh, &refresh_hash) {
+        store::revoke_access_tokens_issued_with(db, &grant.id, refresh_hash, now)?;
+    }
     let access = Secret::generate();
     store::insert_token(
         db,
@@ -865,6 +934,7 @@ fn issue_tokens(
             issued_at: now,
             expires_at: Some(access_expires),
             jkt,
+            refresh_hash: refresh_hash.as_deref(),
         },
     )?;
     let mut body = json!({
@@ -886,6 +956,7 @@ fn issue_tokens(
                     issued_at: now,
                     expires_at: grant.ends_at,
                     jkt,
+                    refresh_hash: None,
                 },
             )?;
             body["refresh_token"] = json!(token.expose());
@@ -977,9 +1048,14 @@ pub(crate) struct Access {
 }
 
 /// The grant behind the access token of the request `method` `path` (the
-/// path under the issuer), if the token is valid now. A token bound to a
-/// DPoP key must come as `Authorization: DPoP` with a proof by that key for
-/// this very request; an unbound one as `Authorization: Bearer`.
+/// path under the issuer), if the token is valid now, after one token from
+/// its client's rate-limit bucket. A token bound to a DPoP key must come as
+/// `Authorization: DPoP` with a proof by that key for this very request; an
+/// unbound one as `Authorization: Bearer`.
+///
+/// The proof's `jti` is remembered last, once the key, the token and the
+/// rate limit have passed: someone who holds a leaked token but not its key
+/// must not be able to fill the replay memory with proofs of their own.
 pub(crate) fn access_grant(
     authority: &Authority,
     headers: &HeaderMap,
@@ -1019,8 +1095,8 @@ pub(crate) fn access_grant(
     let stored = store::token(&db, &secret::hash(token))?
         .filter(|t| t.kind == TokenKind::Access)
         .ok_or_else(|| OAuthError::invalid_token(scheme, "the access token is not valid"))?;
-    match (stored.jkt.as_deref(), scheme) {
-        (None, Scheme::Bearer) => {}
+    let proof = match (stored.jkt.as_deref(), scheme) {
+        (None, Scheme::Bearer) => None,
         (None, Scheme::Dpop) => {
             return Err(OAuthError::invalid_token(
                 Scheme::Dpop,
@@ -1041,19 +1117,20 @@ pub(crate) fn access_grant(
                 url: &url,
                 access_token: Some(token),
             };
-            dpop::proof_header(headers)
+            let proof = dpop::proof_header(headers)
                 .and_then(|proof| proof.ok_or(DpopError::Missing))
-                .and_then(|proof| dpop::check(proof, &target, authority.dpop_proofs()))
-                .and_then(|key| {
-                    if key.as_str() == jkt {
-                        Ok(())
+                .and_then(|proof| dpop::check(proof, &target))
+                .and_then(|proof| {
+                    if proof.thumbprint().as_str() == jkt {
+                        Ok(proof)
                     } else {
                         Err(DpopError::OtherKey)
                     }
                 })
                 .map_err(OAuthError::invalid_dpop_proof_at_resource)?;
+            Some(proof)
         }
-    }
+    };
     if stored.revoked_at.is_some() {
         return Err(OAuthError::invalid_token(
             scheme,
@@ -1068,10 +1145,24 @@ pub(crate) fn access_grant(
     }
     let grant = store::grant(&db, &stored.grant_id)?
         .ok_or_else(|| OAuthError::invalid_token(scheme, "the access token is not valid"))?;
+    drop(db);
     match grant.status(now) {
-        GrantStatus::Active => Ok(Access { grant, scheme }),
+        GrantStatus::Active => {}
         status => {
-            Err(OAuthError::invalid_token(scheme, "the grant has ended").with_grant_status(status))
+            return Err(
+                OAuthError::invalid_token(scheme, "the grant has ended").with_grant_status(status)
+            )
         }
     }
+    let client = authority
+        .config()
+        .client(&grant.client_id)
+        .ok_or_else(|| OAuthError::invalid_token(scheme, "the client is no longer registered"))?;
+    authority.limit(client)?;
+    if let Some(proof) = proof {
+        proof
+            .remember(authority.dpop_proofs())
+            .map_err(OAuthError::invalid_dpop_proof_at_resource)?;
+    }
+    Ok(Access { grant, scheme })
 }

@@ -975,12 +975,15 @@ fn decide(
     let code_lifetime = i64::from(authority.config().authority.code_lifetime_seconds);
     store::insert_code(
         &tx,
-        &code.hash(),
-        &grant_id,
-        &open.client.client_id,
-        &request.redirect_uri,
-        &request.code_challenge,
-        now + Duration::seconds(code_lifetime),
+        &store::NewCode {
+            hash: &code.hash(),
+            grant_id: &grant_id,
+            client_id: &open.client.client_id,
+            redirect_uri: &request.redirect_uri,
+            code_challenge: &request.code_challenge,
+            expires_at: now + Duration::seconds(code_lifetime),
+            jkt: request.dpop_jkt.as_deref(),
+        },
     )?;
     tx.commit()?;
     drop(db);

@@ -55,25 +55,6 @@ impl Outcome {
     }
 }
 
-/// The access of a request `method` `uri`, and one token from its client's
-/// rate-limit bucket.
-fn authorized(
-    authority: &Authority,
-    headers: &HeaderMap,
-    method: &str,
-    uri: &Uri,
-) -> Result<Access, OAuthError> {
-    let access = access_grant(authority, headers, method, uri.path())?;
-    let client = authority
-        .config()
-        .client(&access.grant.client_id)
-        .ok_or_else(|| {
-            OAuthError::invalid_token(access.scheme, "the client is no longer registered")
-        })?;
-    authority.limit(client)?;
-    Ok(access)
-}
-
 /// `POST /retrievals` with an optional `{"items": [ids]}`.
 pub(crate) async fn start(
     State(authority): State<Authority>,
@@ -93,7 +74,7 @@ fn start_inner(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
-    let Access { grant, scheme } = authorized(authority, headers, "POST", uri)?;
+    let Access { grant, scheme } = access_grant(authority, headers, "POST", uri.path())?;
     let asked: Option<Vec<String>> =
         if body.iter().all(u8::is_ascii_whitespace) {
             None
@@ -166,7 +147,7 @@ fn poll_inner(
     headers: &HeaderMap,
     id: &str,
 ) -> Result<Response, OAuthError> {
-    let Access { grant, .. } = authorized(authority, headers, "GET", uri)?;
+    let Access { grant, .. } = access_grant(authority, headers, "GET", uri.path())?;
     let now = authority.now();
     let mut db = authority.db();
     // Another grant's retrieval is answered like one that does not exist.

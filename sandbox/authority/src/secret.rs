@@ -121,8 +121,8 @@ pub(crate) fn is_pkce_verifier(value: &str) -> bool {
 }
 
 /// Whether `value` is a base64url SHA-256 digest, the shape of an S256
-/// challenge.
-pub(crate) fn is_s256_challenge(value: &str) -> bool {
+/// challenge and of a JWK thumbprint (`dpop_jkt`).
+pub(crate) fn is_sha256_base64url(value: &str) -> bool {
     value.len() == 43
         && value
             .bytes()

@@ -82,7 +82,7 @@ CREATE TABLE IF NOT EXISTS authority_schema (version INTEGER NOT NULL);
 /// What changed after the first schema, oldest first. Each migration runs
 /// once, in one transaction with the version bump, so a file made by an
 /// older authority is brought forward when it is opened.
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     // 1: tokens record the thumbprint of the DPoP key they are bound to;
     // the key that derives refresh-token successors lives here.
     "
@@ -91,6 +91,13 @@ const MIGRATIONS: [&str; 1] = [
         name    TEXT PRIMARY KEY,
         key     BLOB NOT NULL
     );
+    ",
+    // 2: an access token records the refresh token of the same answer, so
+    // that a retried rotation can revoke the access token of the answer that
+    // was lost; a code records the DPoP key it was bound to at PAR.
+    "
+    ALTER TABLE authority_tokens ADD COLUMN refresh_hash TEXT;
+    ALTER TABLE authority_codes ADD COLUMN jkt TEXT;
     ",
 ];
 
@@ -372,13 +379,16 @@ pub(crate) struct NewToken<'a> {
     pub(crate) expires_at: Option<OffsetDateTime>,
     /// The thumbprint of the DPoP key it is bound to.
     pub(crate) jkt: Option<&'a str>,
+    /// For an access token, the hash of the refresh token the same answer
+    /// carried.
+    pub(crate) refresh_hash: Option<&'a str>,
 }
 
 /// Records a new token by its hash.
 pub(crate) fn insert_token(db: &Connection, token: &NewToken<'_>) -> rusqlite::Result<()> {
     db.execute(
-        "INSERT INTO authority_tokens (token_hash, grant_id, client_id, kind, issued_at, expires_at, jkt)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO authority_tokens (token_hash, grant_id, client_id, kind, issued_at, expires_at, jkt, refresh_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             token.hash,
             token.grant_id,
@@ -386,8 +396,25 @@ pub(crate) fn insert_token(db: &Connection, token: &NewToken<'_>) -> rusqlite::R
             token.kind.code(),
             ms(token.issued_at),
             token.expires_at.map(ms),
-            token.jkt
+            token.jkt,
+            token.refresh_hash
         ],
+    )?;
+    Ok(())
+}
+
+/// Revokes the access tokens of `grant_id` that were issued with the
+/// refresh token whose hash is `refresh_hash`.
+pub(crate) fn revoke_access_tokens_issued_with(
+    db: &Connection,
+    grant_id: &str,
+    refresh_hash: &str,
+    now: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    db.execute(
+        "UPDATE authority_tokens SET revoked_at = ?3
+         WHERE grant_id = ?1 AND refresh_hash = ?2 AND kind = 'access' AND revoked_at IS NULL",
+        params![grant_id, refresh_hash, ms(now)],
     )?;
     Ok(())
 }
@@ -428,12 +455,14 @@ pub(crate) struct StoredCode {
     pub(crate) code_challenge: String,
     pub(crate) expires_at: OffsetDateTime,
     pub(crate) used_at: Option<OffsetDateTime>,
+    /// The thumbprint of the DPoP key the code was bound to at PAR.
+    pub(crate) jkt: Option<String>,
 }
 
 /// The code whose hash is `hash`.
 pub(crate) fn code(db: &Connection, hash: &str) -> rusqlite::Result<Option<StoredCode>> {
     db.query_row(
-        "SELECT grant_id, client_id, redirect_uri, code_challenge, expires_at, used_at
+        "SELECT grant_id, client_id, redirect_uri, code_challenge, expires_at, used_at, jkt
          FROM authority_codes WHERE code_hash = ?1",
         [hash],
         |row| {
@@ -444,26 +473,40 @@ pub(crate) fn code(db: &Connection, hash: &str) -> rusqlite::Result<Option<Store
                 code_challenge: row.get(3)?,
                 expires_at: from_ms(row.get(4)?),
                 used_at: row.get::<_, Option<i64>>(5)?.map(from_ms),
+                jkt: row.get(6)?,
             })
         },
     )
     .optional()
 }
 
+/// A code to record, by its hash.
+#[derive(Debug, Clone)]
+pub(crate) struct NewCode<'a> {
+    pub(crate) hash: &'a str,
+    pub(crate) grant_id: &'a str,
+    pub(crate) client_id: &'a str,
+    pub(crate) redirect_uri: &'a str,
+    pub(crate) code_challenge: &'a str,
+    pub(crate) expires_at: OffsetDateTime,
+    /// The thumbprint of the DPoP key the code is bound to.
+    pub(crate) jkt: Option<&'a str>,
+}
+
 /// Records a new code by its hash.
-pub(crate) fn insert_code(
-    db: &Connection,
-    hash: &str,
-    grant_id: &str,
-    client_id: &str,
-    redirect_uri: &str,
-    code_challenge: &str,
-    expires_at: OffsetDateTime,
-) -> rusqlite::Result<()> {
+pub(crate) fn insert_code(db: &Connection, code: &NewCode<'_>) -> rusqlite::Result<()> {
     db.execute(
-        "INSERT INTO authority_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![hash, grant_id, client_id, redirect_uri, code_challenge, ms(expires_at)],
+        "INSERT INTO authority_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, expires_at, jkt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            code.hash,
+            code.grant_id,
+            code.client_id,
+            code.redirect_uri,
+            code.code_challenge,
+            ms(code.expires_at),
+            code.jkt
+        ],
     )?;
     Ok(())
 }
@@ -794,6 +837,7 @@ mod tests {
                 issued_at: OffsetDateTime::UNIX_EPOCH,
                 expires_at: None,
                 jkt: Some("thumb"),
+                refresh_hash: None,
             },
         )
         .expect("insert");

@@ -215,24 +215,46 @@ impl Harness {
 
     /// Pushes an authorization request for `demo-phr`.
     async fn push(&self, details_json: &str) -> Pending {
+        self.push_with(details_json, &[], None).await
+    }
+
+    /// Pushes an authorization request for `demo-phr` with `extra`
+    /// parameters and, when given, a `DPoP` header; answers the response
+    /// and the request's verifier and state.
+    async fn push_raw(
+        &self,
+        details_json: &str,
+        extra: &[(&str, &str)],
+        proof: Option<String>,
+    ) -> (reqwest::Response, String, String) {
         let verifier = verifier();
         let state = format!("state-{}", &verifier[..8]);
         let challenge = challenge(&verifier);
+        let mut form = vec![
+            ("response_type", "code"),
+            ("client_id", "demo-phr"),
+            ("redirect_uri", REDIRECT),
+            ("state", &state),
+            ("nonce", "nonce-1"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("authorization_details", details_json),
+        ];
+        form.extend_from_slice(extra);
         let response = self
-            .par_raw(
-                ("demo-phr", SECRET),
-                &[
-                    ("response_type", "code"),
-                    ("client_id", "demo-phr"),
-                    ("redirect_uri", REDIRECT),
-                    ("state", &state),
-                    ("nonce", "nonce-1"),
-                    ("code_challenge", &challenge),
-                    ("code_challenge_method", "S256"),
-                    ("authorization_details", details_json),
-                ],
-            )
+            .post_form_with_proof("/par", ("demo-phr", SECRET), &form, proof)
             .await;
+        (response, verifier, state)
+    }
+
+    /// As [`Harness::push_raw`], for a request the authority accepts.
+    async fn push_with(
+        &self,
+        details_json: &str,
+        extra: &[(&str, &str)],
+        proof: Option<String>,
+    ) -> Pending {
+        let (response, verifier, state) = self.push_raw(details_json, extra, proof).await;
         assert_eq!(response.status(), 201);
         let body: Value = response.json().await.expect("PAR JSON");
         assert_eq!(body["expires_in"], 90);
@@ -252,6 +274,12 @@ impl Harness {
     /// Pushes, signs in as citizen-001 and approves; answers the code.
     async fn approved_code(&self, details_json: &str) -> (Pending, String) {
         let pending = self.push(details_json).await;
+        let code = self.approve(&pending).await;
+        (pending, code)
+    }
+
+    /// Signs in as citizen-001 and approves `pending`; answers the code.
+    async fn approve(&self, pending: &Pending) -> String {
         let redirect = test_support::approve(
             &self.browser,
             &pending.authorization_url,
@@ -259,8 +287,7 @@ impl Harness {
             "1234",
         )
         .await;
-        let code = query(&redirect, "code").expect("code");
-        (pending, code)
+        query(&redirect, "code").expect("code")
     }
 
     async fn exchange(&self, pending: &Pending, code: &str) -> reqwest::Response {
@@ -1754,6 +1781,37 @@ async fn a_refresh_retried_within_the_grace_gets_the_same_successor() {
     assert_eq!(body["grant_status"], "compromised");
 }
 
+// Review of the grace: every retry minted one more access token and left
+// the earlier ones alive, so a holder of a just-rotated refresh token could
+// collect access tokens for the whole grace.
+#[tokio::test]
+async fn a_retry_within_the_grace_revokes_the_access_token_of_the_lost_answer() {
+    let h = harness("refresh-grace-one-access").await;
+    let tokens = h.tokens(&details(&["insurance.drugs"], linkage())).await;
+    let first = tokens["refresh_token"].as_str().expect("refresh");
+    let from_code = tokens["access_token"].as_str().expect("access");
+    let lost: Value = h.refresh(first).await.json().await.expect("JSON");
+    let lost_access = lost["access_token"].as_str().expect("access");
+    assert_eq!(h.start_retrieval(lost_access, None).await.status(), 202);
+
+    let mut live = lost_access.to_owned();
+    for _ in 0..3 {
+        let response = h.refresh(first).await;
+        assert_eq!(response.status(), 200);
+        let retried: Value = response.json().await.expect("JSON");
+        assert_eq!(retried["refresh_token"], lost["refresh_token"]);
+        let access = retried["access_token"].as_str().expect("access");
+        let (status, body) = error_of(h.start_retrieval(&live, None).await).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["error"], "invalid_token");
+        assert_eq!(h.start_retrieval(access, None).await.status(), 202);
+        live = access.to_owned();
+    }
+    // The access token of an earlier answer is not the rotation's: it
+    // lives on until it expires, as it did before.
+    assert_eq!(h.start_retrieval(from_code, None).await.status(), 202);
+}
+
 #[tokio::test]
 async fn a_refresh_token_presented_after_its_successor_was_used_revokes_the_grant() {
     let h = harness("refresh-grace-successor-used").await;
@@ -1854,6 +1912,41 @@ async fn a_burst_of_wrong_client_secrets_locks_that_client_id_out() {
         // Only Linux routes all of 127.0.0.0/8 to loopback by default.
         Err(error) => eprintln!("skipped the second address: {error}"),
     }
+}
+
+// Review of the lock-out: its check and its count of a failure were two
+// steps, so requests sent at once all passed the check before any failure
+// was counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_parallel_burst_of_wrong_client_secrets_gets_at_most_five_401s() {
+    let h = Arc::new(harness("auth-lockout-parallel").await);
+    // Each request on its own task, so that the server's workers take
+    // them at once.
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let h = h.clone();
+        attempts.spawn(async move {
+            let secret = format!("wrong-secret-{i}");
+            h.post_form(
+                "/token",
+                ("demo-phr", &secret),
+                &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+            )
+            .await
+            .status()
+            .as_u16()
+        });
+    }
+    let statuses = attempts.join_all().await;
+    let refused = statuses.iter().filter(|s| **s == 401).count();
+    let locked = statuses.iter().filter(|s| **s == 429).count();
+    assert!(refused <= 5, "{refused} answers of 401: {statuses:?}");
+    assert_eq!(refused + locked, statuses.len(), "{statuses:?}");
+    // The right secret is locked out too, from this address.
+    let response = h
+        .par_raw(("demo-phr", SECRET), &[("response_type", "code")])
+        .await;
+    assert_eq!(response.status(), 429);
 }
 
 #[tokio::test]
@@ -2289,4 +2382,269 @@ async fn a_client_without_the_flag_keeps_bearer_tokens() {
     // Such a client may still ask for bound tokens by sending a proof.
     let tokens = h.bound_tokens(&key).await;
     assert_eq!(tokens["token_type"], "DPoP");
+}
+
+// Review of DPoP: a proof's jti was remembered before the proof's key was
+// compared with the token's and before the token and the rate limit were
+// checked, so proofs that were refused anyway filled the replay memory.
+
+#[tokio::test]
+async fn a_proof_refused_for_another_key_or_client_is_not_used_up() {
+    let h = harness_with("dpop-jti-order-token", &dpop_config()).await;
+    let (key, stranger) = (DpopKey::new(), DpopKey::new());
+    let victims = h.bound_tokens(&key).await;
+    let victim_refresh = victims["refresh_token"].as_str().expect("refresh");
+    let own = h.bound_tokens(&stranger).await;
+    let own_refresh = own["refresh_token"].as_str().expect("refresh");
+    let proof = stranger.proof("POST", &h.url("/token"), None);
+
+    // The victim's refresh token with the stranger's proof, then a wrong
+    // client secret: both refused before the proof counts.
+    let (status, body) = error_of(
+        h.refresh_with_proof(victim_refresh, Some(proof.clone()))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    let response = h
+        .post_form_with_proof(
+            "/token",
+            ("demo-phr", "wrong-secret"),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", own_refresh),
+            ],
+            Some(proof.clone()),
+        )
+        .await;
+    assert_eq!(response.status(), 401);
+
+    // So the stranger's own request with it still goes through, once.
+    let response = h.refresh_with_proof(own_refresh, Some(proof.clone())).await;
+    assert_eq!(response.status(), 200);
+    let rotated: Value = response.json().await.expect("JSON");
+    let next = rotated["refresh_token"].as_str().expect("refresh");
+    let (status, body) = error_of(h.refresh_with_proof(next, Some(proof)).await).await;
+    assert_eq!(status, 400);
+    assert!(body["error_description"]
+        .as_str()
+        .is_some_and(|d| d.contains("already used")));
+}
+
+#[tokio::test]
+async fn a_proof_refused_by_the_rate_limit_is_not_used_up() {
+    let mut config: Value = serde_json::from_str(&dpop_config()).expect("config");
+    config["clients"][0]["tps"] = json!(2);
+    let h = harness_with("dpop-jti-order-resource", &config.to_string()).await;
+    let key = DpopKey::new();
+    let tokens = h.bound_tokens(&key).await;
+    let access = tokens["access_token"].as_str().expect("access");
+    let start = h.url("/retrievals");
+
+    let mut limited = None;
+    for _ in 0..5 {
+        let proof = key.proof("POST", &start, Some(access));
+        let response = h
+            .start_retrieval_as("DPoP", access, Some(proof.clone()))
+            .await;
+        if response.status() == 429 {
+            limited = Some(proof);
+            break;
+        }
+        assert_eq!(response.status(), 202);
+    }
+    let proof = limited.expect("a 429 within a burst of 5 at tps 2");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let response = h
+        .start_retrieval_as("DPoP", access, Some(proof.clone()))
+        .await;
+    assert_eq!(response.status(), 202);
+    let response = h.start_retrieval_as("DPoP", access, Some(proof)).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_of(response).await.1["error"], "invalid_dpop_proof");
+}
+
+// Review of DPoP: `(iat - now).abs()` overflowed for an extreme iat.
+#[tokio::test]
+async fn a_proof_with_an_extreme_iat_is_refused_not_a_panic() {
+    let h = harness_with("dpop-extreme-iat", &dpop_config()).await;
+    let key = DpopKey::new();
+    let (pending, code) = h
+        .approved_code(&details(&["insurance.drugs"], linkage()))
+        .await;
+    for iat in [i64::MIN, i64::MAX, i64::MIN + 1] {
+        let mut claims = DpopKey::claims("POST", &h.url("/token"), None);
+        claims["iat"] = json!(iat);
+        let (status, body) = error_of(
+            h.exchange_with_proof(&pending, &code, Some(key.sign(&claims)))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{iat}");
+        assert_eq!(body["error"], "invalid_dpop_proof", "{iat}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| d.contains("iat")),
+            "{iat}: {body}"
+        );
+    }
+}
+
+// DPoP at PAR (RFC 9449 §10): the code is bound to the key of the pushed
+// request's proof, or to its `dpop_jkt`.
+
+/// The RFC 7638 thumbprint of a public EC JWK.
+fn thumbprint(jwk: &Value) -> String {
+    let canonical = format!(
+        r#"{{"crv":"{}","kty":"{}","x":"{}","y":"{}"}}"#,
+        jwk["crv"].as_str().expect("crv"),
+        jwk["kty"].as_str().expect("kty"),
+        jwk["x"].as_str().expect("x"),
+        jwk["y"].as_str().expect("y"),
+    );
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+#[tokio::test]
+async fn a_code_bound_at_par_needs_a_proof_by_the_same_key() {
+    // A client without `dpopBoundAccessTokens`: the binding comes from the
+    // pushed request alone.
+    let h = harness("dpop-par").await;
+    let (key, other) = (DpopKey::new(), DpopKey::new());
+    let pending = h
+        .push_with(
+            &details(&["insurance.drugs"], linkage()),
+            &[],
+            Some(key.proof("POST", &h.url("/par"), None)),
+        )
+        .await;
+    let code = h.approve(&pending).await;
+    let token_url = h.url("/token");
+
+    let refusals = [
+        ("no proof", None),
+        ("another key", Some(other.proof("POST", &token_url, None))),
+    ];
+    for (case, proof) in refusals {
+        let (status, body) = error_of(h.exchange_with_proof(&pending, &code, proof).await).await;
+        assert_eq!(status, 400, "{case}");
+        assert_eq!(body["error"], "invalid_dpop_proof", "{case}");
+        assert!(body.get("grant_status").is_none(), "{case}");
+    }
+
+    // Neither refusal used up the code.
+    let response = h
+        .exchange_with_proof(&pending, &code, Some(key.proof("POST", &token_url, None)))
+        .await;
+    assert_eq!(response.status(), 200);
+    let tokens: Value = response.json().await.expect("JSON");
+    assert_eq!(tokens["token_type"], "DPoP");
+    let access = tokens["access_token"].as_str().expect("access");
+    let start = h.url("/retrievals");
+    let response = h
+        .start_retrieval_as(
+            "DPoP",
+            access,
+            Some(key.proof("POST", &start, Some(access))),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+}
+
+#[tokio::test]
+async fn dpop_jkt_at_par_binds_the_code_and_must_match_the_proof() {
+    let h = harness("dpop-par-jkt").await;
+    let (key, other) = (DpopKey::new(), DpopKey::new());
+    let items = details(&["insurance.drugs"], linkage());
+    let jkt = thumbprint(&key.jwk);
+    let par = h.url("/par");
+
+    // Both, naming different keys.
+    let (response, _, _) = h
+        .push_raw(
+            &items,
+            &[("dpop_jkt", &jkt)],
+            Some(other.proof("POST", &par, None)),
+        )
+        .await;
+    let (status, body) = error_of(response).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_dpop_proof");
+    // Not a thumbprint.
+    let (response, _, _) = h.push_raw(&items, &[("dpop_jkt", "abc")], None).await;
+    let (status, body) = error_of(response).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_request");
+    // A proof made for another endpoint.
+    let (response, _, _) = h
+        .push_raw(&items, &[], Some(key.proof("POST", &h.url("/token"), None)))
+        .await;
+    let (status, body) = error_of(response).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_dpop_proof");
+
+    // Both, naming the same key; then dpop_jkt alone.
+    let with_both = h
+        .push_with(
+            &items,
+            &[("dpop_jkt", &jkt)],
+            Some(key.proof("POST", &par, None)),
+        )
+        .await;
+    let jkt_only = h.push_with(&items, &[("dpop_jkt", &jkt)], None).await;
+    let token_url = h.url("/token");
+    for pending in [with_both, jkt_only] {
+        let code = h.approve(&pending).await;
+        let (status, body) = error_of(
+            h.exchange_with_proof(&pending, &code, Some(other.proof("POST", &token_url, None)))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error"], "invalid_dpop_proof");
+        let response = h
+            .exchange_with_proof(&pending, &code, Some(key.proof("POST", &token_url, None)))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn dpop_jkt_at_plain_authorize_binds_the_code() {
+    let h = harness_with("dpop-authorize-jkt", &config(false)).await;
+    let (key, other) = (DpopKey::new(), DpopKey::new());
+    let verifier = verifier();
+    let mut url = url::Url::parse(&h.url("/authorize")).expect("url");
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "demo-phr")
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("state", "plain-state")
+        .append_pair("code_challenge", &challenge(&verifier))
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("dpop_jkt", &thumbprint(&key.jwk))
+        .append_pair(
+            "authorization_details",
+            &details(&["insurance.drugs"], linkage()),
+        );
+    let pending = Pending {
+        verifier,
+        state: "plain-state".into(),
+        authorization_url: url.to_string(),
+    };
+    let code = h.approve(&pending).await;
+    let token_url = h.url("/token");
+    let (status, body) = error_of(
+        h.exchange_with_proof(&pending, &code, Some(other.proof("POST", &token_url, None)))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_dpop_proof");
+    let response = h
+        .exchange_with_proof(&pending, &code, Some(key.proof("POST", &token_url, None)))
+        .await;
+    assert_eq!(response.status(), 200);
 }
