@@ -79,7 +79,7 @@ const consentOf = (id, request, extra) => ({
 
 const CONSENTS = [
   consentOf("fx-active", SAMPLES.phr, { status: "active", daysLeft: 67, endDate: "2027-01-30", lastRetrievalAt: "2026-11-23T08:15:00+09:00" }),
-  consentOf("fx-ending", { ...SAMPLES.phr, operator: { ...SAMPLES.phr.operator, name: "まいにち服薬ノート" } }, { grantedAt: "2026-09-01T09:00:00+09:00", status: "endingSoon", daysLeft: 7, endDate: "2026-11-30" }),
+  consentOf("fx-ending", { ...SAMPLES.phr, operator: { ...SAMPLES.phr.operator, name: "まいにち服薬ノート" } }, { grantedAt: "2026-09-01T09:00:00+09:00", status: "endingSoon", daysLeft: 7, endDate: "2026-11-30", lastRetrievalAt: "2026-11-22T08:00:00+09:00", nextRetrievalAt: "2026-11-24T14:30:00+09:00", retrievalFailures: 2 }),
   consentOf("fx-expired", { ...SAMPLES.phr, operator: { ...SAMPLES.phr.operator, name: "げんき健診アプリ" }, period: { kind: "linkage", days: 30 } }, { grantedAt: "2026-08-01T09:00:00+09:00", status: "expired", daysLeft: 0, endDate: "2026-08-31" }),
   consentOf("fx-revoked", SAMPLES.loan, { grantedAt: "2026-10-10T12:00:00+09:00", revokedAt: "2026-10-11T12:00:00+09:00", status: "revoked" }),
   consentOf("fx-suspended", { ...SAMPLES.phr, operator: { ...SAMPLES.phr.operator, name: "あんしんPHR" } }, { grantedAt: "2026-10-20T09:00:00+09:00", suspendedAt: "2026-11-20T09:00:00+09:00", status: "suspended", daysLeft: 57, endDate: "2027-01-18" }),

@@ -99,6 +99,12 @@ pub struct ConsentView {
     /// When data was last retrieved.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_retrieval_at: Option<OffsetDateTime>,
+    /// When the linkage's next automatic retrieval is due.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub next_retrieval_at: Option<OffsetDateTime>,
+    /// Automatic retrievals that failed in a row.
+    #[serde(default)]
+    pub retrieval_failures: u32,
 }
 
 /// A retrieval's progress.

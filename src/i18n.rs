@@ -187,6 +187,9 @@ pub struct Words {
     pub status: &'static str,
     pub last_retrieval: &'static str,
     pub never_retrieved: &'static str,
+    /// After the last retrieval line, when automatic retrievals failed;
+    /// `{0}`: when the next try is.
+    pub retrieval_retry: &'static str,
     pub suspended_explain: &'static str,
     pub expired_explain: &'static str,
     pub ending_soon_explain: &'static str,
@@ -295,6 +298,7 @@ pub static JA: Words = Words {
     status: "状態",
     last_retrieval: "最後に情報を取得した日時",
     never_retrieved: "まだ取得していません",
+    retrieval_retry: "前回の自動の取得はできませんでした。{0}にもう一度取得します。",
     suspended_explain: "不正な利用のおそれがあるため、マイナポータルが提供を停止しました。引き続き利用する場合は、あらためて同意してください。",
     expired_explain: "提供の期間が終わりました。引き続き利用する場合は、同意を更新してください。",
     ending_soon_explain: "まもなく提供の期間が終わります。引き続き利用する場合は、同意を更新してください。",
@@ -402,6 +406,7 @@ pub static EN: Words = Words {
     status: "Status",
     last_retrieval: "Last retrieved",
     never_retrieved: "Not retrieved yet",
+    retrieval_retry: "The last automatic retrieval did not succeed. It will be tried again on {0}.",
     suspended_explain: "Mynaportal stopped the sharing because of possible misuse. To continue, please give your consent again.",
     expired_explain: "The sharing period has ended. To continue, please renew your consent.",
     ending_soon_explain: "The sharing period ends soon. To continue, please renew your consent.",

@@ -118,6 +118,10 @@ export interface Consent {
   daysLeft?: number | null;
   endDate?: string | null;
   lastRetrievalAt?: string | null;
+  /** When the linkage's next automatic retrieval is due (active linkages only). */
+  nextRetrievalAt?: string | null;
+  /** Automatic retrievals that failed in a row; the review card says so. */
+  retrievalFailures?: number;
 }
 
 /** A consent receipt document: the receipt and the SHA-256 of its RFC 8785 form. */

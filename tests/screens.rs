@@ -882,7 +882,17 @@ fn review_routes(revocation: &[&str]) -> JsValue {
         "recipients": [], "period": { "kind": "linkage", "days": 30 },
         "retention": "すぐに削除します。",
         "grantedAt": "2026-08-01T10:00:00+09:00",
-        "status": "expired", "daysLeft": 0, "endDate": "2026-08-31" }
+        "status": "expired", "daysLeft": 0, "endDate": "2026-08-31" },
+      { "id": "c-3",
+        "operator": { "name": "つなぐヘルス株式会社", "contact": "help@example.jp", "privacyPolicyUrl": "https://example.jp/tsunagu", "approvalId": "MPA-2025-1010" },
+        "items": ["insurance.drugs"],
+        "purposes": [{ "category": "healthManagement", "description": "お薬の記録" }],
+        "recipients": [], "period": { "kind": "linkage", "days": 90 },
+        "retention": "30日以内に削除します。",
+        "grantedAt": "2026-11-01T10:00:00+09:00",
+        "lastRetrievalAt": "2026-11-23T01:00:00Z",
+        "nextRetrievalAt": "2026-11-25T01:05:00Z", "retrievalFailures": 2,
+        "status": "active", "daysLeft": 66, "endDate": "2027-01-30" }
     ] } }"#;
     Reflect::set(&routes, &"GET /consents".into(), &json(consents)).expect("set");
     let answers = Array::new();
@@ -939,6 +949,19 @@ async fn review_lists_each_consent_with_dates_status_and_actions() {
     let expired = one(&root, "article", "みらいローン株式会社");
     assert!(text_of(&expired).contains("期間終了"));
     one(&expired, "button", "同意を更新する");
+    assert!(
+        !text.contains("もう一度取得します"),
+        "no retry line where nothing failed"
+    );
+    // Automatic retrievals that failed say so, with the next try in JST.
+    let failing = text_of(&one(&root, "article", "つなぐヘルス株式会社"));
+    assert!(
+        failing.contains("2026年11月23日 10:00")
+            && failing.contains(
+                "前回の自動の取得はできませんでした。2026年11月25日 10:05にもう一度取得します。"
+            ),
+        "{failing}"
+    );
 }
 
 #[wasm_bindgen_test]

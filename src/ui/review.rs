@@ -174,6 +174,12 @@ fn ConsentCard(
         .last_retrieval_at
         .map(|at| format_date_time(at, locale))
         .unwrap_or_else(|| w.never_retrieved.to_owned());
+    // Automatic retrievals that keep failing are said plainly, with when
+    // the next try is, so that an old date does not go unexplained.
+    let retry = match (consent.retrieval_failures, consent.next_retrieval_at) {
+        (1.., Some(next)) => Some(fill(w.retrieval_retry, &[&format_date_time(next, locale)])),
+        _ => None,
+    };
     let purposes = c
         .purposes
         .iter()
@@ -239,7 +245,7 @@ fn ConsentCard(
                 <dd>{ends}</dd>
                 {days_left.map(|text| view! { <dt>{w.days_left}</dt><dd>{text}</dd> })}
                 <dt>{w.last_retrieval}</dt>
-                <dd>{last}</dd>
+                <dd>{last}{retry.map(|text| view! { <span class="retry">{text}</span> })}</dd>
             </dl>
             <h4>{w.items_heading}</h4>
             <ul class="groups">{items}</ul>
