@@ -36,7 +36,8 @@ pub(crate) fn grant(
     );
 }
 
-/// A retrieval was started at the authority.
+/// A retrieval was started at the authority, by the citizen (`citizen`)
+/// or by the linkage's schedule (`schedule`).
 pub(crate) fn retrieval_started(
     now: OffsetDateTime,
     client_id: &str,
@@ -44,6 +45,7 @@ pub(crate) fn retrieval_started(
     consent_id: &str,
     retrieval_id: &str,
     items: &[String],
+    trigger: &str,
 ) {
     tracing::info!(
         target: TARGET,
@@ -54,6 +56,7 @@ pub(crate) fn retrieval_started(
         consent_id,
         retrieval_id,
         items = %items.join(" "),
+        trigger,
         "retrieval started"
     );
 }
@@ -98,5 +101,32 @@ pub(crate) fn revocation(
         consent_id,
         at_authority,
         "consent revoked"
+    );
+}
+
+/// The sealed values were re-sealed under the key `active_key` (its id,
+/// never its bytes): how many of each kind moved (`counts`, by kind name),
+/// and how many are still under another key (`left_behind`, zero before
+/// the old key may leave the ring).
+pub(crate) fn key_rotation(
+    now: OffsetDateTime,
+    active_key: &str,
+    counts: &[(&str, usize)],
+    left_behind: usize,
+) {
+    let resealed = counts
+        .iter()
+        .map(|(kind, count)| format!("{kind}={count}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    tracing::info!(
+        target: TARGET,
+        event = "key_rotation",
+        at = %at(now),
+        active_key,
+        resealed = %resealed,
+        resealed_total = counts.iter().map(|(_, count)| count).sum::<usize>(),
+        left_behind,
+        "sealed values re-sealed under the active key"
     );
 }

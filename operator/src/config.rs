@@ -68,6 +68,9 @@ pub struct OperatorConfig {
     pub limits: Limits,
     /// Proxies whose `X-Forwarded-For` (and identity header) are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How often an active linkage is retrieved without a browser
+    /// (`retrievalSchedule.everyHours`, default 24).
+    pub retrieval_every: Duration,
 }
 
 impl OperatorConfig {
@@ -225,6 +228,15 @@ struct Entry {
     limits: LimitsEntry,
     #[serde(default)]
     trusted_proxies: Vec<String>,
+    #[serde(default)]
+    retrieval_schedule: Option<ScheduleEntry>,
+}
+
+/// `retrievalSchedule`: how often a linkage retrieves on its own.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ScheduleEntry {
+    every_hours: u64,
 }
 
 /// `clientAuth`: how the client authenticates, when not by
@@ -493,6 +505,18 @@ impl Entry {
                 DpopKey::from_pem(&pem).map_err(|problem| field("dpop", &problem.to_string()))
             })
             .transpose()?;
+        let retrieval_every = match self.retrieval_schedule {
+            None => Duration::from_secs(24 * 3600),
+            Some(ScheduleEntry { every_hours }) if (1..=720).contains(&every_hours) => {
+                Duration::from_secs(every_hours * 3600)
+            }
+            Some(_) => {
+                return Err(field(
+                    "retrievalSchedule.everyHours",
+                    "must be between 1 and 720 (30 days)",
+                ))
+            }
+        };
         let refresh_reuse_grace =
             match self.refresh_reuse_grace_seconds {
                 Some(seconds) if seconds > 300 => return Err(field(
@@ -608,6 +632,7 @@ impl Entry {
             scopes,
             dpop,
             refresh_reuse_grace,
+            retrieval_every,
             origin,
             mode,
             identity,

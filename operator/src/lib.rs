@@ -25,9 +25,12 @@
 //! - `proof` — what the backend signs: `private_key_jwt` assertions and
 //!   DPoP proofs.
 //! - `id_token` — ID token validation when the scopes include `openid`.
-//! - [`seal`](TokenKey) — the token key and AES-256-GCM sealing.
-//! - [`store`](ConsentStore) — the storage trait and its SQLite
-//!   implementation.
+//! - [`seal`](KeyRing) — the key ring (key ids, one active key) and
+//!   AES-256-GCM sealing with the key id in every value.
+//! - [`reseal`] — `myna-operator reseal`: every sealed value moved to the
+//!   active key, compare-and-swap, while instances run.
+//! - [`store`](ConsentStore) — the storage trait and its SQLite and
+//!   PostgreSQL implementations.
 //! - `secret` — secret values as types whose `Debug` is `[redacted]`.
 //! - `problem` — RFC 9457 problem answers.
 //! - [`audit`] — one log event per grant, retrieval and revocation.
@@ -43,6 +46,7 @@ mod operator;
 mod problem;
 pub mod proof;
 mod requests;
+pub mod reseal;
 mod routes;
 mod seal;
 mod secret;
@@ -56,15 +60,19 @@ pub use operator::Operator;
 pub use problem::Problem;
 pub use requests::{CompiledRequest, DefinitionProblem, Mode, RequestCatalogue};
 pub use routes::router;
-pub use seal::{KeyError, SealError, TokenKey, KEY_ENV, KEY_FILE};
+pub use seal::{
+    sealed_key_id, KeyError, KeyRing, RingKey, SealError, TokenKey, DEFAULT_KEY_ID, KEY_ENV,
+    KEY_FILE,
+};
 pub use secret::{
     AccessToken, AuthorizationCode, ClientSecret, Nonce, PkceVerifier, RefreshToken, RequestToken,
     ServerApiKey, SessionId, State, TOKEN_PREFIX,
 };
 pub use store::{
     ConsentRecord, ConsentStore, DueWebhook, GrantEnd, ItemCount, KeptAccessToken, NewRequestToken,
-    NewRetrieval, NewTransaction, NewWebhook, OpenTransaction, RetrievalJob, RetrievalOutcome,
-    RetrievalRecord, SealedTokens, SqliteStore, StoreError, StoredRequestToken, Swept,
+    NewRetrieval, NewTransaction, NewWebhook, OpenTransaction, PostgresError, PostgresOptions,
+    PostgresStore, RetrievalJob, RetrievalOutcome, RetrievalRecord, Schedule, SealedKind,
+    SealedRef, SealedTokens, SealedValue, SqliteStore, StoreError, StoredRequestToken, Swept,
     TransactionLookup, WebhookAttempt,
 };
 pub use users::{IdentityError, Owner, SessionPolicy, UserSource};

@@ -125,6 +125,13 @@ impl AuthorityBudget {
         }
     }
 
+    /// Takes room for one call of background work (a scheduled retrieval)
+    /// if there is as much as a new start needs; `false` leaves it for the
+    /// citizens on their way.
+    pub fn try_background(&self) -> bool {
+        self.try_take(Priority::Start).is_ok()
+    }
+
     /// Takes room for one call. A start without room is refused at once
     /// with the seconds to wait; a citizen's call waits for room (at most
     /// [`CITIZEN_WAIT`], then goes anyway).

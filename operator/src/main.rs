@@ -2,10 +2,14 @@
 //!
 //! ```text
 //! myna-operator --config /etc/myna-operator/config.json [--check-config]
+//! myna-operator reseal --config /etc/myna-operator/config.json
 //! ```
 //!
 //! `--check-config` reads and checks the file (every backend, every request,
 //! every key) and exits: 0 when it can start, 1 with every problem named.
+//! `reseal` re-seals every sealed value under the active token key, while
+//! instances may be running, prints how many of each kind it moved, and
+//! exits 0 when no value is left under another key (1 otherwise).
 //! Logs go to stderr, as JSON lines unless the file says `"log": "text"`;
 //! `MYNA_LOG` filters them (e.g. `info,myna_operator::audit=info`).
 
@@ -14,17 +18,19 @@ use std::process::ExitCode;
 
 use myna_operator::service::{self, LogFormat, ServiceConfig};
 
-const USAGE: &str = "usage: myna-operator --config <file> [--check-config]";
+const USAGE: &str = "usage: myna-operator --config <file> [--check-config]\n       myna-operator reseal --config <file>";
 
 struct Args {
     config: PathBuf,
     check_only: bool,
+    reseal: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut config = None;
     let mut check_only = false;
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let reseal = args.next_if(|arg| arg == "reseal").is_some();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--config" => {
@@ -39,7 +45,14 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     let config = config.ok_or_else(|| USAGE.to_owned())?;
-    Ok(Args { config, check_only })
+    if reseal && check_only {
+        return Err(format!("reseal does not take --check-config\n{USAGE}"));
+    }
+    Ok(Args {
+        config,
+        check_only,
+        reseal,
+    })
 }
 
 fn init_logs(format: LogFormat) {
@@ -74,18 +87,23 @@ async fn main() -> ExitCode {
         // The key too: a configuration whose key cannot be read cannot start.
         if let Err(error) = config.load_key() {
             eprintln!(
-                "myna-operator: {}: tokenKey: {error}",
+                "myna-operator: {}: token key: {error}",
                 args.config.display()
             );
             return ExitCode::FAILURE;
         }
         println!("{}: the configuration can start", args.config.display());
+        println!("  {}", config.keys_summary());
         for line in config.summary() {
             println!("  {line}");
         }
         return ExitCode::SUCCESS;
     }
     init_logs(config.log_format);
+    if args.reseal {
+        return reseal(config).await;
+    }
+    tracing::info!(keys = %config.keys_summary(), "configured");
     for line in config.summary() {
         tracing::info!(backend = %line, "configured");
     }
@@ -97,4 +115,44 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `myna-operator reseal`: the counts on stdout, the audit event and any
+/// value that did not open in the logs.
+async fn reseal(config: ServiceConfig) -> ExitCode {
+    let done = tokio::task::spawn_blocking(move || service::reseal(&config)).await;
+    let report = match done {
+        Ok(Ok(report)) => report,
+        Ok(Err(error)) => {
+            eprintln!("myna-operator reseal: {error}");
+            return ExitCode::FAILURE;
+        }
+        Err(_) => {
+            eprintln!("myna-operator reseal: the re-seal stopped");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("re-sealed under the key {}:", report.active_key);
+    for (kind, count) in report.resealed.named() {
+        println!("  {kind}: {count}");
+    }
+    println!(
+        "already under {}: {}",
+        report.active_key, report.already_active
+    );
+    println!(
+        "changed by a running instance meanwhile: {}",
+        report.changed_meanwhile
+    );
+    println!("did not open: {}", report.failed.len());
+    let left = report.left_behind.total();
+    println!("left under another key: {left}");
+    if left > 0 {
+        eprintln!(
+            "myna-operator reseal: {left} value(s) are still under another key: check that every instance has {} active and run reseal again; keep the old keys in the ring until this says 0",
+            report.active_key
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }

@@ -502,6 +502,12 @@ impl OAuthClient {
         }
     }
 
+    /// Whether background work (a scheduled retrieval) may go now: it takes
+    /// room only as a new start would, leaving the rest for citizens.
+    pub fn has_room_for_background(&self) -> bool {
+        self.budget.try_background()
+    }
+
     /// The configured issuer.
     pub fn issuer(&self) -> &str {
         &self.settings.issuer

@@ -34,8 +34,8 @@ use crate::secret::{
 };
 use crate::store::{
     ConsentRecord, ConsentStore, GrantEnd, ItemCount, NewRequestToken, NewRetrieval,
-    NewTransaction, NewWebhook, RetrievalJob, RetrievalOutcome, RetrievalRecord, SealedTokens,
-    StoreError, Swept, TransactionLookup, WebhookAttempt,
+    NewTransaction, NewWebhook, RetrievalJob, RetrievalOutcome, RetrievalRecord, Schedule,
+    SealedTokens, StoreError, Swept, TransactionLookup, WebhookAttempt,
 };
 use crate::users::{IdentityError, Owner, UserSource};
 use crate::webhooks;
@@ -54,6 +54,49 @@ const RETRIEVAL_LEASE: Duration = Duration::from_secs(10);
 const RESUME_EVERY_TICKS: u32 = 3;
 /// ...and claims at most this many at a time.
 const CLAIM_BATCH: usize = 16;
+/// An instance holds the right to refresh a consent this long at most (a
+/// refresh with its retries takes at most `oauth::TOTAL_BUDGET`).
+const REFRESH_LEASE: Duration = Duration::from_secs(30);
+/// A caller waits this long for another instance's refresh of the same
+/// consent to end.
+const REFRESH_WAIT: Duration = Duration::from_secs(12);
+/// The upkeep runs the linkages' schedule this often (in ticks)...
+const SCHEDULE_EVERY_TICKS: u32 = 2;
+/// ...starting at most this many automatic retrievals a round.
+const SCHEDULE_BATCH: usize = 4;
+/// A claimed schedule is held this long, so that no other instance takes
+/// it while this one works on it (an instance that dies frees it then).
+const SCHEDULE_HOLD: Duration = Duration::from_secs(10 * 60);
+
+/// How long after `failures` automatic attempts in a row the next is made:
+/// 5 minutes, 30 minutes, 2 hours, then 6 hours (never beyond the schedule).
+fn schedule_backoff(failures: u32) -> Duration {
+    let minutes = match failures {
+        0 | 1 => 5,
+        2 => 30,
+        3 => 120,
+        _ => 360,
+    };
+    Duration::from_secs(minutes * 60)
+}
+
+/// Who started a retrieval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// The citizen, from a page.
+    Citizen,
+    /// The linkage's schedule.
+    Schedule,
+}
+
+impl Trigger {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Citizen => "citizen",
+            Self::Schedule => "schedule",
+        }
+    }
+}
 /// The upkeep runs this often: webhooks due are sent...
 const UPKEEP_TICK: Duration = Duration::from_secs(1);
 /// ...and every this many ticks, abandoned rows are swept.
@@ -89,17 +132,17 @@ struct Inner {
 }
 
 /// What the token and secrets of a transaction are sealed for.
-fn transaction_owner(state_hash: &str) -> String {
+pub(crate) fn transaction_owner(state_hash: &str) -> String {
     format!("transaction:{state_hash}")
 }
 
 /// What a retrieval job's access token is sealed for.
-fn job_access_owner(consent_id: &str, retrieval_id: &str) -> String {
+pub(crate) fn job_access_owner(consent_id: &str, retrieval_id: &str) -> String {
     format!("retrieval-access:{consent_id}/{retrieval_id}")
 }
 
 /// What the records of a retrieval are sealed for.
-fn records_owner(consent_id: &str, retrieval_id: &str) -> String {
+pub(crate) fn records_owner(consent_id: &str, retrieval_id: &str) -> String {
     format!("{consent_id}/{retrieval_id}")
 }
 
@@ -229,7 +272,11 @@ fn status_of(record: &ConsentRecord, now: OffsetDateTime) -> ConsentStatus {
 
 /// A consent as the backend answers it: the domain's `Consent` plus
 /// `status`, `daysLeft`, `endDate`, `lastRetrievalAt` and `grantId`.
-pub(crate) fn consent_json(record: &ConsentRecord, now: OffsetDateTime) -> Value {
+pub(crate) fn consent_json(
+    record: &ConsentRecord,
+    schedule: Option<&Schedule>,
+    now: OffsetDateTime,
+) -> Value {
     let mut value = serde_json::to_value(&record.consent).unwrap_or_else(|_| json!({}));
     let status = status_of(record, now);
     let days_left = match status {
@@ -251,6 +298,20 @@ pub(crate) fn consent_json(record: &ConsentRecord, now: OffsetDateTime) -> Value
             record.last_retrieval_at.map_or(Value::Null, rfc3339),
         );
         map.insert("grantId".into(), record.grant_id.clone().into());
+        // The linkage's automatic retrievals: when the next is due, and how
+        // many in a row failed (the review card says so).
+        let active = status == ConsentStatus::Active;
+        map.insert(
+            "nextRetrievalAt".into(),
+            schedule
+                .filter(|_| active)
+                .and_then(|s| s.next_at)
+                .map_or(Value::Null, rfc3339),
+        );
+        map.insert(
+            "retrievalFailures".into(),
+            schedule.map_or(0, |s| s.failures).into(),
+        );
     }
     value
 }
@@ -971,7 +1032,8 @@ impl Operator {
             revocation_receipt: None,
             recipient_ids: transaction.recipient_ids,
         };
-        let answer = consent_json(&record, self.now());
+        let schedule = self.first_schedule(&owner.key(), &record);
+        let answer = consent_json(&record, schedule.as_ref(), self.now());
         let sealed_tokens = SealedTokens {
             refresh,
             access,
@@ -993,6 +1055,9 @@ impl Operator {
             grant_id.as_deref(),
             &items,
         );
+        if let Some(first) = schedule {
+            self.db(move |s| s.set_schedule(&first)).await?;
+        }
         Ok(answer)
     }
 
@@ -1035,6 +1100,23 @@ impl Operator {
         .with("tokensRevoked", revoked)
     }
 
+    /// A new linkage's first automatic retrieval: one period of the
+    /// schedule after the grant. One-time consents have none.
+    fn first_schedule(&self, owner_key: &str, record: &ConsentRecord) -> Option<Schedule> {
+        let linkage = matches!(
+            record.consent.period,
+            myna_consent::request::Period::Linkage { .. }
+        );
+        linkage.then(|| Schedule {
+            client_id: self.client_id(),
+            owner: owner_key.to_owned(),
+            consent_id: record.consent.id.clone(),
+            next_at: Some(self.now() + self.inner.config.retrieval_every),
+            failures: 0,
+            last_error: None,
+        })
+    }
+
     // ----- consents -----
 
     /// The owner's consents (none without an owner).
@@ -1043,9 +1125,17 @@ impl Operator {
             return Ok(json!({ "consents": [] }));
         };
         let (client, key) = (self.client_id(), owner.key());
-        let records = self.db(move |s| s.consents(&client, &key)).await?;
+        let (records, schedules) = self
+            .db(move |s| Ok((s.consents(&client, &key)?, s.schedules(&client, &key)?)))
+            .await?;
         let now = self.now();
-        let list: Vec<Value> = records.iter().map(|r| consent_json(r, now)).collect();
+        let list: Vec<Value> = records
+            .iter()
+            .map(|r| {
+                let schedule = schedules.iter().find(|s| s.consent_id == r.consent.id);
+                consent_json(r, schedule, now)
+            })
+            .collect();
         Ok(json!({ "consents": list }))
     }
 
@@ -1072,7 +1162,13 @@ impl Operator {
         let record = self.record(owner.as_ref(), consent_id).await?;
         let id = consent_id.to_owned();
         let retrievals = self.db(move |s| s.retrievals(&id)).await?;
-        let mut value = consent_json(&record, self.now());
+        let (client, key) = (
+            self.client_id(),
+            owner.as_ref().map(Owner::key).unwrap_or_default(),
+        );
+        let schedules = self.db(move |s| s.schedules(&client, &key)).await?;
+        let schedule = schedules.iter().find(|s| s.consent_id == record.consent.id);
+        let mut value = consent_json(&record, schedule, self.now());
         if let Value::Object(map) = &mut value {
             map.insert(
                 "retrievals".into(),
@@ -1219,6 +1315,11 @@ impl Operator {
             loop {
                 tick.tick().await;
                 operator.deliver_webhooks().await;
+                if count.is_multiple_of(SCHEDULE_EVERY_TICKS) {
+                    if let Err(problem) = operator.run_schedule().await {
+                        tracing::warn!(code = problem.code(), "scheduled retrievals failed");
+                    }
+                }
                 if count.is_multiple_of(RESUME_EVERY_TICKS) {
                     if let Err(problem) = operator.resume_retrievals().await {
                         tracing::warn!(code = problem.code(), "resuming retrievals failed");
@@ -1357,8 +1458,24 @@ impl Operator {
     ) -> Result<String, Problem> {
         let record = self.record(Some(owner), consent_id).await?;
         let items = retrieval_items(&record, body)?;
+        self.begin_retrieval(&record, &owner.key(), items, Trigger::Citizen)
+            .await
+    }
+
+    /// Starts a retrieval of `items` for a consent: checks that the consent
+    /// is active and the authority has the API, gets an access token
+    /// (refreshing a linkage's), starts it at the authority, records the
+    /// job leased to this instance, and polls it in the background.
+    async fn begin_retrieval(
+        &self,
+        record: &ConsentRecord,
+        owner_key: &str,
+        items: Vec<String>,
+        trigger: Trigger,
+    ) -> Result<String, Problem> {
+        let consent_id = record.consent.id.as_str();
         let now = self.now();
-        let status = status_of(&record, now);
+        let status = status_of(record, now);
         if matches!(
             status,
             ConsentStatus::Revoked | ConsentStatus::Suspended | ConsentStatus::Expired
@@ -1380,7 +1497,7 @@ impl Operator {
             .map_err(|error| {
                 authority_problem(&error, "retrieval_failed", "The retrieval could not start")
             })?;
-        let access = self.access_token(&record).await?;
+        let access = self.access_token(record).await?;
         let requested = (items.len() != record.consent.items.len()).then_some(items.as_slice());
         let remote = self
             .inner
@@ -1430,10 +1547,11 @@ impl Operator {
         audit::retrieval_started(
             started_at,
             &self.client_id(),
-            &owner.key(),
+            owner_key,
             consent_id,
             &retrieval_id,
             &items,
+            trigger.name(),
         );
         let poller = self.clone();
         let job = RetrievalJob {
@@ -1452,6 +1570,70 @@ impl Operator {
 
     /// Marks a retrieval as polled (or no longer polled) by this process,
     /// so that its own claims never start a second poller for it.
+    /// Retrieves the linkages whose automatic retrieval is due, one at a
+    /// time while the operator's budget at the authority has room beyond
+    /// what citizens on their way need; nothing after the end date or a
+    /// withdrawal. A failure is tried again after a backoff, and the
+    /// review card shows it.
+    async fn run_schedule(&self) -> Result<usize, Problem> {
+        let mut started = 0;
+        for _ in 0..SCHEDULE_BATCH {
+            // A scheduled retrieval goes only where a new start could.
+            if !self.inner.oauth.has_room_for_background() {
+                break;
+            }
+            let (client, now) = (self.client_id(), self.now());
+            let hold = now + SCHEDULE_HOLD;
+            let mut due = self
+                .db(move |s| s.claim_due_schedules(&client, now, hold, 1))
+                .await?;
+            let Some(mut schedule) = due.pop() else {
+                break;
+            };
+            let (client, owner, id) = (
+                schedule.client_id.clone(),
+                schedule.owner.clone(),
+                schedule.consent_id.clone(),
+            );
+            let Some(record) = self.db(move |s| s.consent(&client, &owner, &id)).await? else {
+                schedule.next_at = None;
+                self.db(move |s| s.set_schedule(&schedule)).await?;
+                continue;
+            };
+            let items = record.consent.items.clone();
+            match self
+                .begin_retrieval(&record, &schedule.owner, items, Trigger::Schedule)
+                .await
+            {
+                Ok(_) => {
+                    started += 1;
+                    schedule.next_at = Some(self.now() + self.inner.config.retrieval_every);
+                    schedule.failures = 0;
+                    schedule.last_error = None;
+                }
+                Err(problem) if problem.code() == "grant_ended" => {
+                    // Withdrawn, suspended or past its end: no more.
+                    schedule.next_at = None;
+                }
+                Err(problem) => {
+                    schedule.failures = schedule.failures.saturating_add(1);
+                    let wait =
+                        schedule_backoff(schedule.failures).min(self.inner.config.retrieval_every);
+                    tracing::warn!(
+                        code = problem.code(),
+                        consent = %schedule.consent_id,
+                        failures = schedule.failures,
+                        "an automatic retrieval failed; it is tried again later"
+                    );
+                    schedule.next_at = Some(self.now() + wait);
+                    schedule.last_error = Some(problem.code().to_owned());
+                }
+            }
+            self.db(move |s| s.set_schedule(&schedule)).await?;
+        }
+        Ok(started)
+    }
+
     fn running(&self, retrieval_id: &str, polling: bool) {
         let mut running = self
             .inner
@@ -1513,8 +1695,50 @@ impl Operator {
     /// refresh token), or the kept token of a one-time consent.
     async fn access_token(&self, record: &ConsentRecord) -> Result<AccessToken, Problem> {
         let consent_id = record.consent.id.clone();
+        // In this process a mutex queues the callers; across instances the
+        // database's lease does: one refresh of a consent at a time, fleet
+        // wide.
         let lock = self.consent_lock(&consent_id);
         let _guard = lock.lock().await;
+        self.lease_refresh(&consent_id).await?;
+        let result = self.access_token_leased(record).await;
+        let (id, instance) = (consent_id, self.inner.instance.clone());
+        if let Err(problem) = self.db(move |s| s.release_refresh(&id, &instance)).await {
+            // It lapses on its own.
+            tracing::warn!(code = problem.code(), "releasing a refresh lease failed");
+        }
+        result
+    }
+
+    /// Waits for the right to refresh a consent's token (another instance
+    /// may be refreshing it), at most [`REFRESH_WAIT`].
+    async fn lease_refresh(&self, consent_id: &str) -> Result<(), Problem> {
+        let deadline = tokio::time::Instant::now() + REFRESH_WAIT;
+        loop {
+            let (id, instance) = (consent_id.to_owned(), self.inner.instance.clone());
+            let now = OffsetDateTime::now_utc();
+            let leased = self
+                .db(move |s| s.lease_refresh(&id, &instance, now, now + REFRESH_LEASE))
+                .await?;
+            if leased {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "refresh_busy",
+                    "Busy",
+                    "Another instance is renewing this consent's access; try again shortly.",
+                )
+                .retry_after(2));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// [`Operator::access_token`] once this instance holds the lease.
+    async fn access_token_leased(&self, record: &ConsentRecord) -> Result<AccessToken, Problem> {
+        let consent_id = record.consent.id.clone();
         let id = consent_id.clone();
         let tokens = self.db(move |s| s.tokens(&id)).await?;
         let key = &self.inner.key;
@@ -1565,8 +1789,21 @@ impl Operator {
                     .seal(&consent_id, new.expose().as_bytes())
                     .map_err(|e| Problem::internal(&e))?;
                 let (id, now) = (consent_id.clone(), self.now());
+                // Through reseal: `myna-operator reseal` may have re-sealed
+                // the token read above under a new key meanwhile.
+                let (ring, presented) = (key.clone(), old.clone());
                 let rotated = self
-                    .db(move |s| s.rotate_refresh_token(&id, &old_sealed, &new_sealed, now))
+                    .db(move |s| {
+                        crate::reseal::rotate_refresh_token(
+                            s,
+                            &ring,
+                            &id,
+                            &presented,
+                            &old_sealed,
+                            &new_sealed,
+                            now,
+                        )
+                    })
                     .await?;
                 if !rotated {
                     // Revoked meanwhile: hand the new token back at once.

@@ -2,7 +2,9 @@
 //! configuration file, the secrets it reads from the environment or files,
 //! the app (every backend at its base path, plus `/healthz` and `/readyz`),
 //! and serving on any address until SIGTERM or Ctrl-C, letting requests in
-//! flight finish. `docs/deploy.md` walks an operator through it.
+//! flight finish; and the re-seal of a key rotation. `docs/deploy.md`
+//! walks an operator through it, `docs/operator.md` ("Token keys and
+//! rotation") through a key rotation.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,14 +22,15 @@ use serde_json::{json, Value};
 
 use crate::config::{configs_from_json, ConfigError, OperatorConfig};
 use crate::requests::Mode;
-use crate::seal::{KeyError, TokenKey};
+use crate::reseal::ResealReport;
+use crate::seal::{check_key_id, KeyError, KeyRing, RingKey, TokenKey, DEFAULT_KEY_ID};
 use crate::store::{ConsentStore, SqliteStore, StoreError};
 use crate::{router, system_clock, Operator};
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
-/// Where the token key comes from: never from a file beside the data, so a
+/// Where a token key comes from: never from a file beside the data, so a
 /// copy of the data alone opens nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
@@ -35,6 +38,15 @@ pub enum KeySource {
     Env(String),
     /// A file only its owner can read (a mounted secret), holding base64.
     File(PathBuf),
+}
+
+/// One key of the token key ring as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfiguredKey {
+    /// The key id that every value sealed under it carries.
+    pub id: String,
+    /// Where the key comes from.
+    pub source: KeySource,
 }
 
 /// How log lines are written to stderr.
@@ -54,8 +66,11 @@ pub struct ServiceConfig {
     pub listen: SocketAddr,
     /// The SQLite database file.
     pub database: PathBuf,
-    /// Where the token key comes from.
-    pub token_key: KeySource,
+    /// The token key ring: `tokenKey` (one key, id `default`) or
+    /// `tokenKeys`.
+    pub token_keys: Vec<ConfiguredKey>,
+    /// The id of the key new values are sealed with (`activeKey`).
+    pub active_key: String,
     /// How logs are written.
     pub log_format: LogFormat,
     /// The backends, each at its base path (production mode: no previews).
@@ -79,8 +94,8 @@ pub enum ServiceError {
     /// An `operators` entry is wrong.
     #[error(transparent)]
     Operators(#[from] ConfigError),
-    /// The token key cannot be read.
-    #[error("tokenKey: {0}")]
+    /// A token key cannot be read.
+    #[error("token key: {0}")]
     Key(#[from] KeyError),
     /// The database cannot be opened.
     #[error("storage: {0}")]
@@ -100,7 +115,12 @@ pub enum ServiceError {
 struct File {
     listen: String,
     storage: StorageEntry,
-    token_key: KeyEntry,
+    #[serde(default)]
+    token_key: Option<KeyEntry>,
+    #[serde(default)]
+    token_keys: Option<Vec<RingEntry>>,
+    #[serde(default)]
+    active_key: Option<String>,
     #[serde(default)]
     log: Option<LogFormat>,
     operators: Vec<Value>,
@@ -121,6 +141,126 @@ struct KeyEntry {
     file: Option<PathBuf>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RingEntry {
+    id: String,
+    #[serde(default)]
+    env: Option<String>,
+    #[serde(default)]
+    file: Option<PathBuf>,
+}
+
+fn field_error(field: &'static str, reason: impl Into<String>) -> ServiceError {
+    ServiceError::Field {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// Where one key comes from: exactly one of `env` and `file`, and a file
+/// never beside the database. `what` names the key in the reasons.
+fn key_source(
+    env: Option<String>,
+    file: Option<PathBuf>,
+    database: &Path,
+    (field, file_field, what): (&'static str, &'static str, &str),
+) -> Result<KeySource, ServiceError> {
+    match (env, file) {
+        (Some(name), None) if !name.is_empty() => Ok(KeySource::Env(name)),
+        (None, Some(path)) => {
+            if same_directory(&path, database) {
+                return Err(field_error(
+                    file_field,
+                    format!("{what} must not sit beside the database: a copy of the data directory alone would open every token"),
+                ));
+            }
+            Ok(KeySource::File(path))
+        }
+        _ => Err(field_error(
+            field,
+            format!("{what}: give exactly one of env and file"),
+        )),
+    }
+}
+
+/// The key ring as configured: `tokenKey` (one key, id `default`, always
+/// active) or `tokenKeys` (unique ids) with `activeKey` among them.
+fn configured_keys(
+    single: Option<KeyEntry>,
+    ring: Option<Vec<RingEntry>>,
+    active: Option<String>,
+    database: &Path,
+) -> Result<(Vec<ConfiguredKey>, String), ServiceError> {
+    match (single, ring) {
+        (Some(entry), None) => {
+            if active.is_some() {
+                return Err(field_error(
+                    "activeKey",
+                    "goes with tokenKeys; a single tokenKey is always the active one",
+                ));
+            }
+            let source = key_source(
+                entry.env,
+                entry.file,
+                database,
+                ("tokenKey", "tokenKey.file", "the token key"),
+            )?;
+            let id = DEFAULT_KEY_ID.to_owned();
+            Ok((
+                vec![ConfiguredKey {
+                    id: id.clone(),
+                    source,
+                }],
+                id,
+            ))
+        }
+        (None, Some(entries)) => {
+            if entries.is_empty() {
+                return Err(field_error("tokenKeys", "list at least one key"));
+            }
+            let mut keys: Vec<ConfiguredKey> = Vec::new();
+            for entry in entries {
+                check_key_id(&entry.id).map_err(|e| field_error("tokenKeys.id", e.to_string()))?;
+                if keys.iter().any(|k| k.id == entry.id) {
+                    return Err(field_error(
+                        "tokenKeys.id",
+                        format!("the key id {} is listed twice", entry.id),
+                    ));
+                }
+                let what = format!("the key {}", entry.id);
+                let source = key_source(
+                    entry.env,
+                    entry.file,
+                    database,
+                    ("tokenKeys", "tokenKeys.file", &what),
+                )?;
+                keys.push(ConfiguredKey {
+                    id: entry.id,
+                    source,
+                });
+            }
+            let active = active.ok_or_else(|| {
+                field_error(
+                    "activeKey",
+                    "name the key new values are sealed with, one of the ids of tokenKeys",
+                )
+            })?;
+            if !keys.iter().any(|k| k.id == active) {
+                return Err(field_error(
+                    "activeKey",
+                    format!("{active} is not one of the ids of tokenKeys"),
+                ));
+            }
+            Ok((keys, active))
+        }
+        _ => Err(field_error(
+            "tokenKey",
+            "give exactly one of tokenKey (one key) and tokenKeys (a key ring, with activeKey)",
+        )),
+    }
+}
+
 impl ServiceConfig {
     /// Reads and checks a configuration file's text: every field, every
     /// operator entry (with the domain's validator for its requests), and
@@ -139,24 +279,8 @@ impl ServiceConfig {
                 reason: "must name the database file".into(),
             });
         }
-        let token_key = match (file.token_key.env, file.token_key.file) {
-            (Some(name), None) if !name.is_empty() => KeySource::Env(name),
-            (None, Some(path)) => {
-                if same_directory(&path, &database) {
-                    return Err(ServiceError::Field {
-                        field: "tokenKey.file",
-                        reason: "the token key must not sit beside the database: a copy of the data directory alone would open every token".into(),
-                    });
-                }
-                KeySource::File(path)
-            }
-            _ => {
-                return Err(ServiceError::Field {
-                    field: "tokenKey",
-                    reason: "give exactly one of env and file".into(),
-                })
-            }
-        };
+        let (token_keys, active_key) =
+            configured_keys(file.token_key, file.token_keys, file.active_key, &database)?;
         if file.operators.is_empty() {
             return Err(ServiceError::Field {
                 field: "operators",
@@ -167,7 +291,8 @@ impl ServiceConfig {
         Ok(Self {
             listen,
             database,
-            token_key,
+            token_keys,
+            active_key,
             log_format: file.log.unwrap_or(LogFormat::Json),
             operators,
         })
@@ -180,12 +305,28 @@ impl ServiceConfig {
         Self::from_json(&text)
     }
 
-    /// Loads the token key.
+    /// Loads every token key into the ring, the active key sealing.
     pub fn load_key(&self) -> Result<TokenKey, KeyError> {
-        match &self.token_key {
-            KeySource::Env(name) => TokenKey::from_env(name),
-            KeySource::File(path) => TokenKey::from_file(path),
-        }
+        let keys = self
+            .token_keys
+            .iter()
+            .map(|key| match &key.source {
+                KeySource::Env(name) => RingKey::from_env(&key.id, name),
+                KeySource::File(path) => RingKey::from_file(&key.id, path),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        KeyRing::new(keys, &self.active_key)
+    }
+
+    /// The key ring in one line (ids only), for `--check-config` and the
+    /// start-up log.
+    pub fn keys_summary(&self) -> String {
+        let ids: Vec<&str> = self.token_keys.iter().map(|k| k.id.as_str()).collect();
+        format!(
+            "token keys: {} (active: {})",
+            ids.join(", "),
+            self.active_key
+        )
     }
 
     /// One line per backend, for `--check-config` and the start-up log.
@@ -301,6 +442,15 @@ pub async fn run(
     }
     tracing::info!("myna-operator stopped");
     Ok(())
+}
+
+/// `myna-operator reseal`: loads every key, opens the database and
+/// re-seals every sealed value under the active key while instances may be
+/// running (see [`crate::reseal`]).
+pub fn reseal(config: &ServiceConfig) -> Result<ResealReport, ServiceError> {
+    let key = config.load_key()?;
+    let store = SqliteStore::open(&config.database)?;
+    Ok(crate::reseal::reseal(&store, &key, system_clock()())?)
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

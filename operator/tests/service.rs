@@ -2,7 +2,8 @@
 //! file with `--check-config`, the token key from a file or the
 //! environment (never beside the data), any listen address, `/healthz` and
 //! `/readyz`, a whole grant against the stand-in authority, JSON logs with
-//! audit events, and a graceful stop on SIGTERM.
+//! audit events, a graceful stop on SIGTERM, and a token key rotation with
+//! `reseal` while the binary runs.
 
 mod common;
 
@@ -17,6 +18,8 @@ use serde_json::{json, Value};
 const BINARY: &str = env!("CARGO_BIN_EXE_myna-operator");
 /// A token key for these tests only (base64 of 32 bytes).
 const TEST_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+/// The key a rotation moves to.
+const TEST_KEY_B: &str = "ESIzRFVmd4iZqrvM3e7/ABEiM0RVZneImaq7zN3u/wA=";
 
 fn operator_entry(issuer: &str, origin: &str) -> Value {
     json!({
@@ -41,13 +44,26 @@ fn operator_entry(issuer: &str, origin: &str) -> Value {
 }
 
 fn write_config(dir: &Path, listen: &str, entry: Value, key: Value) -> std::path::PathBuf {
-    let config = json!({
+    write_config_with_keys(dir, listen, entry, json!({ "tokenKey": key }))
+}
+
+/// A configuration whose key fields (`tokenKey`, or `tokenKeys` and
+/// `activeKey`) are the members of `keys`.
+fn write_config_with_keys(
+    dir: &Path,
+    listen: &str,
+    entry: Value,
+    keys: Value,
+) -> std::path::PathBuf {
+    let mut config = json!({
         "listen": listen,
         "storage": { "kind": "sqlite", "path": dir.join("data").join("operator.sqlite") },
-        "tokenKey": key,
         "log": "json",
         "operators": [entry],
     });
+    for (field, value) in keys.as_object().expect("key fields") {
+        config[field] = value.clone();
+    }
     std::fs::create_dir_all(dir.join("data")).expect("data dir");
     let path = dir.join("config.json");
     std::fs::write(&path, config.to_string()).expect("config");
@@ -55,10 +71,14 @@ fn write_config(dir: &Path, listen: &str, entry: Value, key: Value) -> std::path
 }
 
 fn key_file(dir: &Path) -> std::path::PathBuf {
+    key_file_named(dir, "token-key", TEST_KEY)
+}
+
+fn key_file_named(dir: &Path, name: &str, key: &str) -> std::path::PathBuf {
     let keys = dir.join("secrets");
     std::fs::create_dir_all(&keys).expect("secrets dir");
-    let path = keys.join("token-key");
-    std::fs::write(&path, TEST_KEY).expect("key");
+    let path = keys.join(name);
+    std::fs::write(&path, key).expect("key");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -173,6 +193,12 @@ impl Running {
 
     fn lines(&self) -> Vec<String> {
         lock(&self.lines).clone()
+    }
+
+    /// Kills the process and waits until it is gone, its port free again.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -308,4 +334,370 @@ async fn the_binary_serves_health_a_whole_grant_audit_lines_and_stops_on_sigterm
             .any(|line| line.contains("myna-operator stopped")),
         "it says it stopped"
     );
+}
+
+#[test]
+fn check_config_accepts_a_key_ring_and_names_what_is_wrong_with_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let entry = operator_entry("https://auth.example", "https://www.example.jp");
+    let a = key_file(dir.path());
+    let b = key_file_named(dir.path(), "token-key-b", TEST_KEY_B);
+    let ring = |keys: Value, active: Value| {
+        let path = write_config_with_keys(
+            dir.path(),
+            "0.0.0.0:8443",
+            entry.clone(),
+            json!({ "tokenKeys": keys, "activeKey": active }),
+        );
+        check(&path)
+    };
+    let (ok, text) = ring(
+        json!([{ "id": "2026-05", "file": a }, { "id": "2026-11", "file": b }]),
+        json!("2026-11"),
+    );
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("token keys: 2026-05, 2026-11 (active: 2026-11)"),
+        "{text}"
+    );
+    for secret in [TEST_KEY, TEST_KEY_B] {
+        assert!(!text.contains(secret), "key material printed: {text}");
+    }
+
+    let refused = [
+        // Two keys with one id: which one opens a value would be a guess.
+        (
+            ring(
+                json!([{ "id": "k", "file": a }, { "id": "k", "file": b }]),
+                json!("k"),
+            ),
+            "tokenKeys.id",
+        ),
+        (
+            ring(json!([{ "id": "a b", "file": a }]), json!("a b")),
+            "tokenKeys.id",
+        ),
+        // The active key must be one of them, and must be named.
+        (
+            ring(json!([{ "id": "k", "file": a }]), json!("other")),
+            "activeKey",
+        ),
+        (
+            ring(json!([{ "id": "k", "file": a }]), Value::Null),
+            "activeKey",
+        ),
+        (ring(json!([]), json!("k")), "tokenKeys"),
+        (
+            ring(json!([{ "id": "k", "file": a, "env": "X" }]), json!("k")),
+            "tokenKeys",
+        ),
+        // A key file that cannot be read is found before the start.
+        (
+            ring(
+                json!([{ "id": "k", "file": dir.path().join("secrets/missing") }]),
+                json!("k"),
+            ),
+            "secrets/missing",
+        ),
+    ];
+    for ((ok, text), expected) in refused {
+        assert!(!ok, "accepted: {text}");
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+
+    // A ring key beside the database, like a single one.
+    let beside = dir.path().join("data").join("token-key-b");
+    std::fs::copy(&b, &beside).expect("copy");
+    let (ok, text) = ring(
+        json!([{ "id": "2026-05", "file": a }, { "id": "2026-11", "file": beside }]),
+        json!("2026-11"),
+    );
+    assert!(!ok);
+    assert!(text.contains("tokenKeys.file"), "{text}");
+    assert!(text.contains("2026-11"), "{text}");
+
+    // Exactly one of tokenKey and tokenKeys; activeKey only with tokenKeys.
+    let both = write_config_with_keys(
+        dir.path(),
+        "0.0.0.0:8443",
+        entry.clone(),
+        json!({ "tokenKey": { "file": a }, "tokenKeys": [{ "id": "k", "file": b }], "activeKey": "k" }),
+    );
+    let (ok, text) = check(&both);
+    assert!(!ok);
+    assert!(text.contains("tokenKey"), "{text}");
+    let single_with_active = write_config_with_keys(
+        dir.path(),
+        "0.0.0.0:8443",
+        entry,
+        json!({ "tokenKey": { "file": a }, "activeKey": "default" }),
+    );
+    let (ok, text) = check(&single_with_active);
+    assert!(!ok);
+    assert!(text.contains("activeKey"), "{text}");
+}
+
+/// The browser's side of the backend's contract, through the binary.
+struct Site {
+    origin: String,
+    http: reqwest::Client,
+}
+
+impl Site {
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{BASE_PATH}{path}", self.origin))
+            .header("origin", &self.origin)
+            .header("x-myna-request", "1")
+            .json(&body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    async fn wait_until_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self
+            .http
+            .get(format!("{}/healthz", self.origin))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the binary never answered /healthz"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A linkage granted at the stand-in authority: its consent id.
+    async fn grant(&self) -> String {
+        let response = self.post("/authorizations", body("drugs-90d")).await;
+        let status = response.status();
+        let started: Value = response.json().await.expect("json");
+        assert_eq!(status, 201, "POST /authorizations: {started}");
+        let url = started["authorizationUrl"].as_str().expect("url");
+        let callback = approve_at_authority(url).await;
+        let completed = self.post("/authorizations/complete", callback).await;
+        assert_eq!(completed.status(), 201);
+        let consent: Value = completed.json().await.expect("json");
+        consent["id"].as_str().expect("id").to_owned()
+    }
+
+    /// A retrieval of the consent, polled until it ends: its status.
+    async fn retrieve(&self, consent_id: &str) -> String {
+        let response = self
+            .post(&format!("/consents/{consent_id}/retrievals"), json!({}))
+            .await;
+        let status = response.status();
+        let started: Value = response.json().await.expect("json");
+        assert_eq!(status, 202, "POST retrievals: {started}");
+        let id = started["id"].as_str().expect("id");
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let state: Value = self
+                .http
+                .get(format!(
+                    "{}{BASE_PATH}/consents/{consent_id}/retrievals/{id}",
+                    self.origin
+                ))
+                .send()
+                .await
+                .expect("GET")
+                .json()
+                .await
+                .expect("json");
+            if state["status"] != "waiting" {
+                return state["status"].as_str().unwrap_or_default().to_owned();
+            }
+        }
+        panic!("the retrieval never ended");
+    }
+}
+
+/// The key id of every sealed value in the database: any non-empty blob
+/// of any `operator_` table, read as `MK1\0 || id length || id || …`
+/// (`None` for a value that names no key).
+fn sealed_key_ids(database: &Path) -> Vec<Option<String>> {
+    let db = rusqlite::Connection::open(database).expect("open the database");
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'operator_%'")
+        .expect("tables")
+        .query_map([], |row| row.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("tables");
+    let mut ids = Vec::new();
+    for table in tables {
+        let columns: Vec<String> = db
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .expect("columns")
+            .query_map([], |row| row.get(0))
+            .expect("columns")
+            .collect::<Result<_, _>>()
+            .expect("columns");
+        for column in columns {
+            let mut statement = db
+                .prepare(&format!(
+                    "SELECT \"{column}\" FROM \"{table}\" \
+                     WHERE typeof(\"{column}\") = 'blob' AND length(\"{column}\") > 0"
+                ))
+                .expect("blobs");
+            let blobs = statement
+                .query_map([], |row| row.get::<_, Vec<u8>>(0))
+                .expect("blobs");
+            for blob in blobs {
+                let blob = blob.expect("blob");
+                let id = blob.strip_prefix(b"MK1\0").and_then(|rest| {
+                    let len = usize::from(*rest.first()?);
+                    String::from_utf8(rest.get(1..1 + len)?.to_vec()).ok()
+                });
+                ids.push(id);
+            }
+        }
+    }
+    ids
+}
+
+/// Runs `myna-operator reseal`: whether it succeeded, its stdout, and its
+/// stderr lines (the logs).
+fn run_reseal(config: &Path) -> (bool, String, Vec<String>) {
+    let output = Command::new(BINARY)
+        .args(["reseal", "--config", config.to_str().expect("utf-8")])
+        .env("MYNA_TEST_CLIENT_SECRET", CLIENT_SECRET)
+        .env("MYNA_LOG", "info")
+        .output()
+        .expect("run myna-operator reseal");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// A whole key rotation as an operator runs it: consents granted under the
+/// single `tokenKey`; a restart with that key (id `default`) and a new one
+/// active; `reseal` while that instance runs; a restart with the new key
+/// only. Every consent keeps working, and no value stays under the old key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotation_with_reseal_keeps_every_consent_working_and_drops_the_old_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let listen = format!("127.0.0.1:{port}");
+    let authority = myna_authority::test_support::start(
+        &authority_config(
+            "http://placeholder",
+            &format!("{origin}/site/callback.html"),
+            50,
+        ),
+        &dir.path().join("authority.sqlite"),
+        myna_authority::system_clock(),
+    )
+    .await;
+    let mut entry = operator_entry(&authority.issuer, &origin);
+    // Two grants and a retrieval in a few seconds.
+    entry["limits"] = json!({ "authorityTps": 50 });
+    let database = dir.path().join("data").join("operator.sqlite");
+    let key_a = key_file(dir.path());
+    let key_b = key_file_named(dir.path(), "token-key-b", TEST_KEY_B);
+    let site = Site {
+        origin,
+        http: browser_client(None),
+    };
+
+    // 1. One key, as deployments had it before key ids.
+    let single = write_config(dir.path(), &listen, entry.clone(), json!({ "file": key_a }));
+    let running = Running::start(&single);
+    site.wait_until_healthy().await;
+    let first = site.grant().await;
+    let second = site.grant().await;
+    assert_eq!(site.retrieve(&first).await, "done");
+    running.kill();
+
+    // 2. The old key stays in the ring; the new one seals.
+    let ring = write_config_with_keys(
+        dir.path(),
+        &listen,
+        entry.clone(),
+        json!({
+            "tokenKeys": [{ "id": "default", "file": key_a }, { "id": "2026-11", "file": key_b }],
+            "activeKey": "2026-11",
+        }),
+    );
+    let (ok, text) = check(&ring);
+    assert!(ok, "{text}");
+    let running = Running::start(&ring);
+    site.wait_until_healthy().await;
+    assert_eq!(
+        site.retrieve(&first).await,
+        "done",
+        "a token sealed under the old key opens"
+    );
+    let before = sealed_key_ids(&database);
+    assert!(
+        before.contains(&Some("default".into())) && before.contains(&Some("2026-11".into())),
+        "values under both keys before the re-seal: {before:?}"
+    );
+
+    // Re-sealed while the instance runs.
+    let (ok, stdout, logs) = run_reseal(&ring);
+    assert!(ok, "{stdout}\n{logs:?}");
+    assert!(
+        stdout.contains("re-sealed under the key 2026-11:"),
+        "{stdout}"
+    );
+    // The second consent's refresh token and the first retrieval's records
+    // were still under `default`.
+    assert!(stdout.contains("  refresh_tokens: 1\n"), "{stdout}");
+    assert!(stdout.contains("  retrieval_records: 1\n"), "{stdout}");
+    assert!(stdout.contains("left under another key: 0"), "{stdout}");
+    let audit = logs
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["target"] == "myna_operator::audit" && line["event"] == "key_rotation")
+        .unwrap_or_else(|| panic!("no key_rotation audit line: {logs:?}"));
+    assert_eq!(audit["active_key"], "2026-11");
+    assert_eq!(audit["left_behind"], 0);
+    assert!(
+        audit["resealed"]
+            .as_str()
+            .is_some_and(|counts| counts.contains("refresh_tokens=1")),
+        "{audit}"
+    );
+    for text in logs.iter().chain([&stdout]) {
+        for secret in [TEST_KEY, TEST_KEY_B, CLIENT_SECRET] {
+            assert!(!text.contains(secret), "a secret in the output: {text}");
+        }
+    }
+    let after = sealed_key_ids(&database);
+    assert!(!after.is_empty());
+    assert!(
+        after.iter().all(|id| id.as_deref() == Some("2026-11")),
+        "every value under the new key: {after:?}"
+    );
+    running.kill();
+
+    // 3. The old key is gone: every consent still works.
+    let only_b = write_config_with_keys(
+        dir.path(),
+        &listen,
+        entry,
+        json!({ "tokenKeys": [{ "id": "2026-11", "file": key_b }], "activeKey": "2026-11" }),
+    );
+    let (ok, text) = check(&only_b);
+    assert!(ok, "{text}");
+    let running = Running::start(&only_b);
+    site.wait_until_healthy().await;
+    assert_eq!(site.retrieve(&first).await, "done");
+    assert_eq!(site.retrieve(&second).await, "done");
+    assert!(sealed_key_ids(&database)
+        .iter()
+        .all(|id| id.as_deref() == Some("2026-11")));
+    running.kill();
 }

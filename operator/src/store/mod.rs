@@ -1,9 +1,11 @@
 //! Storage: the narrow [`ConsentStore`] trait that the routes use, and its
-//! SQLite implementation ([`SqliteStore`], tables prefixed `operator_`).
+//! two implementations, tables prefixed `operator_` in both: SQLite
+//! ([`SqliteStore`], the embedded default) and PostgreSQL
+//! ([`PostgresStore`], for several instances on one database).
 //!
 //! The store only ever sees sealed tokens, sealed records, hashed session
 //! ids, states and request tokens; sealing and hashing happen before a value
-//! reaches it, so a PostgreSQL implementation needs no cryptography. Rows
+//! reaches it, so neither implementation needs cryptography. Rows
 //! belong to an owner key (`session:<hash>` or `user:<id>`, see
 //! [`crate::users::Owner`]).
 
@@ -29,6 +31,9 @@ pub enum StoreError {
     /// The blocking task that ran the query did not finish.
     #[error("the database task failed")]
     Task,
+    /// PostgreSQL failed.
+    #[error("the operator database failed: {0}")]
+    Postgres(#[from] PostgresError),
 }
 
 impl StoreError {
@@ -39,6 +44,7 @@ impl StoreError {
             Self::Corrupt(_) => "store_corrupt",
             Self::Poisoned => "store_poisoned",
             Self::Task => "store_task",
+            Self::Postgres(_) => "store_postgres",
         }
     }
 }
@@ -228,6 +234,23 @@ pub struct RetrievalJob {
     pub deadline: OffsetDateTime,
 }
 
+/// A linkage's automatic retrievals (期間連携 without a browser).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// The backend's client id.
+    pub client_id: String,
+    /// The consent's owner.
+    pub owner: String,
+    /// The consent.
+    pub consent_id: String,
+    /// When the next automatic retrieval is due; `None`: no more.
+    pub next_at: Option<OffsetDateTime>,
+    /// Automatic attempts that failed in a row.
+    pub failures: u32,
+    /// Why the last automatic attempt failed (a stable code).
+    pub last_error: Option<String>,
+}
+
 /// A new request token: a request definition the operator's server made
 /// for one citizen, single-use.
 #[derive(Debug, Clone)]
@@ -311,6 +334,102 @@ pub struct Swept {
     pub request_tokens: usize,
 }
 
+/// The kinds of sealed values, in the order
+/// [`ConsentStore::sealed_values`] pages through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SealedKind {
+    /// A linkage's refresh token.
+    RefreshToken,
+    /// A one-time consent's kept access token.
+    AccessToken,
+    /// An open transaction's PKCE verifier and nonce.
+    TransactionSecrets,
+    /// A waiting retrieval's access token.
+    RetrievalAccessToken,
+    /// A finished retrieval's records.
+    RetrievalRecords,
+}
+
+impl SealedKind {
+    /// Every kind, in paging order.
+    pub const ALL: [Self; 5] = [
+        Self::RefreshToken,
+        Self::AccessToken,
+        Self::TransactionSecrets,
+        Self::RetrievalAccessToken,
+        Self::RetrievalRecords,
+    ];
+
+    /// The kind's name in counts, logs and the audit event.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RefreshToken => "refresh_tokens",
+            Self::AccessToken => "access_tokens",
+            Self::TransactionSecrets => "transaction_secrets",
+            Self::RetrievalAccessToken => "retrieval_access_tokens",
+            Self::RetrievalRecords => "retrieval_records",
+        }
+    }
+}
+
+/// Where a sealed value lives, with the ids its owner string (the
+/// associated data it is sealed for) is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SealedRef {
+    /// A consent's refresh token, sealed for the consent id.
+    RefreshToken {
+        /// The consent.
+        consent_id: String,
+    },
+    /// A consent's kept access token, sealed for the consent id.
+    AccessToken {
+        /// The consent.
+        consent_id: String,
+    },
+    /// A transaction's secrets, sealed for `transaction:<state hash>`.
+    TransactionSecrets {
+        /// SHA-256 of the state.
+        state_hash: String,
+    },
+    /// A waiting retrieval's access token, sealed for
+    /// `retrieval-access:<consent>/<retrieval>`.
+    RetrievalAccessToken {
+        /// The consent.
+        consent_id: String,
+        /// The retrieval.
+        retrieval_id: String,
+    },
+    /// A retrieval's records, sealed for `<consent>/<retrieval>`.
+    RetrievalRecords {
+        /// The consent.
+        consent_id: String,
+        /// The retrieval.
+        retrieval_id: String,
+    },
+}
+
+impl SealedRef {
+    /// The kind of value.
+    pub fn kind(&self) -> SealedKind {
+        match self {
+            Self::RefreshToken { .. } => SealedKind::RefreshToken,
+            Self::AccessToken { .. } => SealedKind::AccessToken,
+            Self::TransactionSecrets { .. } => SealedKind::TransactionSecrets,
+            Self::RetrievalAccessToken { .. } => SealedKind::RetrievalAccessToken,
+            Self::RetrievalRecords { .. } => SealedKind::RetrievalRecords,
+        }
+    }
+}
+
+/// A sealed value as stored, with where it lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedValue {
+    /// Where it lives.
+    pub at: SealedRef,
+    /// The sealed bytes.
+    pub sealed: Vec<u8>,
+}
+
 /// What the operator backend stores, and nothing more: sessions (hashed),
 /// transactions, consents with sealed tokens and receipts, retrievals,
 /// request tokens (hashed) and webhook deliveries. Everything is scoped by
@@ -389,6 +508,22 @@ pub trait ConsentStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
+    /// Takes the right to refresh a consent's token for `instance` until
+    /// `until`: `false` while another instance holds it. Refreshes are
+    /// serialised through the database, because two instances presenting
+    /// the same single-use refresh token would make the authority end the
+    /// grant. An instance that dies frees it when `until` passes.
+    fn lease_refresh(
+        &self,
+        consent_id: &str,
+        instance: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives the right to refresh back.
+    fn release_refresh(&self, consent_id: &str, instance: &str) -> Result<(), StoreError>;
+
     /// Claims the sealed access token of a one-time consent for its one
     /// retrieval: answers it once, and never again. The token stays stored
     /// for the revocation.
@@ -464,6 +599,25 @@ pub trait ConsentStore: Send + Sync {
         retrieval_id: &str,
     ) -> Result<Option<RetrievalRecord>, StoreError>;
 
+    /// Sets when a linkage's next automatic retrieval is due, how many
+    /// automatic attempts in a row failed and why the last did; `None`
+    /// ends the schedule (the consent ended).
+    fn set_schedule(&self, schedule: &Schedule) -> Result<(), StoreError>;
+
+    /// Claims at most `limit` linkages of the client whose automatic
+    /// retrieval is due, moving their due time to `hold_until` so that no
+    /// other instance takes them meanwhile.
+    fn claim_due_schedules(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        hold_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Schedule>, StoreError>;
+
+    /// The schedules of an owner's consents.
+    fn schedules(&self, client_id: &str, owner: &str) -> Result<Vec<Schedule>, StoreError>;
+
     /// Stores a new request token.
     fn insert_request_token(&self, token: &NewRequestToken) -> Result<(), StoreError>;
 
@@ -503,10 +657,29 @@ pub trait ConsentStore: Send + Sync {
         now: OffsetDateTime,
         policy: Option<SessionPolicy>,
     ) -> Result<Swept, StoreError>;
+
+    /// Every stored sealed value (consents' refresh and kept access tokens,
+    /// open transactions' secrets, waiting retrievals' access tokens,
+    /// retrievals' records) of every backend, at most `limit` at a time in
+    /// a fixed order ([`SealedKind::ALL`], then by row): the page after
+    /// `after` (the last value of the previous page), or the first page.
+    /// Re-sealing under a new key pages through them.
+    fn sealed_values(
+        &self,
+        after: Option<&SealedRef>,
+        limit: usize,
+    ) -> Result<Vec<SealedValue>, StoreError>;
+
+    /// Replaces the sealed value at `at` by `new` only while it still holds
+    /// `old` (compare-and-swap): `false`, changing nothing, when a running
+    /// instance rotated, consumed or deleted it meanwhile.
+    fn replace_sealed(&self, at: &SealedRef, old: &[u8], new: &[u8]) -> Result<bool, StoreError>;
 }
 
 mod sqlite;
 pub use sqlite::SqliteStore;
+mod postgres;
+pub use postgres::{PostgresError, PostgresOptions, PostgresStore};
 
 #[cfg(test)]
 mod suite;

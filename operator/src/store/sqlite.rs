@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS operator_schema (version INTEGER NOT NULL);
 ";
 
 /// Each migration runs once, in one transaction with the version bump.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 4] = [
     // 1: consents and transactions belong to an owner (a session or the
     // operator's user), sessions expire on the server, one-time access
     // tokens stay for the revocation, request tokens, webhook outbox.
@@ -132,6 +132,23 @@ const MIGRATIONS: [&str; 2] = [
         WHERE status = 'waiting';
     CREATE INDEX operator_retrievals_waiting
         ON operator_retrievals (client_id, status, lease_until);
+    ",
+    // 3: linkages retrieve on a schedule, without a browser.
+    "
+    CREATE TABLE operator_schedules (
+        consent_id TEXT PRIMARY KEY REFERENCES operator_consents (id),
+        client_id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        next_at TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE INDEX operator_schedules_due ON operator_schedules (client_id, next_at);
+    ",
+    // 4: refreshes are serialised through the database, not a mutex.
+    "
+    ALTER TABLE operator_consents ADD COLUMN refresh_lease_owner TEXT;
+    ALTER TABLE operator_consents ADD COLUMN refresh_lease_until TEXT;
     ",
 ];
 
@@ -251,6 +268,62 @@ fn retrieval_record(row: RetrievalRow) -> Result<RetrievalRecord, StoreError> {
             .transpose()?,
         error,
     })
+}
+
+/// One page of a kind of sealed value after a row key (`?1`), at most
+/// `?2` rows: row key, consent id (empty for a transaction), sealed bytes.
+/// Empty values (a consumed transaction's wiped secrets) are not sealed.
+fn sealed_query(kind: SealedKind) -> &'static str {
+    match kind {
+        SealedKind::RefreshToken => {
+            "SELECT id, id, refresh_sealed FROM operator_consents \
+             WHERE length(refresh_sealed) > 0 AND id > ?1 ORDER BY id LIMIT ?2"
+        }
+        SealedKind::AccessToken => {
+            "SELECT id, id, access_sealed FROM operator_consents \
+             WHERE length(access_sealed) > 0 AND id > ?1 ORDER BY id LIMIT ?2"
+        }
+        SealedKind::TransactionSecrets => {
+            "SELECT state_hash, '', sealed_secrets FROM operator_transactions \
+             WHERE length(sealed_secrets) > 0 AND state_hash > ?1 ORDER BY state_hash LIMIT ?2"
+        }
+        SealedKind::RetrievalAccessToken => {
+            "SELECT id, consent_id, access_sealed FROM operator_retrievals \
+             WHERE length(access_sealed) > 0 AND id > ?1 ORDER BY id LIMIT ?2"
+        }
+        SealedKind::RetrievalRecords => {
+            "SELECT id, consent_id, records_sealed FROM operator_retrievals \
+             WHERE length(records_sealed) > 0 AND id > ?1 ORDER BY id LIMIT ?2"
+        }
+    }
+}
+
+/// The row key [`sealed_query`] pages by.
+fn sealed_row_key(at: &SealedRef) -> &str {
+    match at {
+        SealedRef::RefreshToken { consent_id } | SealedRef::AccessToken { consent_id } => {
+            consent_id
+        }
+        SealedRef::TransactionSecrets { state_hash } => state_hash,
+        SealedRef::RetrievalAccessToken { retrieval_id, .. }
+        | SealedRef::RetrievalRecords { retrieval_id, .. } => retrieval_id,
+    }
+}
+
+fn sealed_ref(kind: SealedKind, key: String, consent_id: String) -> SealedRef {
+    match kind {
+        SealedKind::RefreshToken => SealedRef::RefreshToken { consent_id: key },
+        SealedKind::AccessToken => SealedRef::AccessToken { consent_id: key },
+        SealedKind::TransactionSecrets => SealedRef::TransactionSecrets { state_hash: key },
+        SealedKind::RetrievalAccessToken => SealedRef::RetrievalAccessToken {
+            consent_id,
+            retrieval_id: key,
+        },
+        SealedKind::RetrievalRecords => SealedRef::RetrievalRecords {
+            consent_id,
+            retrieval_id: key,
+        },
+    }
 }
 
 impl SqliteStore {
@@ -552,6 +625,35 @@ impl ConsentStore for SqliteStore {
                 access,
                 access_expires_at: parse_optional_instant(expires)?,
             })
+        })
+    }
+
+    fn lease_refresh(
+        &self,
+        consent_id: &str,
+        instance: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let changed = c.execute(
+                "UPDATE operator_consents SET refresh_lease_owner = ?1, refresh_lease_until = ?2 \
+                 WHERE id = ?3 AND (refresh_lease_owner IS NULL OR refresh_lease_owner = ?1 \
+                 OR refresh_lease_until < ?4)",
+                params![instance, instant(until), consent_id, instant(now)],
+            )?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn release_refresh(&self, consent_id: &str, instance: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE operator_consents SET refresh_lease_owner = NULL, refresh_lease_until = NULL \
+                 WHERE id = ?1 AND refresh_lease_owner = ?2",
+                params![consent_id, instance],
+            )?;
+            Ok(())
         })
     }
 
@@ -861,6 +963,115 @@ impl ConsentStore for SqliteStore {
         })
     }
 
+    fn set_schedule(&self, schedule: &Schedule) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO operator_schedules \
+                 (consent_id, client_id, owner, next_at, failures, last_error) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (consent_id) DO UPDATE SET next_at = excluded.next_at, \
+                 failures = excluded.failures, last_error = excluded.last_error",
+                params![
+                    schedule.consent_id,
+                    schedule.client_id,
+                    schedule.owner,
+                    schedule.next_at.map(instant),
+                    schedule.failures,
+                    schedule.last_error,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn claim_due_schedules(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        hold_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Schedule>, StoreError> {
+        let rows = self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let rows = {
+                let mut statement = tx.prepare(
+                    "SELECT consent_id, owner, failures, last_error FROM operator_schedules \
+                     WHERE client_id = ?1 AND next_at IS NOT NULL AND next_at <= ?2 \
+                     ORDER BY next_at LIMIT ?3",
+                )?;
+                let rows = statement
+                    .query_map(
+                        params![
+                            client_id,
+                            instant(now),
+                            i64::try_from(limit).unwrap_or(i64::MAX)
+                        ],
+                        |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, u32>(2)?,
+                                row.get::<_, Option<String>>(3)?,
+                            ))
+                        },
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows
+            };
+            for (consent_id, ..) in &rows {
+                tx.execute(
+                    "UPDATE operator_schedules SET next_at = ?1 WHERE consent_id = ?2",
+                    params![instant(hold_until), consent_id],
+                )?;
+            }
+            tx.commit()?;
+            Ok(rows)
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(consent_id, owner, failures, last_error)| Schedule {
+                client_id: client_id.to_owned(),
+                owner,
+                consent_id,
+                next_at: Some(hold_until),
+                failures,
+                last_error,
+            })
+            .collect())
+    }
+
+    fn schedules(&self, client_id: &str, owner: &str) -> Result<Vec<Schedule>, StoreError> {
+        let rows = self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT consent_id, next_at, failures, last_error FROM operator_schedules \
+                 WHERE client_id = ?1 AND owner = ?2",
+            )?;
+            let rows = statement
+                .query_map(params![client_id, owner], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, Option<String>>(1)?,
+                        row.get::<_, u32>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
+        rows.into_iter()
+            .map(|(consent_id, next_at, failures, last_error)| {
+                Ok(Schedule {
+                    client_id: client_id.to_owned(),
+                    owner: owner.to_owned(),
+                    consent_id,
+                    next_at: parse_optional_instant(next_at)?,
+                    failures,
+                    last_error,
+                })
+            })
+            .collect()
+    }
+
     fn insert_request_token(&self, token: &NewRequestToken) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
@@ -1013,6 +1224,88 @@ impl ConsentStore for SqliteStore {
                 sessions,
                 request_tokens,
             })
+        })
+    }
+
+    fn sealed_values(
+        &self,
+        after: Option<&SealedRef>,
+        limit: usize,
+    ) -> Result<Vec<SealedValue>, StoreError> {
+        let start = after.map_or(SealedKind::RefreshToken, SealedRef::kind);
+        self.with(|c| {
+            let mut page = Vec::new();
+            for kind in SealedKind::ALL.into_iter().filter(|kind| *kind >= start) {
+                let room = limit.saturating_sub(page.len());
+                if room == 0 {
+                    break;
+                }
+                // Row keys are never empty, so '' is before the first row.
+                let row_after = match after {
+                    Some(at) if at.kind() == kind => sealed_row_key(at),
+                    _ => "",
+                };
+                let mut statement = c.prepare(sealed_query(kind))?;
+                let rows = statement
+                    .query_map(
+                        params![row_after, i64::try_from(room).unwrap_or(i64::MAX)],
+                        |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, Vec<u8>>(2)?,
+                            ))
+                        },
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                page.extend(
+                    rows.into_iter()
+                        .map(|(key, consent_id, sealed)| SealedValue {
+                            at: sealed_ref(kind, key, consent_id),
+                            sealed,
+                        }),
+                );
+            }
+            Ok(page)
+        })
+    }
+
+    fn replace_sealed(&self, at: &SealedRef, old: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let changed = match at {
+                SealedRef::RefreshToken { consent_id } => c.execute(
+                    "UPDATE operator_consents SET refresh_sealed = ?1 \
+                     WHERE id = ?2 AND refresh_sealed = ?3",
+                    params![new, consent_id, old],
+                )?,
+                SealedRef::AccessToken { consent_id } => c.execute(
+                    "UPDATE operator_consents SET access_sealed = ?1 \
+                     WHERE id = ?2 AND access_sealed = ?3",
+                    params![new, consent_id, old],
+                )?,
+                SealedRef::TransactionSecrets { state_hash } => c.execute(
+                    "UPDATE operator_transactions SET sealed_secrets = ?1 \
+                     WHERE state_hash = ?2 AND sealed_secrets = ?3",
+                    params![new, state_hash, old],
+                )?,
+                SealedRef::RetrievalAccessToken {
+                    consent_id,
+                    retrieval_id,
+                } => c.execute(
+                    "UPDATE operator_retrievals SET access_sealed = ?1 \
+                     WHERE id = ?2 AND consent_id = ?3 AND access_sealed = ?4",
+                    params![new, retrieval_id, consent_id, old],
+                )?,
+                SealedRef::RetrievalRecords {
+                    consent_id,
+                    retrieval_id,
+                } => c.execute(
+                    "UPDATE operator_retrievals SET records_sealed = ?1 \
+                     WHERE id = ?2 AND consent_id = ?3 AND records_sealed = ?4",
+                    params![new, retrieval_id, consent_id, old],
+                )?,
+            };
+            Ok(changed == 1)
         })
     }
 }

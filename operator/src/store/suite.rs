@@ -1,14 +1,212 @@
-//! The storage test suite: behaviour every [`ConsentStore`] must have.
+//! The storage test suite: behaviour every [`ConsentStore`] must have, run
+//! on SQLite and on PostgreSQL. Each test is a function of a fresh
+//! [`TestDatabase`]; [`on_every_store!`] makes it a test per store:
+//! `on_sqlite::<name>` in a new file, `on_postgres::<name>` in a new schema
+//! of the database `MYNA_TEST_POSTGRES_URL` names (`scripts/test` starts a
+//! throwaway cluster for it). Without that variable the PostgreSQL tests
+//! say so and pass, so that `cargo test` works without a cluster.
+
+use std::io::Write as _;
+use std::ops::Deref;
+use std::sync::{Barrier, LazyLock, Once};
 
 use super::*;
 use time::macros::datetime;
 
-fn store() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("sandbox.sqlite")).expect("open");
-    (dir, store)
+/// The variable that names the PostgreSQL database the suite may use.
+const POSTGRES_URL_ENV: &str = "MYNA_TEST_POSTGRES_URL";
+
+/// The runtime PostgreSQL stores are made in (they drive their async
+/// driver from the calling thread; see `store::postgres`).
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime for the PostgreSQL tests")
+});
+
+/// A fresh, empty store for one test, which [`Deref`]s to the store, and
+/// the database under it, where another instance can open a store too.
+pub(super) struct TestDatabase {
+    // Before the database: a pool closes before its schema is dropped.
+    store: Box<dyn ConsentStore>,
+    database: Database,
 }
 
+/// A new, empty database for one test: a SQLite file, or a PostgreSQL
+/// schema, dropped with it.
+enum Database {
+    Sqlite(tempfile::TempDir),
+    Postgres { url: String, schema: String },
+}
+
+impl TestDatabase {
+    fn sqlite() -> Self {
+        Self::on(Database::sqlite())
+    }
+
+    /// `None`, said loudly once, when no PostgreSQL database is named.
+    fn postgres() -> Option<Self> {
+        Database::postgres().map(Self::on)
+    }
+
+    fn on(database: Database) -> Self {
+        Self {
+            store: database.open(),
+            database,
+        }
+    }
+
+    /// Another instance's store on the same database.
+    fn another_instance(&self) -> Box<dyn ConsentStore> {
+        self.database.open()
+    }
+
+    /// A new, empty database of the same kind, with no store open on it.
+    fn empty_database(&self) -> Database {
+        match &self.database {
+            Database::Sqlite(_) => Database::sqlite(),
+            Database::Postgres { url, .. } => Database::postgres_at(url.clone()),
+        }
+    }
+
+    /// A number the trait does not show, straight from the database.
+    fn count(&self, sql: &str) -> i64 {
+        self.database.count(sql)
+    }
+}
+
+impl Deref for TestDatabase {
+    type Target = dyn ConsentStore;
+
+    fn deref(&self) -> &Self::Target {
+        self.store.as_ref()
+    }
+}
+
+impl Database {
+    fn sqlite() -> Self {
+        Self::Sqlite(tempfile::tempdir().expect("temp dir"))
+    }
+
+    fn postgres() -> Option<Self> {
+        match std::env::var(POSTGRES_URL_ENV) {
+            Ok(url) if !url.is_empty() => Some(Self::postgres_at(url)),
+            _ => {
+                static SAID: Once = Once::new();
+                // Straight to stderr: libtest keeps what a passing test
+                // prints to itself.
+                SAID.call_once(|| {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "\nNOTE: {POSTGRES_URL_ENV} is not set: the storage suite's PostgreSQL \
+                         tests (store::suite::on_postgres::*) pass WITHOUT RUNNING. scripts/test \
+                         runs them on a throwaway cluster, and so does \
+                         `scripts/postgres cargo test -p myna-operator`.\n"
+                    );
+                });
+                None
+            }
+        }
+    }
+
+    fn postgres_at(url: String) -> Self {
+        let schema = format!("suite_{:016x}", rand::random::<u64>());
+        on_postgres(&url, None, &format!("CREATE SCHEMA {schema}")).expect("a test schema");
+        Self::Postgres { url, schema }
+    }
+
+    /// Opens a store, as an instance starting does (migrations included).
+    fn open(&self) -> Box<dyn ConsentStore> {
+        match self {
+            Self::Sqlite(dir) => Box::new(
+                SqliteStore::open(&dir.path().join("operator.sqlite")).expect("open SQLite"),
+            ),
+            Self::Postgres { url, schema } => {
+                let _runtime = RUNTIME.enter();
+                Box::new(
+                    PostgresStore::connect_with_options(
+                        url,
+                        PostgresOptions::default().schema(schema),
+                    )
+                    .expect("connect to PostgreSQL"),
+                )
+            }
+        }
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        match self {
+            Self::Sqlite(dir) => rusqlite::Connection::open(dir.path().join("operator.sqlite"))
+                .expect("open SQLite")
+                .query_row(sql, [], |row| row.get(0))
+                .expect(sql),
+            Self::Postgres { url, schema } => on_postgres(url, Some(schema), sql)
+                .expect(sql)
+                .expect("a row"),
+        }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Self::Postgres { url, schema } = self {
+            // Best effort: a failing test must still report its own failure.
+            let _ = on_postgres(url, None, &format!("DROP SCHEMA {schema} CASCADE"));
+        }
+    }
+}
+
+/// Runs `sql` on a connection of its own (in `schema`, if given), and
+/// answers the first column of the first row, if there is one.
+fn on_postgres(
+    url: &str,
+    schema: Option<&str>,
+    sql: &str,
+) -> Result<Option<i64>, tokio_postgres::Error> {
+    RUNTIME.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        let connection = tokio::spawn(connection);
+        if let Some(schema) = schema {
+            client
+                .batch_execute(&format!("SET search_path TO {schema}"))
+                .await?;
+        }
+        let rows = client.query(sql, &[]).await;
+        drop(client);
+        let _ = connection.await;
+        rows?.first().map(|row| row.try_get(0)).transpose()
+    })
+}
+
+/// Makes each named test function (`fn(&TestDatabase)`) a test on SQLite
+/// and a test on PostgreSQL.
+macro_rules! on_every_store {
+    ($($test:ident),* $(,)?) => {
+        /// The suite on SQLite, a new file per test.
+        mod on_sqlite {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(&super::TestDatabase::sqlite());
+                }
+            )*
+        }
+
+        /// The suite on PostgreSQL, a new schema per test.
+        mod on_postgres {
+            $(
+                #[test]
+                fn $test() {
+                    if let Some(database) = super::TestDatabase::postgres() {
+                        super::$test(&database);
+                    }
+                }
+            )*
+        }
+    };
+}
 fn transaction(state_hash: &str, owner: &str, at: OffsetDateTime) -> NewTransaction {
     NewTransaction {
         client_id: "c".into(),
@@ -24,9 +222,7 @@ fn transaction(state_hash: &str, owner: &str, at: OffsetDateTime) -> NewTransact
     }
 }
 
-#[test]
-fn transaction_is_single_use_and_bound_to_its_session() {
-    let (_dir, store) = store();
+fn transaction_is_single_use_and_bound_to_its_session(store: &TestDatabase) {
     let at = datetime!(2025-04-01 00:00 UTC);
     store
         .insert_transaction(&transaction("s1", "sess", at))
@@ -50,9 +246,7 @@ fn transaction_is_single_use_and_bound_to_its_session() {
     assert!(matches!(again, TransactionLookup::Used));
 }
 
-#[test]
-fn expired_transaction_is_consumed_too() {
-    let (_dir, store) = store();
+fn expired_transaction_is_consumed_too(store: &TestDatabase) {
     let at = datetime!(2025-04-01 00:00 UTC);
     store
         .insert_transaction(&transaction("s1", "sess", at))
@@ -91,9 +285,7 @@ pub(super) fn consent_record(id: &str) -> ConsentRecord {
     }
 }
 
-#[test]
-fn rotation_replaces_only_the_token_it_read() {
-    let (_dir, store) = store();
+fn rotation_replaces_only_the_token_it_read(store: &TestDatabase) {
     let tokens = SealedTokens {
         refresh: Some(vec![1]),
         ..SealedTokens::default()
@@ -111,9 +303,7 @@ fn rotation_replaces_only_the_token_it_read() {
     assert_eq!(store.tokens("k1").expect("tokens").refresh, Some(vec![2]));
 }
 
-#[test]
-fn revocation_is_recorded_once_and_deletes_tokens() {
-    let (_dir, store) = store();
+fn revocation_is_recorded_once_and_deletes_tokens(store: &TestDatabase) {
     let tokens = SealedTokens {
         refresh: Some(vec![1]),
         ..SealedTokens::default()
@@ -166,9 +356,7 @@ fn revocation_is_recorded_once_and_deletes_tokens() {
         .is_none());
 }
 
-#[test]
-fn a_request_token_is_used_up_by_one_transaction_only() {
-    let (_dir, store) = store();
+fn a_request_token_is_used_up_by_one_transaction_only(store: &TestDatabase) {
     let at = datetime!(2025-04-01 00:00 UTC);
     store
         .insert_request_token(&NewRequestToken {
@@ -198,9 +386,7 @@ fn a_request_token_is_used_up_by_one_transaction_only() {
     assert_eq!(token.subject.as_deref(), Some("user-1"));
 }
 
-#[test]
-fn a_one_time_access_token_is_claimed_once_and_kept_for_the_revocation() {
-    let (_dir, store) = store();
+fn a_one_time_access_token_is_claimed_once_and_kept_for_the_revocation(store: &TestDatabase) {
     let tokens = SealedTokens {
         access: Some(vec![7]),
         ..SealedTokens::default()
@@ -216,9 +402,7 @@ fn a_one_time_access_token_is_claimed_once_and_kept_for_the_revocation() {
     assert_eq!(store.tokens("k1").expect("tokens").access, None);
 }
 
-#[test]
-fn sessions_end_when_idle_or_too_old() {
-    let (_dir, store) = store();
+fn sessions_end_when_idle_or_too_old(store: &TestDatabase) {
     let policy = SessionPolicy {
         idle: time::Duration::days(1),
         max: time::Duration::days(3),
@@ -255,9 +439,7 @@ fn sessions_end_when_idle_or_too_old() {
     assert_eq!(swept.sessions, 2);
 }
 
-#[test]
-fn sweeps_transactions_a_day_past_their_end() {
-    let (_dir, store) = store();
+fn sweeps_transactions_a_day_past_their_end(store: &TestDatabase) {
     let at = datetime!(2025-04-01 00:00 UTC);
     store
         .insert_transaction(&transaction("s1", "sess", at))
@@ -272,7 +454,7 @@ fn sweeps_transactions_a_day_past_their_end() {
     assert_eq!(swept.transactions, 1);
 }
 
-fn job(store: &SqliteStore, retrieval_id: &str, instance: &str, at: OffsetDateTime) {
+fn job(store: &TestDatabase, retrieval_id: &str, instance: &str, at: OffsetDateTime) {
     store
         .insert_retrieval(&NewRetrieval {
             consent_id: "k1".into(),
@@ -302,9 +484,9 @@ fn finished(at: OffsetDateTime) -> RetrievalOutcome {
     }
 }
 
-#[test]
-fn a_retrieval_is_leased_to_one_instance_and_resumed_by_another_only_when_the_lease_runs_out() {
-    let (_dir, store) = store();
+fn a_retrieval_is_leased_to_one_instance_and_resumed_by_another_only_when_the_lease_runs_out(
+    store: &TestDatabase,
+) {
     let at = datetime!(2025-04-01 00:00 UTC);
     store
         .insert_consent(
@@ -314,7 +496,7 @@ fn a_retrieval_is_leased_to_one_instance_and_resumed_by_another_only_when_the_le
             &SealedTokens::default(),
         )
         .expect("consent");
-    job(&store, "r1", "a", at);
+    job(store, "r1", "a", at);
     let lease = |now: OffsetDateTime| now + time::Duration::seconds(10);
     // While A's lease runs, B claims nothing, and A may extend it.
     let now = at + time::Duration::seconds(5);
@@ -367,29 +549,486 @@ fn a_retrieval_is_leased_to_one_instance_and_resumed_by_another_only_when_the_le
     assert_eq!(record.status, "done");
 }
 
-#[test]
-fn opening_the_store_again_leaves_waiting_retrievals_alone() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("shared.sqlite");
+fn opening_the_store_again_leaves_waiting_retrievals_alone(store: &TestDatabase) {
     let at = OffsetDateTime::now_utc();
-    {
-        let store = SqliteStore::open(&path).expect("open");
-        store
-            .insert_consent(
-                "c",
-                "session:s1",
-                &consent_record("k1"),
-                &SealedTokens::default(),
-            )
-            .expect("consent");
-        job(&store, "r1", "a", at);
-    }
+    store
+        .insert_consent(
+            "c",
+            "session:s1",
+            &consent_record("k1"),
+            &SealedTokens::default(),
+        )
+        .expect("consent");
+    job(store, "r1", "a", at);
     // Another instance starts on the same database: A's job stays A's.
-    let second = SqliteStore::open(&path).expect("open again");
+    let second = store.another_instance();
     let record = second.retrieval("k1", "r1").expect("read").expect("found");
     assert_eq!(record.status, "waiting");
     assert!(second
         .claim_retrievals("c", "b", at, at + time::Duration::seconds(10), 10)
         .expect("claim")
         .is_empty());
+}
+
+/// Every sealed value, read page by page as a re-seal does.
+fn all_sealed(store: &TestDatabase, limit: usize) -> Vec<SealedValue> {
+    let mut all: Vec<SealedValue> = Vec::new();
+    loop {
+        let page = store
+            .sealed_values(all.last().map(|value| &value.at), limit)
+            .expect("page");
+        assert!(page.len() <= limit, "a page holds at most {limit}");
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+/// Consent k1 (refresh and access token), consent k2 (refresh token), an
+/// open and a consumed transaction, a waiting and a finished retrieval.
+fn one_of_each_sealed_value(store: &TestDatabase, at: OffsetDateTime) {
+    let both = SealedTokens {
+        refresh: Some(vec![1]),
+        access: Some(vec![2]),
+        access_expires_at: None,
+    };
+    store
+        .insert_consent("c", "sess", &consent_record("k1"), &both)
+        .expect("k1");
+    let refresh = SealedTokens {
+        refresh: Some(vec![3]),
+        ..SealedTokens::default()
+    };
+    store
+        .insert_consent("c2", "sess", &consent_record("k2"), &refresh)
+        .expect("k2");
+    store
+        .insert_transaction(&transaction("s1", "sess", at))
+        .expect("s1");
+    store
+        .insert_transaction(&transaction("s2", "sess", at))
+        .expect("s2");
+    store
+        .consume_transaction("c", "sess", "s2", at)
+        .expect("consume s2");
+    job(store, "r1", "i1", at);
+    job(store, "r2", "i1", at);
+    assert!(store
+        .finish_retrieval("k1", "r2", &finished(at))
+        .expect("finish"));
+}
+
+fn sealed_values_pages_through_every_kind_of_every_backend_in_order(store: &TestDatabase) {
+    one_of_each_sealed_value(store, datetime!(2025-04-01 00:00 UTC));
+    let expected = vec![
+        (
+            SealedRef::RefreshToken {
+                consent_id: "k1".into(),
+            },
+            vec![1],
+        ),
+        (
+            SealedRef::RefreshToken {
+                consent_id: "k2".into(),
+            },
+            vec![3],
+        ),
+        (
+            SealedRef::AccessToken {
+                consent_id: "k1".into(),
+            },
+            vec![2],
+        ),
+        (
+            SealedRef::TransactionSecrets {
+                state_hash: "s1".into(),
+            },
+            vec![1, 2, 3],
+        ),
+        (
+            SealedRef::RetrievalAccessToken {
+                consent_id: "k1".into(),
+                retrieval_id: "r1".into(),
+            },
+            vec![7, 7, 7],
+        ),
+        (
+            SealedRef::RetrievalRecords {
+                consent_id: "k1".into(),
+                retrieval_id: "r2".into(),
+            },
+            vec![1],
+        ),
+    ];
+    // The consumed transaction's wiped secrets and the finished
+    // retrieval's dropped access token are not listed.
+    for limit in [1, 2, 4, 100] {
+        let found: Vec<_> = all_sealed(store, limit)
+            .into_iter()
+            .map(|value| (value.at, value.sealed))
+            .collect();
+        assert_eq!(found, expected, "pages of {limit}");
+    }
+}
+
+fn a_sealed_value_is_replaced_only_while_it_holds_the_bytes_read(store: &TestDatabase) {
+    let at = datetime!(2025-04-01 00:00 UTC);
+    one_of_each_sealed_value(store, at);
+    let refresh = SealedRef::RefreshToken {
+        consent_id: "k1".into(),
+    };
+    // A refresh token rotated by an instance meanwhile is not overwritten.
+    assert!(store
+        .rotate_refresh_token("k1", &[1], &[4], at)
+        .expect("rotate"));
+    assert!(!store.replace_sealed(&refresh, &[1], &[9]).expect("replace"));
+    assert_eq!(store.tokens("k1").expect("tokens").refresh, Some(vec![4]));
+
+    for value in all_sealed(store, 100) {
+        let mut new = value.sealed.clone();
+        new.push(0xee);
+        assert!(
+            store
+                .replace_sealed(&value.at, &value.sealed, &new)
+                .expect("replace"),
+            "{:?}",
+            value.at
+        );
+        assert!(
+            !store
+                .replace_sealed(&value.at, &value.sealed, &[9])
+                .expect("replace"),
+            "{:?} changed already",
+            value.at
+        );
+    }
+    assert!(all_sealed(store, 100)
+        .iter()
+        .all(|value| value.sealed.last() == Some(&0xee)));
+
+    // A retrieval's value under another consent's id is not its value.
+    let records = SealedRef::RetrievalRecords {
+        consent_id: "k2".into(),
+        retrieval_id: "r2".into(),
+    };
+    assert!(!store
+        .replace_sealed(&records, &[1, 0xee], &[9])
+        .expect("replace"));
+
+    // A value deleted meanwhile (the revocation) stays deleted.
+    store.revoke("k2", at, "receipt", &[]).expect("revoke");
+    let gone = SealedRef::RefreshToken {
+        consent_id: "k2".into(),
+    };
+    assert!(!store
+        .replace_sealed(&gone, &[3, 0xee], &[9])
+        .expect("replace"));
+    assert_eq!(store.tokens("k2").expect("tokens").refresh, None);
+}
+
+/// Several instances starting together on a new database: each migration
+/// runs once (a second run would fail on tables that exist), and every
+/// instance works.
+fn instances_starting_together_on_a_new_database_migrate_once(store: &TestDatabase) {
+    let database = store.empty_database();
+    let starting = Barrier::new(4);
+    let instances: Vec<Box<dyn ConsentStore>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    starting.wait();
+                    database.open()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| thread.join().expect("an instance starts"))
+            .collect()
+    });
+    for instance in &instances {
+        instance.ping().expect("ping");
+    }
+    let at = datetime!(2025-04-01 00:00 UTC);
+    instances[0].create_session("c", "h", at).expect("create");
+    assert!(instances[3]
+        .touch_session(
+            "c",
+            "h",
+            at,
+            SessionPolicy {
+                idle: time::Duration::days(1),
+                max: time::Duration::days(3),
+            }
+        )
+        .expect("touch"));
+}
+
+/// Two instances on one database, three threads each, claim abandoned jobs
+/// at once: every job is claimed, and none twice.
+fn instances_claiming_at_once_never_claim_a_job_twice(store: &TestDatabase) {
+    const JOBS: usize = 60;
+    const THREADS: usize = 6;
+    let at = datetime!(2025-04-01 00:00 UTC);
+    store
+        .insert_consent(
+            "c",
+            "session:s1",
+            &consent_record("k1"),
+            &SealedTokens::default(),
+        )
+        .expect("consent");
+    for n in 0..JOBS {
+        job(store, &format!("r{n:03}"), "stopped", at);
+    }
+    let other = store.another_instance();
+    let instances: [&dyn ConsentStore; 2] = [&**store, other.as_ref()];
+    // Every lease has run out; a claim holds for an hour.
+    let now = at + time::Duration::minutes(5);
+    let lease = now + time::Duration::hours(1);
+    let starting = Barrier::new(THREADS);
+    let claims: Vec<Vec<String>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|n| {
+                let (instance, starting) = (instances[n % 2], &starting);
+                scope.spawn(move || {
+                    let name = format!("instance-{}-{n}", n % 2);
+                    let mut claimed = Vec::new();
+                    starting.wait();
+                    loop {
+                        let jobs = instance
+                            .claim_retrievals("c", &name, now, lease, 4)
+                            .expect("claim");
+                        if jobs.is_empty() {
+                            return claimed;
+                        }
+                        claimed.extend(jobs.into_iter().map(|job| job.retrieval_id));
+                    }
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| thread.join().expect("claims"))
+            .collect()
+    });
+    let mut all = claims.concat();
+    let claimed = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), claimed, "a job was claimed twice");
+    assert_eq!(claimed, JOBS, "every job was claimed");
+}
+
+/// Instances refreshing one consent at once, all with the token they read:
+/// one rotation wins each round, and it is recorded once.
+fn concurrent_rotations_of_one_token_succeed_once(store: &TestDatabase) {
+    const THREADS: u8 = 6;
+    const ROUNDS: u8 = 5;
+    let at = datetime!(2025-04-01 00:00 UTC);
+    let tokens = SealedTokens {
+        refresh: Some(vec![0]),
+        ..SealedTokens::default()
+    };
+    store
+        .insert_consent("c", "session:s1", &consent_record("k1"), &tokens)
+        .expect("consent");
+    let other = store.another_instance();
+    let instances: [&dyn ConsentStore; 2] = [&**store, other.as_ref()];
+    for round in 0..ROUNDS {
+        let old = store
+            .tokens("k1")
+            .expect("tokens")
+            .refresh
+            .expect("a token");
+        let starting = Barrier::new(usize::from(THREADS));
+        let winners: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..THREADS)
+                .map(|n| {
+                    let (instance, starting, old) =
+                        (instances[usize::from(n % 2)], &starting, &old);
+                    scope.spawn(move || {
+                        let new = vec![round + 1, n];
+                        starting.wait();
+                        instance
+                            .rotate_refresh_token("k1", old, &new, at)
+                            .expect("rotate")
+                            .then_some(new)
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .filter_map(|thread| thread.join().expect("rotation"))
+                .collect()
+        });
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?} all rotated");
+        assert_eq!(
+            store.tokens("k1").expect("tokens").refresh.as_ref(),
+            winners.first(),
+            "the winner's token is stored"
+        );
+    }
+    assert_eq!(
+        store.count("SELECT COUNT(*) FROM operator_refreshes WHERE consent_id = 'k1'"),
+        i64::from(ROUNDS),
+        "every rotation recorded once"
+    );
+}
+
+/// A due linkage goes to one instance, which holds it until `hold_until`;
+/// an ended schedule is never due, and another backend's never is.
+fn a_due_schedule_is_claimed_once_until_its_hold_ends(store: &TestDatabase) {
+    let at = datetime!(2025-04-01 00:00 UTC);
+    let schedule = |consent_id: &str, next_at: Option<OffsetDateTime>| Schedule {
+        client_id: "c".into(),
+        owner: "session:s1".into(),
+        consent_id: consent_id.into(),
+        next_at,
+        failures: 0,
+        last_error: None,
+    };
+    for id in ["k1", "k2"] {
+        store
+            .insert_consent(
+                "c",
+                "session:s1",
+                &consent_record(id),
+                &SealedTokens::default(),
+            )
+            .expect("consent");
+    }
+    store
+        .set_schedule(&schedule("k1", Some(at)))
+        .expect("schedule");
+    store
+        .set_schedule(&Schedule {
+            failures: 2,
+            last_error: Some("authority_unavailable".into()),
+            ..schedule("k2", None)
+        })
+        .expect("ended");
+    let hold = at + time::Duration::minutes(10);
+    let due = store.claim_due_schedules("c", at, hold, 10).expect("claim");
+    assert_eq!(due, [schedule("k1", Some(hold))]);
+    assert!(store
+        .claim_due_schedules("c", at, hold, 10)
+        .expect("claim")
+        .is_empty());
+    assert!(store
+        .claim_due_schedules("other", hold, hold, 10)
+        .expect("claim")
+        .is_empty());
+    let again = store
+        .claim_due_schedules("c", hold, hold + time::Duration::minutes(10), 10)
+        .expect("claim");
+    assert_eq!(again.len(), 1, "due again once the hold ends");
+    let mut all = store.schedules("c", "session:s1").expect("schedules");
+    all.sort_by(|a, b| a.consent_id.cmp(&b.consent_id));
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].next_at, None);
+    assert_eq!(all[1].failures, 2);
+    assert_eq!(all[1].last_error.as_deref(), Some("authority_unavailable"));
+}
+
+/// The right to refresh a consent is one instance's at a time, until that
+/// instance gives it back or its lease runs out.
+fn the_right_to_refresh_is_one_instances_until_released_or_run_out(store: &TestDatabase) {
+    let at = datetime!(2025-04-01 00:00 UTC);
+    let seconds = |n: i64| at + time::Duration::seconds(n);
+    store
+        .insert_consent(
+            "c",
+            "session:s1",
+            &consent_record("k1"),
+            &SealedTokens::default(),
+        )
+        .expect("consent");
+    assert!(store
+        .lease_refresh("k1", "a", at, seconds(30))
+        .expect("lease"));
+    assert!(!store
+        .lease_refresh("k1", "b", at, seconds(30))
+        .expect("lease"));
+    assert!(store
+        .lease_refresh("k1", "a", at, seconds(30))
+        .expect("again"));
+    store.release_refresh("k1", "b").expect("not b's to give");
+    assert!(!store
+        .lease_refresh("k1", "b", seconds(10), seconds(40))
+        .expect("lease"));
+    store.release_refresh("k1", "a").expect("release");
+    assert!(store
+        .lease_refresh("k1", "b", seconds(10), seconds(40))
+        .expect("lease"));
+    // B stops without giving it back: A takes it once B's lease ran out.
+    assert!(!store
+        .lease_refresh("k1", "a", seconds(40), seconds(70))
+        .expect("lease"));
+    assert!(store
+        .lease_refresh("k1", "a", seconds(41), seconds(70))
+        .expect("lease"));
+}
+
+/// The backend's own path: on a current-thread runtime (as
+/// `#[tokio::test]` makes), the PostgreSQL store is made and called from
+/// `spawn_blocking` tasks, as `Operator::db` calls it.
+#[tokio::test]
+async fn postgres_serves_the_blocking_tasks_of_a_current_thread_runtime() {
+    // The suite's helpers block: they run on blocking threads too.
+    let Some(database) = tokio::task::spawn_blocking(Database::postgres)
+        .await
+        .expect("task")
+    else {
+        return;
+    };
+    let Database::Postgres { url, schema } = &database else {
+        unreachable!("a PostgreSQL database");
+    };
+    let (url, schema) = (url.clone(), schema.clone());
+    let store = tokio::task::spawn_blocking(move || {
+        PostgresStore::connect_with_options(&url, PostgresOptions::default().schema(schema))
+    })
+    .await
+    .expect("task")
+    .expect("connect");
+    let store: std::sync::Arc<dyn ConsentStore> = std::sync::Arc::new(store);
+    let at = datetime!(2025-04-01 00:00 UTC);
+    let calls: Vec<_> = (0..8)
+        .map(|n| {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || {
+                store.create_session("c", &format!("h{n}"), at)?;
+                store.ping()
+            })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("task").expect("a call");
+    }
+    drop(store);
+    tokio::task::spawn_blocking(move || drop(database))
+        .await
+        .expect("task");
+}
+
+on_every_store! {
+    transaction_is_single_use_and_bound_to_its_session,
+    expired_transaction_is_consumed_too,
+    rotation_replaces_only_the_token_it_read,
+    revocation_is_recorded_once_and_deletes_tokens,
+    a_request_token_is_used_up_by_one_transaction_only,
+    a_one_time_access_token_is_claimed_once_and_kept_for_the_revocation,
+    sessions_end_when_idle_or_too_old,
+    sweeps_transactions_a_day_past_their_end,
+    a_retrieval_is_leased_to_one_instance_and_resumed_by_another_only_when_the_lease_runs_out,
+    opening_the_store_again_leaves_waiting_retrievals_alone,
+    sealed_values_pages_through_every_kind_of_every_backend_in_order,
+    a_sealed_value_is_replaced_only_while_it_holds_the_bytes_read,
+    instances_starting_together_on_a_new_database_migrate_once,
+    instances_claiming_at_once_never_claim_a_job_twice,
+    concurrent_rotations_of_one_token_succeed_once,
+    a_due_schedule_is_claimed_once_until_its_hold_ends,
+    the_right_to_refresh_is_one_instances_until_released_or_run_out,
 }
