@@ -24,7 +24,7 @@ use crate::config::{configs_from_json, ConfigError, OperatorConfig};
 use crate::requests::Mode;
 use crate::reseal::ResealReport;
 use crate::seal::{check_key_id, KeyError, KeyRing, RingKey, TokenKey, DEFAULT_KEY_ID};
-use crate::store::{ConsentStore, SqliteStore, StoreError};
+use crate::store::{ConsentStore, PostgresOptions, PostgresStore, SqliteStore, StoreError};
 use crate::{router, system_clock, Operator};
 
 /// How long in-flight requests may take to finish after a stop signal.
@@ -64,8 +64,8 @@ pub enum LogFormat {
 pub struct ServiceConfig {
     /// The address to listen on, any interface.
     pub listen: SocketAddr,
-    /// The SQLite database file.
-    pub database: PathBuf,
+    /// Where consents, jobs and sealed tokens are stored.
+    pub storage: Storage,
     /// The token key ring: `tokenKey` (one key, id `default`) or
     /// `tokenKeys`.
     pub token_keys: Vec<ConfiguredKey>,
@@ -129,7 +129,78 @@ struct File {
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 enum StorageEntry {
-    Sqlite { path: PathBuf },
+    Sqlite {
+        path: PathBuf,
+    },
+    #[serde(rename_all = "camelCase")]
+    Postgres {
+        #[serde(default)]
+        url_env: Option<String>,
+        #[serde(default)]
+        url_file: Option<PathBuf>,
+        #[serde(default)]
+        max_connections: Option<usize>,
+    },
+}
+
+/// Where the service stores its data.
+#[derive(Clone)]
+pub enum Storage {
+    /// One SQLite file: one machine (several processes at most).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database that several instances share.
+    Postgres {
+        /// The connection URL (it may hold a password: never logged).
+        url: String,
+        /// Connections per instance.
+        max_connections: usize,
+    },
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "Sqlite({})", path.display()),
+            Self::Postgres {
+                max_connections, ..
+            } => write!(f, "Postgres([redacted], {max_connections} connections)"),
+        }
+    }
+}
+
+impl Storage {
+    /// Opens the store and brings its schema up to date. Blocks: call it
+    /// where a thread may block (`spawn_blocking`), inside a Tokio runtime.
+    pub fn open(&self) -> Result<Arc<dyn ConsentStore>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(path) => Arc::new(SqliteStore::open(path)?),
+            Self::Postgres {
+                url,
+                max_connections,
+            } => Arc::new(PostgresStore::connect_with_options(
+                url,
+                PostgresOptions::default().max_connections(*max_connections),
+            )?),
+        })
+    }
+
+    /// The directory of the SQLite file, where no key may sit.
+    fn data_path(&self) -> Option<&Path> {
+        match self {
+            Self::Sqlite(path) => Some(path),
+            Self::Postgres { .. } => None,
+        }
+    }
+
+    /// How the start-up log and `--check-config` name it.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("SQLite {}", path.display()),
+            Self::Postgres {
+                max_connections, ..
+            } => format!("PostgreSQL ({max_connections} connections per instance)"),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -163,13 +234,13 @@ fn field_error(field: &'static str, reason: impl Into<String>) -> ServiceError {
 fn key_source(
     env: Option<String>,
     file: Option<PathBuf>,
-    database: &Path,
+    database: Option<&Path>,
     (field, file_field, what): (&'static str, &'static str, &str),
 ) -> Result<KeySource, ServiceError> {
     match (env, file) {
         (Some(name), None) if !name.is_empty() => Ok(KeySource::Env(name)),
         (None, Some(path)) => {
-            if same_directory(&path, database) {
+            if database.is_some_and(|database| same_directory(&path, database)) {
                 return Err(field_error(
                     file_field,
                     format!("{what} must not sit beside the database: a copy of the data directory alone would open every token"),
@@ -190,7 +261,7 @@ fn configured_keys(
     single: Option<KeyEntry>,
     ring: Option<Vec<RingEntry>>,
     active: Option<String>,
-    database: &Path,
+    database: Option<&Path>,
 ) -> Result<(Vec<ConfiguredKey>, String), ServiceError> {
     match (single, ring) {
         (Some(entry), None) => {
@@ -272,15 +343,59 @@ impl ServiceConfig {
             field: "listen",
             reason: format!("{} is not an address like 0.0.0.0:8080", file.listen),
         })?;
-        let StorageEntry::Sqlite { path: database } = file.storage;
-        if database.as_os_str().is_empty() {
-            return Err(ServiceError::Field {
-                field: "storage.path",
-                reason: "must name the database file".into(),
-            });
-        }
-        let (token_keys, active_key) =
-            configured_keys(file.token_key, file.token_keys, file.active_key, &database)?;
+        let storage = match file.storage {
+            StorageEntry::Sqlite { path } if path.as_os_str().is_empty() => {
+                return Err(ServiceError::Field {
+                    field: "storage.path",
+                    reason: "must name the database file".into(),
+                })
+            }
+            StorageEntry::Sqlite { path } => Storage::Sqlite(path),
+            StorageEntry::Postgres {
+                url_env,
+                url_file,
+                max_connections,
+            } => {
+                let url = match (url_env, url_file) {
+                    (Some(name), None) => std::env::var(&name)
+                        .ok()
+                        .filter(|url| !url.is_empty())
+                        .ok_or_else(|| ServiceError::Field {
+                            field: "storage.urlEnv",
+                            reason: format!("the environment variable {name} is not set"),
+                        })?,
+                    (None, Some(path)) => std::fs::read_to_string(&path)
+                        .map(|text| text.trim().to_owned())
+                        .map_err(|e| ServiceError::Field {
+                            field: "storage.urlFile",
+                            reason: format!("{} cannot be read: {e}", path.display()),
+                        })?,
+                    _ => {
+                        return Err(ServiceError::Field {
+                            field: "storage",
+                            reason: "a postgres storage gives exactly one of urlEnv and urlFile (the URL may hold a password)".into(),
+                        })
+                    }
+                };
+                let max_connections = max_connections.unwrap_or(16);
+                if !(1..=1000).contains(&max_connections) {
+                    return Err(ServiceError::Field {
+                        field: "storage.maxConnections",
+                        reason: "must be between 1 and 1000".into(),
+                    });
+                }
+                Storage::Postgres {
+                    url,
+                    max_connections,
+                }
+            }
+        };
+        let (token_keys, active_key) = configured_keys(
+            file.token_key,
+            file.token_keys,
+            file.active_key,
+            storage.data_path(),
+        )?;
         if file.operators.is_empty() {
             return Err(ServiceError::Field {
                 field: "operators",
@@ -290,7 +405,7 @@ impl ServiceConfig {
         let operators = configs_from_json(text, Mode::Production)?;
         Ok(Self {
             listen,
-            database,
+            storage,
             token_keys,
             active_key,
             log_format: file.log.unwrap_or(LogFormat::Json),
@@ -400,7 +515,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     let key = config.load_key()?;
-    let store: Arc<dyn ConsentStore> = Arc::new(SqliteStore::open(&config.database)?);
+    let storage = config.storage.clone();
+    let store = tokio::task::spawn_blocking(move || storage.open())
+        .await
+        .map_err(|_| StoreError::Task)??;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServiceError::Listen {
@@ -449,8 +567,12 @@ pub async fn run(
 /// running (see [`crate::reseal`]).
 pub fn reseal(config: &ServiceConfig) -> Result<ResealReport, ServiceError> {
     let key = config.load_key()?;
-    let store = SqliteStore::open(&config.database)?;
-    Ok(crate::reseal::reseal(&store, &key, system_clock()())?)
+    let store = config.storage.open()?;
+    Ok(crate::reseal::reseal(
+        store.as_ref(),
+        &key,
+        system_clock()(),
+    )?)
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -701,3 +701,205 @@ async fn a_key_rotation_with_reseal_keeps_every_consent_working_and_drops_the_ol
         .all(|id| id.as_deref() == Some("2026-11")));
     running.kill();
 }
+
+/// A database of its own on the test cluster, or `None` (said loudly) when
+/// the test command's cluster is not there.
+async fn fresh_postgres_database() -> Option<String> {
+    let Ok(url) = std::env::var("MYNA_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "NOTE: MYNA_TEST_POSTGRES_URL is not set: the two-instance PostgreSQL test did not run (scripts/test sets it)"
+        );
+        return None;
+    };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test cluster");
+    tokio::spawn(connection);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_nanos();
+    let name = format!("fleet_{}_{nanos}", std::process::id());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create a database");
+    let (base, _) = url.rsplit_once('/').expect("a database URL");
+    Some(format!("{base}/{name}"))
+}
+
+async fn wait_healthy(http: &reqwest::Client, origin: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http
+        .get(format!("{origin}/readyz"))
+        .send()
+        .await
+        .map_or(true, |r| r.status() != reqwest::StatusCode::OK)
+    {
+        assert!(Instant::now() < deadline, "{origin} never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_postgresql_share_the_work_and_one_resumes_what_a_crashed_one_left() {
+    let Some(database_url) = fresh_postgres_database().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let (port_a, port_b) = (free_port(), free_port());
+    // Both instances serve the one public origin (a load balancer's).
+    let origin = format!("http://127.0.0.1:{port_a}");
+    let authority = myna_authority::test_support::start(
+        &authority_config(
+            "http://placeholder",
+            &format!("{origin}/site/callback.html"),
+            50,
+        ),
+        &dir.path().join("authority.sqlite"),
+        myna_authority::system_clock(),
+    )
+    .await;
+    let url_file = dir.path().join("database-url");
+    std::fs::write(&url_file, &database_url).expect("url file");
+    let key = key_file(dir.path());
+    let mut entry = operator_entry(&authority.issuer, &origin);
+    // The authority allows this client 50 calls a second; starts in quick
+    // succession need room beyond the default share kept for citizens.
+    entry["limits"] = json!({ "authorityTps": 50 });
+    let config = |name: &str, port: u16| {
+        let config = json!({
+            "listen": format!("127.0.0.1:{port}"),
+            "storage": { "kind": "postgres", "urlFile": url_file, "maxConnections": 4 },
+            "tokenKey": { "file": key },
+            "log": "json",
+            "operators": [entry.clone()],
+        });
+        let path = dir.path().join(name);
+        std::fs::write(&path, config.to_string()).expect("config");
+        path
+    };
+    let a = Running::start(&config("a.json", port_a));
+    let b = Running::start(&config("b.json", port_b));
+    let http = browser_client(None);
+    let (at_a, at_b) = (origin.clone(), format!("http://127.0.0.1:{port_b}"));
+    wait_healthy(&http, &at_a).await;
+    wait_healthy(&http, &at_b).await;
+
+    let post = |base: &str, path: &str, body: Value| {
+        http.post(format!("{base}{BASE_PATH}{path}"))
+            .header("origin", &origin)
+            .header("x-myna-request", "1")
+            .json(&body)
+            .send()
+    };
+    // Three citizens' consents, granted through either instance.
+    let mut consents = Vec::new();
+    for i in 0..3 {
+        let base = if i % 2 == 0 { &at_a } else { &at_b };
+        let started: Value = post(base, "/authorizations", body("drugs-90d"))
+            .await
+            .expect("start")
+            .json()
+            .await
+            .expect("json");
+        let url = started["authorizationUrl"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{started}"));
+        let callback = approve_at_authority(url).await;
+        let completed = post(base, "/authorizations/complete", callback)
+            .await
+            .expect("complete");
+        assert_eq!(completed.status(), 201);
+        let consent: Value = completed.json().await.expect("json");
+        consents.push(consent["id"].as_str().expect("id").to_owned());
+    }
+    // Retrievals of every consent through both instances at once, then A
+    // dies mid-poll (SIGKILL: no chance to tidy up).
+    let mut started = Vec::new();
+    for (i, id) in consents.iter().enumerate() {
+        for base in [&at_a, &at_b] {
+            let response = post(base, &format!("/consents/{id}/retrievals"), json!({}))
+                .await
+                .expect("retrieval");
+            assert_eq!(response.status(), 202, "consent {i} through {base}");
+            let value: Value = response.json().await.expect("json");
+            started.push((id.clone(), value["id"].as_str().expect("id").to_owned()));
+        }
+    }
+    let a_lines = a.lines();
+    a.kill();
+
+    // B finishes every job, A's included, once its lease runs out.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (consent, retrieval) in &started {
+        loop {
+            let state: Value = http
+                .get(format!(
+                    "{at_b}{BASE_PATH}/consents/{consent}/retrievals/{retrieval}"
+                ))
+                .send()
+                .await
+                .expect("poll")
+                .json()
+                .await
+                .expect("json");
+            if state["status"] == "done" {
+                break;
+            }
+            assert_ne!(state["status"], "error", "{state}");
+            assert!(Instant::now() < deadline, "never finished: {state}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    // Counts: each job finished exactly once across both instances…
+    let finished = |lines: &[String], retrieval: &str| {
+        lines
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| {
+                line["event"] == "retrieval_finished" && line["retrieval_id"] == retrieval
+            })
+            .count()
+    };
+    let b_lines = b.lines();
+    for (_, retrieval) in &started {
+        assert_eq!(
+            finished(&a_lines, retrieval) + finished(&b_lines, retrieval),
+            1,
+            "retrieval {retrieval} finished once"
+        );
+    }
+    assert!(
+        b_lines
+            .iter()
+            .any(|line| line.contains("resuming a retrieval another instance left")),
+        "B took over what A left"
+    );
+    // …no grant suspended, and every rotation stored: the chains go on.
+    let list: Value = http
+        .get(format!("{at_b}{BASE_PATH}/consents"))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let statuses: Vec<&Value> = list["consents"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| &c["status"])
+        .collect();
+    assert_eq!(statuses, [&json!("active"); 3], "0 grants suspended");
+    for id in &consents {
+        let response = post(&at_b, &format!("/consents/{id}/retrievals"), json!({}))
+            .await
+            .expect("retrieval");
+        assert_eq!(
+            response.status(),
+            202,
+            "the refresh chain of {id} is intact"
+        );
+    }
+}
