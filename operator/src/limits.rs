@@ -89,39 +89,74 @@ const CITIZEN_WAIT: Duration = Duration::from_secs(5);
 /// The operator's budget at the authority: `tps` calls a second, with a
 /// burst of `tps`. New starts may take a token only while more than half
 /// the burst is left; the rest is kept for citizens' calls. Real time, as
-/// the authority counts.
+/// the authority counts. With several instances, each takes its share
+/// ([`AuthorityBudget::share_among`]), so that the fleet together stays
+/// under the authority's per-client limit.
 pub struct AuthorityBudget {
+    total: f64,
+    state: Mutex<Share>,
+}
+
+struct Share {
+    /// This instance's calls a second.
     tps: f64,
-    reserve: f64,
-    state: Mutex<(f64, tokio::time::Instant)>,
+    tokens: f64,
+    at: tokio::time::Instant,
 }
 
 impl AuthorityBudget {
     /// A full budget of `tps`.
     pub fn new(tps: u32) -> Self {
-        let tps = f64::from(tps.max(1));
+        let total = f64::from(tps.max(1));
         Self {
-            tps,
-            reserve: (tps / 2.0).ceil(),
-            state: Mutex::new((tps, tokio::time::Instant::now())),
+            total,
+            state: Mutex::new(Share {
+                tps: total,
+                tokens: total,
+                at: tokio::time::Instant::now(),
+            }),
         }
+    }
+
+    /// Takes this instance's share when `instances` share the budget: the
+    /// rate and the burst both shrink to the share (never below one call
+    /// every ten seconds).
+    pub fn share_among(&self, instances: usize) {
+        let instances = instances.max(1) as f64;
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.tps = (self.total / instances).max(0.1);
+        state.tokens = state.tokens.min(state.tps.max(1.0));
+    }
+
+    /// This instance's calls a second now.
+    pub fn share(&self) -> f64 {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .tps
     }
 
     fn try_take(&self, priority: Priority) -> Result<(), Duration> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let now = tokio::time::Instant::now();
-        let (tokens, at) = *state;
-        let tokens = (tokens + now.duration_since(at).as_secs_f64() * self.tps).min(self.tps);
+        let tps = state.tps;
+        // The burst is the share, but at least one call.
+        let burst = tps.max(1.0);
+        let tokens = (state.tokens + now.duration_since(state.at).as_secs_f64() * tps).min(burst);
+        // Starts leave half the burst (rounded up) to citizens; a share
+        // smaller than two calls still lets a start through when full.
+        let reserve = (burst / 2.0).ceil();
         let floor = match priority {
-            Priority::Start => self.reserve + 1.0,
+            Priority::Start => (reserve + 1.0).min(burst),
             Priority::Citizen => 1.0,
         };
+        state.at = now;
         if tokens >= floor {
-            *state = (tokens - 1.0, now);
+            state.tokens = tokens - 1.0;
             Ok(())
         } else {
-            *state = (tokens, now);
-            Err(Duration::from_secs_f64((floor - tokens) / self.tps))
+            state.tokens = tokens;
+            Err(Duration::from_secs_f64((floor - tokens) / tps))
         }
     }
 
@@ -198,5 +233,25 @@ mod tests {
                 .expect("citizens use the reserve");
         }
         assert!(budget.try_take(Priority::Citizen).is_err());
+    }
+
+    #[tokio::test]
+    async fn instances_share_the_budget() {
+        let budget = AuthorityBudget::new(6);
+        budget.share_among(3);
+        assert!((budget.share() - 2.0).abs() < f64::EPSILON);
+        // A burst of two: one start (one call kept for citizens), one more
+        // citizen call, then nothing until the share refills.
+        assert!(budget.try_take(Priority::Start).is_ok());
+        assert!(budget.try_take(Priority::Start).is_err());
+        assert!(budget.try_take(Priority::Citizen).is_ok());
+        assert!(budget.try_take(Priority::Citizen).is_err());
+        // Alone again: the whole budget comes back.
+        budget.share_among(1);
+        assert!((budget.share() - 6.0).abs() < f64::EPSILON);
+        // A share under two calls still lets a start through when full.
+        let small = AuthorityBudget::new(1);
+        small.share_among(1);
+        assert!(small.try_take(Priority::Start).is_ok());
     }
 }

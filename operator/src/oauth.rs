@@ -502,6 +502,17 @@ impl OAuthClient {
         }
     }
 
+    /// This instance's calls a second at the authority now.
+    pub fn budget_share(&self) -> f64 {
+        self.budget.share()
+    }
+
+    /// Takes this instance's share of the operator's TPS at the authority
+    /// when `instances` are alive.
+    pub fn share_budget(&self, instances: usize) {
+        self.budget.share_among(instances);
+    }
+
     /// Whether background work (a scheduled retrieval) may go now: it takes
     /// room only as a new start would, leaving the rest for citizens.
     pub fn has_room_for_background(&self) -> bool {

@@ -60,6 +60,10 @@ const REFRESH_LEASE: Duration = Duration::from_secs(30);
 /// A caller waits this long for another instance's refresh of the same
 /// consent to end.
 const REFRESH_WAIT: Duration = Duration::from_secs(12);
+/// The upkeep says this instance is alive this often (in ticks)...
+const HEARTBEAT_EVERY_TICKS: u32 = 5;
+/// ...and an instance not heard of for this long no longer shares the TPS.
+const INSTANCE_STALE: Duration = Duration::from_secs(30);
 /// The upkeep runs the linkages' schedule this often (in ticks)...
 const SCHEDULE_EVERY_TICKS: u32 = 2;
 /// ...starting at most this many automatic retrievals a round.
@@ -345,6 +349,12 @@ pub(crate) struct StartedAuthorization {
 }
 
 impl Operator {
+    /// This instance's share of the operator's calls a second at the
+    /// authority: the configured TPS divided among the instances alive.
+    pub fn authority_share(&self) -> f64 {
+        self.inner.oauth.budget_share()
+    }
+
     /// The path the backend is mounted at.
     pub fn base_path(&self) -> &str {
         &self.inner.config.base_path
@@ -1314,6 +1324,11 @@ impl Operator {
             let mut count: u32 = 0;
             loop {
                 tick.tick().await;
+                if count.is_multiple_of(HEARTBEAT_EVERY_TICKS) {
+                    if let Err(problem) = operator.heartbeat().await {
+                        tracing::warn!(code = problem.code(), "the heartbeat failed");
+                    }
+                }
                 operator.deliver_webhooks().await;
                 if count.is_multiple_of(SCHEDULE_EVERY_TICKS) {
                     if let Err(problem) = operator.run_schedule().await {
@@ -1632,6 +1647,20 @@ impl Operator {
             self.db(move |s| s.set_schedule(&schedule)).await?;
         }
         Ok(started)
+    }
+
+    /// Says this instance is alive and takes its share of the authority's
+    /// TPS: the instances alive share it evenly, so that the fleet stays
+    /// under the authority's per-client limit.
+    async fn heartbeat(&self) -> Result<usize, Problem> {
+        let (client, instance) = (self.client_id(), self.inner.instance.clone());
+        let now = OffsetDateTime::now_utc();
+        let stale = now - INSTANCE_STALE;
+        let alive = self
+            .db(move |s| s.heartbeat(&client, &instance, now, stale))
+            .await?;
+        self.inner.oauth.share_budget(alive);
+        Ok(alive)
     }
 
     fn running(&self, retrieval_id: &str, polling: bool) {

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 
 /// A second instance of the env's backend: same configuration, database
 /// file and key, its own process-local state, on another port.
-async fn second_instance(env: &Env) -> String {
+async fn second_instance(env: &Env) -> (String, Operator) {
     let store: Arc<dyn ConsentStore> =
         Arc::new(SqliteStore::open(&db_path(&env.dir)).expect("store"));
     let operator = Operator::new(
@@ -28,12 +28,13 @@ async fn second_instance(env: &Env) -> String {
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = Router::new().nest(BASE_PATH, myna_operator::router(operator));
+    let _upkeep = operator.spawn_upkeep();
+    let app = Router::new().nest(BASE_PATH, myna_operator::router(operator.clone()));
     tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let _ = axum::serve(listener, service).await;
     });
-    format!("http://{addr}{BASE_PATH}")
+    (format!("http://{addr}{BASE_PATH}"), operator)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -47,7 +48,7 @@ async fn concurrent_retrievals_through_two_instances_present_each_refresh_token_
     .await;
     let consent = env.grant(linkage_body()).await;
     let id = consent["id"].as_str().expect("id").to_owned();
-    let other = second_instance(&env).await;
+    let (other, _second) = second_instance(&env).await;
 
     let start = |base: String| {
         let (browser, origin, id) = (env.browser.clone(), env.origin.clone(), id.clone());
@@ -91,4 +92,24 @@ async fn concurrent_retrievals_through_two_instances_present_each_refresh_token_
     assert_eq!(distinct.len(), 7, "every rotation stored exactly once");
     // And the chain still works.
     assert_eq!(env.retrieve(&id).await["status"], "done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_on_one_database_share_the_authority_tps() {
+    let env = Env::start().await;
+    let first = env.operator.clone().expect("the env's backend");
+    let total = 1000.0; // Options::default()'s authorityTps
+    let (_, second) = second_instance(&env).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while (first.authority_share() - total / 2.0).abs() > 1e-9
+        || (second.authority_share() - total / 2.0).abs() > 1e-9
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never halved: {} and {}",
+            first.authority_share(),
+            second.authority_share()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

@@ -524,6 +524,18 @@ pub trait ConsentStore: Send + Sync {
     /// Gives the right to refresh back.
     fn release_refresh(&self, consent_id: &str, instance: &str) -> Result<(), StoreError>;
 
+    /// Records that `instance` of the client's backend is alive at `now`,
+    /// forgets instances not seen since `stale_before`, and answers how
+    /// many are alive, itself included: the fleet shares the authority's
+    /// per-client TPS among them.
+    fn heartbeat(
+        &self,
+        client_id: &str,
+        instance: &str,
+        now: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> Result<usize, StoreError>;
+
     /// Claims the sealed access token of a one-time consent for its one
     /// retrieval: answers it once, and never again. The token stays stored
     /// for the revocation.

@@ -130,7 +130,7 @@ const MIGRATION_LOCK: i64 = 0x6d79_6e61_5f6f_7072;
 /// Each migration runs once, in one transaction with its version row, in
 /// order. PostgreSQL support began with the SQLite store's version 2, so
 /// the first migration is that schema whole.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     // 1: sessions, transactions, consents with their sealed tokens, refresh
     // log, retrievals leased as jobs, request tokens, webhook outbox.
     "
@@ -248,6 +248,15 @@ const MIGRATIONS: [&str; 3] = [
     "
     ALTER TABLE operator_consents ADD COLUMN refresh_lease_owner TEXT;
     ALTER TABLE operator_consents ADD COLUMN refresh_lease_until TIMESTAMPTZ;
+    ",
+    // 4: the instances alive, which share the authority's TPS.
+    "
+    CREATE TABLE operator_instances (
+        client_id TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        seen_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (client_id, instance)
+    );
     ",
 ];
 
@@ -802,6 +811,40 @@ impl ConsentStore for PostgresStore {
             )
             .await?;
             Ok(changed == 1)
+        })
+    }
+
+    fn heartbeat(
+        &self,
+        client_id: &str,
+        instance: &str,
+        now: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        self.run(async |c| {
+            let tx = c.transaction().await?;
+            execute(
+                &tx,
+                "INSERT INTO operator_instances (client_id, instance, seen_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (client_id, instance) DO UPDATE SET seen_at = excluded.seen_at",
+                &[&client_id, &instance, &instant(now)],
+            )
+            .await?;
+            execute(
+                &tx,
+                "DELETE FROM operator_instances WHERE seen_at < $1",
+                &[&instant(stale_before)],
+            )
+            .await?;
+            let rows = query(
+                &tx,
+                "SELECT COUNT(*) FROM operator_instances WHERE client_id = $1",
+                &[&client_id],
+            )
+            .await?;
+            tx.commit().await?;
+            let alive: i64 = rows.first().map_or(1, |row| row.get(0));
+            Ok(usize::try_from(alive).unwrap_or(1).max(1))
         })
     }
 

@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS operator_schema (version INTEGER NOT NULL);
 ";
 
 /// Each migration runs once, in one transaction with the version bump.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     // 1: consents and transactions belong to an owner (a session or the
     // operator's user), sessions expire on the server, one-time access
     // tokens stay for the revocation, request tokens, webhook outbox.
@@ -149,6 +149,15 @@ const MIGRATIONS: [&str; 4] = [
     "
     ALTER TABLE operator_consents ADD COLUMN refresh_lease_owner TEXT;
     ALTER TABLE operator_consents ADD COLUMN refresh_lease_until TEXT;
+    ",
+    // 5: the instances alive, which share the authority's TPS.
+    "
+    CREATE TABLE operator_instances (
+        client_id TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (client_id, instance)
+    );
     ",
 ];
 
@@ -643,6 +652,34 @@ impl ConsentStore for SqliteStore {
                 params![instance, instant(until), consent_id, instant(now)],
             )?;
             Ok(changed == 1)
+        })
+    }
+
+    fn heartbeat(
+        &self,
+        client_id: &str,
+        instance: &str,
+        now: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO operator_instances (client_id, instance, seen_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (client_id, instance) DO UPDATE SET seen_at = excluded.seen_at",
+                params![client_id, instance, instant(now)],
+            )?;
+            tx.execute(
+                "DELETE FROM operator_instances WHERE seen_at < ?1",
+                params![instant(stale_before)],
+            )?;
+            let alive: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM operator_instances WHERE client_id = ?1",
+                params![client_id],
+                |row| row.get(0),
+            )?;
+            tx.commit()?;
+            Ok(usize::try_from(alive).unwrap_or(1).max(1))
         })
     }
 

@@ -1013,7 +1013,29 @@ async fn postgres_serves_the_blocking_tasks_of_a_current_thread_runtime() {
         .expect("task");
 }
 
+/// Instances say they are alive; the count is per backend, and one not
+/// heard of since `stale_before` is forgotten.
+fn instances_alive_are_counted_per_backend_and_forgotten_when_silent(store: &TestDatabase) {
+    let at = datetime!(2025-04-01 00:00 UTC);
+    let stale = |now: OffsetDateTime| now - time::Duration::seconds(30);
+    assert_eq!(store.heartbeat("c", "a", at, stale(at)).expect("beat"), 1);
+    assert_eq!(store.heartbeat("c", "b", at, stale(at)).expect("beat"), 2);
+    assert_eq!(
+        store.heartbeat("other", "x", at, stale(at)).expect("beat"),
+        1
+    );
+    // A beats again a minute later; B stayed silent.
+    let later = at + time::Duration::minutes(1);
+    assert_eq!(
+        store
+            .heartbeat("c", "a", later, stale(later))
+            .expect("beat"),
+        1
+    );
+}
+
 on_every_store! {
+    instances_alive_are_counted_per_backend_and_forgotten_when_silent,
     transaction_is_single_use_and_bound_to_its_session,
     expired_transaction_is_consumed_too,
     rotation_replaces_only_the_token_it_read,
