@@ -409,6 +409,35 @@ pub enum SealedRef {
 }
 
 impl SealedRef {
+    /// The value of `kind` in the row whose key is `key` (a consent id, a
+    /// state hash or a retrieval id), of the consent `consent_id` where the
+    /// row is a retrieval's.
+    pub(crate) fn from_row(kind: SealedKind, key: String, consent_id: String) -> Self {
+        match kind {
+            SealedKind::RefreshToken => Self::RefreshToken { consent_id: key },
+            SealedKind::AccessToken => Self::AccessToken { consent_id: key },
+            SealedKind::TransactionSecrets => Self::TransactionSecrets { state_hash: key },
+            SealedKind::RetrievalAccessToken => Self::RetrievalAccessToken {
+                consent_id,
+                retrieval_id: key,
+            },
+            SealedKind::RetrievalRecords => Self::RetrievalRecords {
+                consent_id,
+                retrieval_id: key,
+            },
+        }
+    }
+
+    /// The key of the row the value lives in, which the stores page by.
+    pub(crate) fn row_key(&self) -> &str {
+        match self {
+            Self::RefreshToken { consent_id } | Self::AccessToken { consent_id } => consent_id,
+            Self::TransactionSecrets { state_hash } => state_hash,
+            Self::RetrievalAccessToken { retrieval_id, .. }
+            | Self::RetrievalRecords { retrieval_id, .. } => retrieval_id,
+        }
+    }
+
     /// The kind of value.
     pub fn kind(&self) -> SealedKind {
         match self {

@@ -377,34 +377,6 @@ fn sealed_query(kind: SealedKind) -> &'static str {
     }
 }
 
-/// The row key [`sealed_query`] pages by.
-fn sealed_row_key(at: &SealedRef) -> &str {
-    match at {
-        SealedRef::RefreshToken { consent_id } | SealedRef::AccessToken { consent_id } => {
-            consent_id
-        }
-        SealedRef::TransactionSecrets { state_hash } => state_hash,
-        SealedRef::RetrievalAccessToken { retrieval_id, .. }
-        | SealedRef::RetrievalRecords { retrieval_id, .. } => retrieval_id,
-    }
-}
-
-fn sealed_ref(kind: SealedKind, key: String, consent_id: String) -> SealedRef {
-    match kind {
-        SealedKind::RefreshToken => SealedRef::RefreshToken { consent_id: key },
-        SealedKind::AccessToken => SealedRef::AccessToken { consent_id: key },
-        SealedKind::TransactionSecrets => SealedRef::TransactionSecrets { state_hash: key },
-        SealedKind::RetrievalAccessToken => SealedRef::RetrievalAccessToken {
-            consent_id,
-            retrieval_id: key,
-        },
-        SealedKind::RetrievalRecords => SealedRef::RetrievalRecords {
-            consent_id,
-            retrieval_id: key,
-        },
-    }
-}
-
 impl PostgresStore {
     /// Connects to the database at `url` (a `postgres://` URL or a
     /// `key=value` string, as libpq takes them) with the default
@@ -1409,13 +1381,13 @@ impl ConsentStore for PostgresStore {
                 }
                 // Row keys are never empty, so '' is before the first row.
                 let row_after = match after {
-                    Some(at) if at.kind() == kind => sealed_row_key(at),
+                    Some(at) if at.kind() == kind => at.row_key(),
                     _ => "",
                 };
                 let rows = query(&*c, sealed_query(kind), &[&row_after, &sql_limit(room)]).await?;
                 for row in &rows {
                     page.push(SealedValue {
-                        at: sealed_ref(kind, row.try_get(0)?, row.try_get(1)?),
+                        at: SealedRef::from_row(kind, row.try_get(0)?, row.try_get(1)?),
                         sealed: row.try_get(2)?,
                     });
                 }

@@ -307,34 +307,6 @@ fn sealed_query(kind: SealedKind) -> &'static str {
     }
 }
 
-/// The row key [`sealed_query`] pages by.
-fn sealed_row_key(at: &SealedRef) -> &str {
-    match at {
-        SealedRef::RefreshToken { consent_id } | SealedRef::AccessToken { consent_id } => {
-            consent_id
-        }
-        SealedRef::TransactionSecrets { state_hash } => state_hash,
-        SealedRef::RetrievalAccessToken { retrieval_id, .. }
-        | SealedRef::RetrievalRecords { retrieval_id, .. } => retrieval_id,
-    }
-}
-
-fn sealed_ref(kind: SealedKind, key: String, consent_id: String) -> SealedRef {
-    match kind {
-        SealedKind::RefreshToken => SealedRef::RefreshToken { consent_id: key },
-        SealedKind::AccessToken => SealedRef::AccessToken { consent_id: key },
-        SealedKind::TransactionSecrets => SealedRef::TransactionSecrets { state_hash: key },
-        SealedKind::RetrievalAccessToken => SealedRef::RetrievalAccessToken {
-            consent_id,
-            retrieval_id: key,
-        },
-        SealedKind::RetrievalRecords => SealedRef::RetrievalRecords {
-            consent_id,
-            retrieval_id: key,
-        },
-    }
-}
-
 impl SqliteStore {
     /// Opens (or creates) the `operator_` tables in the SQLite file at
     /// `db_path`, and brings them up to date. The authority uses the same
@@ -1279,7 +1251,7 @@ impl ConsentStore for SqliteStore {
                 }
                 // Row keys are never empty, so '' is before the first row.
                 let row_after = match after {
-                    Some(at) if at.kind() == kind => sealed_row_key(at),
+                    Some(at) if at.kind() == kind => at.row_key(),
                     _ => "",
                 };
                 let mut statement = c.prepare(sealed_query(kind))?;
@@ -1298,7 +1270,7 @@ impl ConsentStore for SqliteStore {
                 page.extend(
                     rows.into_iter()
                         .map(|(key, consent_id, sealed)| SealedValue {
-                            at: sealed_ref(kind, key, consent_id),
+                            at: SealedRef::from_row(kind, key, consent_id),
                             sealed,
                         }),
                 );
