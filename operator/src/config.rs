@@ -71,6 +71,9 @@ pub struct OperatorConfig {
     /// How often an active linkage is retrieved without a browser
     /// (`retrievalSchedule.everyHours`, default 24).
     pub retrieval_every: Duration,
+    /// Days retrieved data is kept after a consent ends, for requests that
+    /// state none of their own (`retentionDays`); none: kept.
+    pub retention_days: Option<u32>,
 }
 
 impl OperatorConfig {
@@ -230,6 +233,8 @@ struct Entry {
     trusted_proxies: Vec<String>,
     #[serde(default)]
     retrieval_schedule: Option<ScheduleEntry>,
+    #[serde(default)]
+    retention_days: Option<u32>,
 }
 
 /// `retrievalSchedule`: how often a linkage retrieves on its own.
@@ -505,6 +510,15 @@ impl Entry {
                 DpopKey::from_pem(&pem).map_err(|problem| field("dpop", &problem.to_string()))
             })
             .transpose()?;
+        if self
+            .retention_days
+            .is_some_and(|days| !(1..=36_500).contains(&days))
+        {
+            return Err(field(
+                "retentionDays",
+                "must be a whole number from 1 to 36500",
+            ));
+        }
         let retrieval_every = match self.retrieval_schedule {
             None => Duration::from_secs(24 * 3600),
             Some(ScheduleEntry { every_hours }) if (1..=720).contains(&every_hours) => {
@@ -633,6 +647,7 @@ impl Entry {
             dpop,
             refresh_reuse_grace,
             retrieval_every,
+            retention_days: self.retention_days,
             origin,
             mode,
             identity,

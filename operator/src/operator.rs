@@ -837,6 +837,7 @@ impl Operator {
             request_token_hash: token_hash,
             created_at: now,
             expires_at: now + TRANSACTION_LIFETIME,
+            retention_days: compiled.retention_days.or(self.inner.config.retention_days),
         };
         let expires_at = transaction.expires_at;
         let stored = self.db(move |s| s.insert_transaction(&transaction)).await?;
@@ -1055,6 +1056,7 @@ impl Operator {
             record.grant_id.clone(),
             record.consent.items.clone(),
         );
+        let (retention_days, data_ends_at) = (transaction.retention_days, record.consent.ends_at());
         self.db(move |s| s.insert_consent(&client, &owner_key, &record, &sealed_tokens))
             .await?;
         audit::grant(
@@ -1067,6 +1069,14 @@ impl Operator {
         );
         if let Some(first) = schedule {
             self.db(move |s| s.set_schedule(&first)).await?;
+        }
+        if let Some(days) = retention_days {
+            // A linkage's data is kept `days` after its last day (or its
+            // earlier end); a one-time consent's, after the grant.
+            let ends_at = data_ends_at.unwrap_or(granted_at);
+            let id = consent_id.clone();
+            self.db(move |s| s.set_retention(&id, days, ends_at))
+                .await?;
         }
         Ok(answer)
     }
@@ -1369,6 +1379,17 @@ impl Operator {
         let swept = self.db(move |s| s.sweep(&client, now, policy)).await?;
         if swept != Swept::default() {
             tracing::info!(?swept, "swept abandoned rows");
+        }
+        // Retrieved data past the retention the request stated.
+        let client = self.client_id();
+        let purged = self.db(move |s| s.purge_records(&client, now)).await?;
+        if purged > 0 {
+            tracing::info!(
+                target: audit::TARGET,
+                event = "purge",
+                retrievals = purged,
+                "retrieved records past their retention deleted"
+            );
         }
         Ok(swept)
     }

@@ -37,7 +37,14 @@ pub struct CompiledRequest {
     pub valid: ValidRequest,
     /// The recipients' ids in the configuration, in the request's order.
     pub recipient_ids: Vec<String>,
+    /// How many days the operator keeps retrieved data after the consent
+    /// ends (`retentionDays`): the machine-readable form of the request's
+    /// `retention` text. `None`: not stated, and nothing is purged.
+    pub retention_days: Option<u32>,
 }
+
+/// The longest retention a request may state: 100 years.
+const MAX_RETENTION_DAYS: u64 = 36_500;
 
 impl CompiledRequest {
     /// The request for a citizen reading in `locale`.
@@ -218,6 +225,26 @@ impl RequestCatalogue {
                 "The locale is the citizen's; a request cannot set it.",
             ));
         }
+        // The retention in days belongs to the backend (it purges by it);
+        // the citizen reads the `retention` text, which must say the same.
+        let retention_days = match full.remove("retentionDays") {
+            None => None,
+            Some(Value::Number(n))
+                if n.as_u64()
+                    .is_some_and(|d| (1..=MAX_RETENTION_DAYS).contains(&d)) =>
+            {
+                n.as_u64().and_then(|d| u32::try_from(d).ok())
+            }
+            Some(_) => {
+                problems.push(DefinitionProblem::new(
+                    "invalid_retention_days",
+                    "retentionDays",
+                    "取得したデータを保存する日数（retentionDays）は、1から36500までの整数で指定してください。",
+                    "retentionDays (how many days retrieved data is kept after the consent ends) must be a whole number from 1 to 36500.",
+                ));
+                None
+            }
+        };
         if full.get("preview") == Some(&Value::Bool(true)) && self.mode != Mode::Sandbox {
             problems.push(DefinitionProblem::new(
                 "preview_not_allowed",
@@ -262,6 +289,7 @@ impl RequestCatalogue {
             Ok(valid) if problems.is_empty() => Ok(CompiledRequest {
                 valid: valid.with_locale(Locale::Ja),
                 recipient_ids,
+                retention_days,
             }),
             Ok(_) => Err(problems),
             Err(errors) => {
@@ -409,6 +437,36 @@ mod tests {
         assert_eq!(request.recipients[0].contact, "03-0000-2222");
         assert_eq!(compiled.recipient_ids, ["yuyu"]);
         assert_eq!(compiled.for_locale(Locale::En).request().locale, Locale::En);
+    }
+
+    #[test]
+    fn retention_days_are_read_apart_from_the_terms_and_checked() {
+        let mut stated = definition();
+        stated["retentionDays"] = 30.into();
+        let compiled = catalogue(Mode::Production)
+            .compile_one(&stated)
+            .expect("valid");
+        assert_eq!(compiled.retention_days, Some(30));
+        assert_eq!(
+            catalogue(Mode::Production)
+                .compile_one(&definition())
+                .expect("valid")
+                .retention_days,
+            None,
+            "not stated: nothing is purged"
+        );
+        for bad in [json!(0), json!(-1), json!(36_501), json!("30"), json!(1.5)] {
+            let mut wrong = definition();
+            wrong["retentionDays"] = bad.clone();
+            let problems = catalogue(Mode::Production)
+                .compile_one(&wrong)
+                .expect_err("refused");
+            assert_eq!(
+                (problems[0].code.as_str(), problems[0].field.as_str()),
+                ("invalid_retention_days", "retentionDays"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

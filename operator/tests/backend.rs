@@ -673,3 +673,38 @@ async fn one_time_consent_serves_one_retrieval() {
         .await;
     assert_eq!(revoked.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrieved_data_is_deleted_once_the_stated_retention_has_passed() {
+    use myna_operator::{ConsentStore, SealedKind, SqliteStore};
+    let env = Env::start().await;
+    // drugs-90d states retentionDays 30 (解約から30日以内に削除します).
+    let consent = env.grant(linkage_body()).await;
+    let id = consent["id"].as_str().expect("id").to_owned();
+    assert_eq!(env.retrieve(&id).await["status"], "done");
+    let records = || {
+        let store = SqliteStore::open(&db_path(&env.dir)).expect("store");
+        store
+            .sealed_values(None, 1000)
+            .expect("read")
+            .iter()
+            .filter(|v| v.at.kind() == SealedKind::RetrievalRecords)
+            .count()
+    };
+    assert_eq!(records(), 1);
+    let revoked = env
+        .post(&format!("/consents/{id}/revocation"), json!({}))
+        .await;
+    assert_eq!(revoked.status(), 200);
+    let operator = env.operator.clone().expect("backend");
+    env.clock.advance(time::Duration::days(29));
+    operator.sweep().await.expect("sweep");
+    assert_eq!(records(), 1, "kept within the 30 days");
+    env.clock.advance(time::Duration::days(2));
+    operator.sweep().await.expect("sweep");
+    assert_eq!(records(), 0, "deleted after them");
+    // The consent and its receipts stay: the citizen can still see what
+    // they shared and that they withdrew it.
+    let list: Value = env.get("/consents").await.json().await.expect("json");
+    assert_eq!(list["consents"][0]["status"], "revoked");
+}

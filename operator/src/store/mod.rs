@@ -73,6 +73,8 @@ pub struct NewTransaction {
     pub created_at: OffsetDateTime,
     /// When it stops being accepted.
     pub expires_at: OffsetDateTime,
+    /// The request's retention in days, for the consent it becomes.
+    pub retention_days: Option<u32>,
 }
 
 /// An open transaction, just consumed.
@@ -86,6 +88,8 @@ pub struct OpenTransaction {
     pub chosen_optional: Vec<String>,
     /// The configured ids of the request's recipients.
     pub recipient_ids: Vec<String>,
+    /// The request's retention in days.
+    pub retention_days: Option<u32>,
 }
 
 /// What consuming a transaction found, in the order of the checks.
@@ -552,6 +556,22 @@ pub trait ConsentStore: Send + Sync {
 
     /// Gives the right to refresh back.
     fn release_refresh(&self, consent_id: &str, instance: &str) -> Result<(), StoreError>;
+
+    /// Sets how long a consent's retrieved data is kept: `days` after the
+    /// consent ends, which is its withdrawal, suspension or expiry, or
+    /// `ends_at` (a linkage's last day, a one-time consent's grant),
+    /// whichever comes first.
+    fn set_retention(
+        &self,
+        consent_id: &str,
+        days: u32,
+        ends_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the retrieved records of the client's consents whose
+    /// retention has passed at `now`; answers how many retrievals lost
+    /// their records.
+    fn purge_records(&self, client_id: &str, now: OffsetDateTime) -> Result<usize, StoreError>;
 
     /// Records that `instance` of the client's backend is alive at `now`,
     /// forgets instances not seen since `stale_before`, and answers how

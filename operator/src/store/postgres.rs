@@ -130,7 +130,7 @@ const MIGRATION_LOCK: i64 = 0x6d79_6e61_5f6f_7072;
 /// Each migration runs once, in one transaction with its version row, in
 /// order. PostgreSQL support began with the SQLite store's version 2, so
 /// the first migration is that schema whole.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     // 1: sessions, transactions, consents with their sealed tokens, refresh
     // log, retrievals leased as jobs, request tokens, webhook outbox.
     "
@@ -257,6 +257,12 @@ const MIGRATIONS: [&str; 4] = [
         seen_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (client_id, instance)
     );
+    ",
+    // 5: retention in days, and when a consent's data stops being kept.
+    "
+    ALTER TABLE operator_transactions ADD COLUMN retention_days INTEGER;
+    ALTER TABLE operator_consents ADD COLUMN retention_days INTEGER;
+    ALTER TABLE operator_consents ADD COLUMN data_ends_at TIMESTAMPTZ;
     ",
 ];
 
@@ -571,8 +577,8 @@ impl ConsentStore for PostgresStore {
                 &tx,
                 "INSERT INTO operator_transactions (state_hash, client_id, owner, \
                  sealed_secrets, request_json, chosen_optional, recipient_ids, \
-                 request_token_hash, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 request_token_hash, created_at, expires_at, retention_days) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::BIGINT)",
                 &[
                     &t.state_hash,
                     &t.client_id,
@@ -584,6 +590,7 @@ impl ConsentStore for PostgresStore {
                     &t.request_token_hash,
                     &instant(t.created_at),
                     &instant(t.expires_at),
+                    &t.retention_days.map(i64::from),
                 ],
             )
             .await?;
@@ -606,7 +613,7 @@ impl ConsentStore for PostgresStore {
             let row = query_opt(
                 &tx,
                 "SELECT used_at, expires_at, sealed_secrets, request_json, chosen_optional, \
-                 recipient_ids FROM operator_transactions \
+                 recipient_ids, retention_days::BIGINT FROM operator_transactions \
                  WHERE state_hash = $1 AND client_id = $2 AND owner = $3 FOR UPDATE",
                 &[&state_hash, &client_id, &owner],
             )
@@ -638,6 +645,9 @@ impl ConsentStore for PostgresStore {
                 request_json: row.try_get(3)?,
                 chosen_optional: row.try_get(4)?,
                 recipient_ids: row.try_get(5)?,
+                retention_days: row
+                    .try_get::<_, Option<i64>>(6)?
+                    .and_then(|days| u32::try_from(days).ok()),
             }))
         })
     }
@@ -783,6 +793,46 @@ impl ConsentStore for PostgresStore {
             )
             .await?;
             Ok(changed == 1)
+        })
+    }
+
+    fn set_retention(
+        &self,
+        consent_id: &str,
+        days: u32,
+        ends_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.run(async |c| {
+            execute(
+                &*c,
+                "UPDATE operator_consents SET retention_days = $1::BIGINT, data_ends_at = $2 \
+                 WHERE id = $3",
+                &[&i64::from(days), &instant(ends_at), &consent_id],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn purge_records(&self, client_id: &str, now: OffsetDateTime) -> Result<usize, StoreError> {
+        self.run(async |c| {
+            // The consent's end: the earliest of its withdrawal, suspension,
+            // expiry and last day; the records go `retention_days` later.
+            let purged = execute(
+                &*c,
+                "UPDATE operator_retrievals SET records_sealed = NULL \
+                 WHERE records_sealed IS NOT NULL AND consent_id IN ( \
+                   SELECT id FROM operator_consents \
+                   WHERE client_id = $1 AND retention_days IS NOT NULL \
+                   AND data_ends_at IS NOT NULL \
+                   AND LEAST(COALESCE(revoked_at, data_ends_at), \
+                             COALESCE(suspended_at, data_ends_at), \
+                             COALESCE(expired_at, data_ends_at)) \
+                       + make_interval(days => retention_days) <= $2)",
+                &[&client_id, &instant(now)],
+            )
+            .await?;
+            Ok(usize::try_from(purged).unwrap_or(usize::MAX))
         })
     }
 

@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS operator_schema (version INTEGER NOT NULL);
 ";
 
 /// Each migration runs once, in one transaction with the version bump.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     // 1: consents and transactions belong to an owner (a session or the
     // operator's user), sessions expire on the server, one-time access
     // tokens stay for the revocation, request tokens, webhook outbox.
@@ -158,6 +158,12 @@ const MIGRATIONS: [&str; 5] = [
         seen_at TEXT NOT NULL,
         PRIMARY KEY (client_id, instance)
     );
+    ",
+    // 6: retention in days, and when a consent's data stops being kept.
+    "
+    ALTER TABLE operator_transactions ADD COLUMN retention_days INTEGER;
+    ALTER TABLE operator_consents ADD COLUMN retention_days INTEGER;
+    ALTER TABLE operator_consents ADD COLUMN data_ends_at TEXT;
     ",
 ];
 
@@ -438,8 +444,8 @@ impl ConsentStore for SqliteStore {
             tx.execute(
                 "INSERT INTO operator_transactions (state_hash, client_id, owner, \
                  sealed_secrets, request_json, chosen_optional, recipient_ids, \
-                 request_token_hash, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 request_token_hash, created_at, expires_at, retention_days) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     t.state_hash,
                     t.client_id,
@@ -450,7 +456,8 @@ impl ConsentStore for SqliteStore {
                     recipients,
                     t.request_token_hash,
                     instant(t.created_at),
-                    instant(t.expires_at)
+                    instant(t.expires_at),
+                    t.retention_days
                 ],
             )?;
             tx.commit()?;
@@ -470,7 +477,7 @@ impl ConsentStore for SqliteStore {
             let row = tx
                 .query_row(
                     "SELECT used_at, expires_at, sealed_secrets, request_json, chosen_optional, \
-                     recipient_ids FROM operator_transactions \
+                     recipient_ids, retention_days FROM operator_transactions \
                      WHERE state_hash = ?1 AND client_id = ?2 AND owner = ?3",
                     params![state_hash, client_id, owner],
                     |row| {
@@ -481,11 +488,20 @@ impl ConsentStore for SqliteStore {
                             row.get::<_, String>(3)?,
                             row.get::<_, String>(4)?,
                             row.get::<_, String>(5)?,
+                            row.get::<_, Option<u32>>(6)?,
                         ))
                     },
                 )
                 .optional()?;
-            let Some((used_at, expires_at, sealed_secrets, request_json, chosen, recipients)) = row
+            let Some((
+                used_at,
+                expires_at,
+                sealed_secrets,
+                request_json,
+                chosen,
+                recipients,
+                retention_days,
+            )) = row
             else {
                 return Ok(TransactionLookup::Unknown);
             };
@@ -509,6 +525,7 @@ impl ConsentStore for SqliteStore {
                 request_json,
                 chosen_optional: serde_json::from_str(&chosen).map_err(corrupt("chosen"))?,
                 recipient_ids: serde_json::from_str(&recipients).map_err(corrupt("recipients"))?,
+                retention_days,
             }))
         })
     }
@@ -624,6 +641,42 @@ impl ConsentStore for SqliteStore {
                 params![instance, instant(until), consent_id, instant(now)],
             )?;
             Ok(changed == 1)
+        })
+    }
+
+    fn set_retention(
+        &self,
+        consent_id: &str,
+        days: u32,
+        ends_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE operator_consents SET retention_days = ?1, data_ends_at = ?2 WHERE id = ?3",
+                params![days, instant(ends_at), consent_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn purge_records(&self, client_id: &str, now: OffsetDateTime) -> Result<usize, StoreError> {
+        self.with(|c| {
+            // The consent's end: the earliest of its withdrawal, suspension,
+            // expiry and last day; the records go `retention_days` later.
+            let purged = c.execute(
+                "UPDATE operator_retrievals SET records_sealed = NULL \
+                 WHERE records_sealed IS NOT NULL AND consent_id IN ( \
+                   SELECT id FROM operator_consents \
+                   WHERE client_id = ?1 AND retention_days IS NOT NULL \
+                   AND data_ends_at IS NOT NULL \
+                   AND strftime('%Y-%m-%dT%H:%M:%SZ', \
+                         min(COALESCE(revoked_at, data_ends_at), \
+                             COALESCE(suspended_at, data_ends_at), \
+                             COALESCE(expired_at, data_ends_at)), \
+                         '+' || retention_days || ' days') <= ?2)",
+                params![client_id, instant(now)],
+            )?;
+            Ok(purged)
         })
     }
 

@@ -219,6 +219,7 @@ fn transaction(state_hash: &str, owner: &str, at: OffsetDateTime) -> NewTransact
         request_token_hash: None,
         created_at: at,
         expires_at: at + time::Duration::minutes(10),
+        retention_days: Some(30),
     }
 }
 
@@ -240,6 +241,11 @@ fn transaction_is_single_use_and_bound_to_its_session(store: &TestDatabase) {
     assert_eq!(open.sealed_secrets, vec![1, 2, 3]);
     assert_eq!(open.chosen_optional, vec!["x".to_owned()]);
     assert_eq!(open.recipient_ids, vec!["r".to_owned()]);
+    assert_eq!(
+        open.retention_days,
+        Some(30),
+        "the retention travels to the consent"
+    );
     let again = store
         .consume_transaction("c", "sess", "s1", at)
         .expect("lookup");
@@ -1034,7 +1040,88 @@ fn instances_alive_are_counted_per_backend_and_forgotten_when_silent(store: &Tes
     );
 }
 
+/// Retrieved records go `retention_days` after the consent ends, not
+/// before; a consent without a retention keeps them.
+fn retrieved_records_are_purged_once_their_retention_has_passed(store: &TestDatabase) {
+    let at = datetime!(2025-04-01 00:00 UTC);
+    let records = |store: &TestDatabase| -> usize {
+        store
+            .sealed_values(None, 1000)
+            .expect("read")
+            .iter()
+            .filter(|v| v.at.kind() == SealedKind::RetrievalRecords)
+            .count()
+    };
+    for id in ["k1", "k2"] {
+        store
+            .insert_consent(
+                "c",
+                "session:s1",
+                &consent_record(id),
+                &SealedTokens::default(),
+            )
+            .expect("consent");
+    }
+    let mut kept = consent_record("k2");
+    kept.consent.id = "k2".into();
+    for (consent, retrieval) in [("k1", "r1"), ("k2", "r2")] {
+        store
+            .insert_retrieval(&NewRetrieval {
+                consent_id: consent.into(),
+                retrieval_id: retrieval.into(),
+                client_id: "c".into(),
+                remote_id: format!("remote-{retrieval}"),
+                started_at: at,
+                access_sealed: vec![7],
+                items: vec!["insurance.drugs".into()],
+                lease_owner: "a".into(),
+                lease_until: at + time::Duration::seconds(10),
+                deadline: at + time::Duration::seconds(30),
+            })
+            .expect("insert");
+        assert!(store
+            .finish_retrieval(consent, retrieval, &finished(at))
+            .expect("finish"));
+    }
+    // k1: kept 30 days after its end; its last day is far off, but it is
+    // withdrawn on day 10. k2 states no retention.
+    store
+        .set_retention("k1", 30, at + time::Duration::days(90))
+        .expect("retention");
+    store
+        .revoke("k1", at + time::Duration::days(10), "{}", &[])
+        .expect("revoke");
+    assert_eq!(records(store), 2);
+    let day = |n: i64| at + time::Duration::days(n);
+    assert_eq!(
+        store.purge_records("c", day(39)).expect("purge"),
+        0,
+        "29 days after the end"
+    );
+    assert_eq!(
+        store.purge_records("other", day(41)).expect("purge"),
+        0,
+        "another backend's"
+    );
+    assert_eq!(
+        store.purge_records("c", day(41)).expect("purge"),
+        1,
+        "31 days after the end"
+    );
+    assert_eq!(
+        records(store),
+        1,
+        "k2's records stay: it states no retention"
+    );
+    assert_eq!(
+        store.purge_records("c", day(400)).expect("purge"),
+        0,
+        "once"
+    );
+}
+
 on_every_store! {
+    retrieved_records_are_purged_once_their_retention_has_passed,
     instances_alive_are_counted_per_backend_and_forgotten_when_silent,
     transaction_is_single_use_and_bound_to_its_session,
     expired_transaction_is_consumed_too,

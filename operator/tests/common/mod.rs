@@ -706,7 +706,8 @@ pub fn requests() -> Value {
             "items": { "required": ["insurance.drugs"], "optional": ["insurance.checkups"] },
             "purposes": [{ "category": "healthManagement", "description": "お薬の記録を表示します。" }],
             "period": { "kind": "linkage", "days": 90 },
-            "retention": "解約から30日以内に削除します。"
+            "retention": "解約から30日以内に削除します。",
+            "retentionDays": 30
         },
         "treatment-90d": {
             "items": { "required": ["insurance.drugs"], "optional": ["insurance.treatment"] },
