@@ -55,8 +55,11 @@ const RESUME_EVERY_TICKS: u32 = 3;
 /// ...and claims at most this many at a time.
 const CLAIM_BATCH: usize = 16;
 /// An instance holds the right to refresh a consent this long at most (a
-/// refresh with its retries takes at most `oauth::TOTAL_BUDGET`).
-const REFRESH_LEASE: Duration = Duration::from_secs(30);
+/// refresh with its retries takes at most `oauth::TOTAL_BUDGET`). Kept
+/// shorter than an authority's usual reuse grace (30 s): after a crash
+/// between the authority's answer and the write, the next instance gets the
+/// lease while the old token still brings back the same successor.
+const REFRESH_LEASE: Duration = Duration::from_secs(15);
 /// A caller waits this long for another instance's refresh of the same
 /// consent to end.
 const REFRESH_WAIT: Duration = Duration::from_secs(12);

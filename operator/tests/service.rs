@@ -10,6 +10,7 @@ mod common;
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -902,4 +903,154 @@ async fn two_instances_on_postgresql_share_the_work_and_one_resumes_what_a_crash
             "the refresh chain of {id} is intact"
         );
     }
+}
+
+/// The stand-in authority behind the recording proxy, its issuer the
+/// proxy's address: answers can be held on their way back.
+async fn authority_behind_proxy(dir: &Path, redirect_uri: &str) -> (String, Arc<ProxyState>) {
+    let proxy_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let authority_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let issuer = format!("http://{}", proxy_listener.local_addr().expect("addr"));
+    let mut config =
+        myna_authority::AuthorityConfig::from_json(&authority_config(&issuer, redirect_uri, 50))
+            .expect("authority config");
+    config.set_issuer(&issuer).expect("issuer");
+    let authority = myna_authority::Authority::open(
+        config,
+        &dir.join("authority.sqlite"),
+        myna_authority::system_clock(),
+        true,
+    )
+    .expect("authority");
+    let upstream = format!("http://{}", authority_listener.local_addr().expect("addr"));
+    std::mem::forget(serve(authority_listener, myna_authority::router(authority)).await);
+    let proxy = ProxyState::new(&upstream);
+    proxy.serve(proxy_listener).await;
+    (issuer, proxy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_the_refresh_answer_and_its_write_loses_no_consent() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let (issuer, proxy) =
+        authority_behind_proxy(dir.path(), &format!("{origin}/site/callback.html")).await;
+    let config = write_config(
+        dir.path(),
+        &format!("127.0.0.1:{port}"),
+        operator_entry(&issuer, &origin),
+        json!({ "env": "MYNA_TEST_TOKEN_KEY" }),
+    );
+    let database = dir.path().join("data").join("operator.sqlite");
+    let running = Running::start(&config);
+    let http = browser_client(None);
+    wait_healthy(&http, &origin).await;
+    let post = |path: &str, body: Value| {
+        http.post(format!("{origin}{BASE_PATH}{path}"))
+            .header("origin", &origin)
+            .header("x-myna-request", "1")
+            .json(&body)
+            .send()
+    };
+    let started: Value = post("/authorizations", body("drugs-90d"))
+        .await
+        .expect("start")
+        .json()
+        .await
+        .expect("json");
+    let callback = approve_at_authority(started["authorizationUrl"].as_str().expect("url")).await;
+    let completed = post("/authorizations/complete", callback)
+        .await
+        .expect("complete");
+    assert_eq!(completed.status(), 201);
+    let id = completed.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    // A retrieval: the authority rotates the refresh token, and its answer
+    // is held on the way back…
+    proxy
+        .hold_token_answer
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let retrieval = tokio::spawn(post(&format!("/consents/{id}/retrievals"), json!({})));
+    tokio::time::timeout(Duration::from_secs(10), proxy.held.notified())
+        .await
+        .expect("the refresh reached the authority");
+    // …the database is made to wait, the answer goes on, and the process is
+    // killed while it waits to store the new token.
+    let lock = rusqlite::Connection::open(&database).expect("open");
+    lock.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    proxy.release.notify_one();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    running.kill();
+    let _ = retrieval.await;
+    lock.execute_batch("ROLLBACK").expect("unlock");
+    let issued = proxy.refresh_tokens();
+    assert_eq!(
+        issued.len(),
+        2,
+        "the code exchange's, and the successor the crash lost"
+    );
+
+    // Started again: the consent is there, active, and retrieves. The old
+    // refresh token, presented again within the authority's reuse grace,
+    // brings back the same successor.
+    let running = Running::start(&config);
+    wait_healthy(&http, &origin).await;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let retrieval_id = loop {
+        let response = post(&format!("/consents/{id}/retrievals"), json!({}))
+            .await
+            .expect("retrieval");
+        if response.status() == 202 {
+            break response.json::<Value>().await.expect("json")["id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+        }
+        // 503 refresh_busy while the dead process's lease runs out.
+        assert_eq!(response.status(), 503, "{:?}", response.text().await);
+        assert!(Instant::now() < deadline, "never retrieved again");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let issued = proxy.refresh_tokens();
+    assert_eq!(issued.len(), 3);
+    assert_eq!(issued[2], issued[1], "the same successor came back");
+    loop {
+        let state: Value = http
+            .get(format!(
+                "{origin}{BASE_PATH}/consents/{id}/retrievals/{retrieval_id}"
+            ))
+            .send()
+            .await
+            .expect("poll")
+            .json()
+            .await
+            .expect("json");
+        if state["status"] == "done" {
+            break;
+        }
+        assert_eq!(state["status"], "waiting", "{state}");
+        assert!(Instant::now() < deadline, "never done");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let list: Value = http
+        .get(format!("{origin}{BASE_PATH}/consents"))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        list["consents"][0]["status"], "active",
+        "no consent lost or suspended"
+    );
+    drop(running);
 }

@@ -120,10 +120,39 @@ pub struct ProxyState {
     /// Removes `authorization_details` from /token answers (an authority
     /// that confirms nothing).
     pub strip_details: AtomicBool,
+    /// Holds the next /token answer: the authority has acted, and the
+    /// answer waits here until `release` is notified.
+    pub hold_token_answer: AtomicBool,
+    /// Notified when a held answer has arrived from the authority.
+    pub held: tokio::sync::Notify,
+    /// Lets a held answer go on to the backend.
+    pub release: tokio::sync::Notify,
     http: reqwest::Client,
 }
 
 impl ProxyState {
+    /// A proxy in front of the authority at `upstream`.
+    pub fn new(upstream: &str) -> Arc<Self> {
+        Arc::new(Self {
+            upstream: Mutex::new(upstream.to_owned()),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            ..Self::default()
+        })
+    }
+
+    /// Serves the proxy on `listener` for as long as the runtime runs.
+    pub async fn serve(self: &Arc<Self>, listener: TcpListener) {
+        let stop = serve(
+            listener,
+            Router::new().fallback(forward).with_state(self.clone()),
+        )
+        .await;
+        std::mem::forget(stop);
+    }
+
     pub fn requests_to(&self, path: &str) -> Vec<Instant> {
         lock(&self.log)
             .iter()
@@ -227,6 +256,10 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
                 bytes = Bytes::from(value.to_string());
             }
         }
+    }
+    if path == "/token" && proxy.hold_token_answer.swap(false, Ordering::SeqCst) {
+        proxy.held.notify_one();
+        proxy.release.notified().await;
     }
     if path.starts_with("/.well-known/") && status == StatusCode::OK {
         if let (Some(Value::Object(patch)), Ok(Value::Object(mut metadata))) = (
@@ -403,21 +436,9 @@ impl Env {
         let authority_url = format!("http://{}", authority_listener.local_addr().expect("addr"));
         let authority_stop = serve(authority_listener, myna_authority::router(authority)).await;
 
-        let proxy = Arc::new(ProxyState {
-            upstream: Mutex::new(authority_url),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            ..ProxyState::default()
-        });
-        let _proxy_stop = serve(
-            proxy_listener,
-            Router::new().fallback(forward).with_state(proxy.clone()),
-        )
-        .await;
+        let proxy = ProxyState::new(&authority_url);
         // The proxy lives as long as the test's runtime.
-        std::mem::forget(_proxy_stop);
+        proxy.serve(proxy_listener).await;
 
         let mut env = Env {
             dir,
