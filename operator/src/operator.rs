@@ -1844,23 +1844,26 @@ impl Operator {
                 let (id, now) = (consent_id.clone(), self.now());
                 // Through reseal: `myna-operator reseal` may have re-sealed
                 // the token read above under a new key meanwhile.
-                let (ring, presented) = (key.clone(), old.clone());
+                let (ring, presented, successor) = (key.clone(), old.clone(), new.clone());
                 let rotated = self
                     .db(move |s| {
-                        crate::reseal::rotate_refresh_token(
-                            s,
-                            &ring,
-                            &id,
-                            &presented,
-                            &old_sealed,
-                            &new_sealed,
-                            now,
-                        )
+                        let rotation = crate::reseal::Rotation {
+                            old: &presented,
+                            new: &successor,
+                            old_sealed: &old_sealed,
+                            new_sealed: &new_sealed,
+                        };
+                        crate::reseal::rotate_refresh_token(s, &ring, &id, &rotation, now)
                     })
                     .await?;
                 if !rotated {
-                    // Revoked meanwhile: hand the new token back at once.
-                    let _ = self.inner.oauth.revoke(new.expose(), "refresh_token").await;
+                    // Revoked meanwhile (the stored token is gone, or is
+                    // neither the one presented nor its successor): hand the
+                    // new token back at once.
+                    if let Err(error) = self.inner.oauth.revoke(new.expose(), "refresh_token").await
+                    {
+                        tracing::warn!(%error, consent = %consent_id, "the successor of a withdrawn consent was not revoked");
+                    }
                     return Err(grant_ended(ConsentStatus::Revoked));
                 }
             }

@@ -159,6 +159,20 @@ pub fn reseal(
     Ok(report)
 }
 
+/// A refresh token's rotation: the token presented and its successor, each
+/// as text and as stored.
+#[derive(Clone, Copy)]
+pub(crate) struct Rotation<'a> {
+    /// The refresh token presented to the authority.
+    pub(crate) old: &'a RefreshToken,
+    /// The successor the authority answered.
+    pub(crate) new: &'a RefreshToken,
+    /// The old token as it was read from the store.
+    pub(crate) old_sealed: &'a [u8],
+    /// The successor, sealed.
+    pub(crate) new_sealed: &'a [u8],
+}
+
 /// [`ConsentStore::rotate_refresh_token`] for a running instance, when a
 /// re-seal may have replaced the stored token since it was read: the
 /// stored value is then another sealing of the same token `old`, and the
@@ -168,11 +182,15 @@ pub(crate) fn rotate_refresh_token(
     store: &dyn ConsentStore,
     key: &KeyRing,
     consent_id: &str,
-    old: &RefreshToken,
-    old_sealed: &[u8],
-    new_sealed: &[u8],
+    rotation: &Rotation<'_>,
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
+    let Rotation {
+        old,
+        new,
+        old_sealed,
+        new_sealed,
+    } = *rotation;
     let mut expected = old_sealed.to_vec();
     for _ in 0..RESEALED_RETRIES {
         if store.rotate_refresh_token(consent_id, &expected, new_sealed, now)? {
@@ -181,10 +199,14 @@ pub(crate) fn rotate_refresh_token(
         let Some(stored) = store.tokens(consent_id)?.refresh else {
             return Ok(false);
         };
-        let resealed = stored != expected
-            && key
-                .open_text(consent_id, &stored)
-                .is_ok_and(|token| token == old.expose());
+        let opened = key.open_text(consent_id, &stored).ok();
+        // Another instance, whose lease this one outlived, refreshed with
+        // the same old token within the authority's reuse grace and stored
+        // the very successor this one holds: that is this rotation, done.
+        if opened.as_deref() == Some(new.expose()) {
+            return Ok(true);
+        }
+        let resealed = stored != expected && opened.as_deref() == Some(old.expose());
         if !resealed {
             return Ok(false);
         }
@@ -294,6 +316,20 @@ mod tests {
     /// An instance read the refresh token under key a, the re-seal moved it
     /// to key b, and then the instance's rotation arrives: it is stored,
     /// and not taken for a revocation.
+    fn rotation<'a>(
+        old: &'a RefreshToken,
+        new: &'a RefreshToken,
+        old_sealed: &'a [u8],
+        new_sealed: &'a [u8],
+    ) -> Rotation<'a> {
+        Rotation {
+            old,
+            new,
+            old_sealed,
+            new_sealed,
+        }
+    }
+
     #[test]
     fn a_rotation_stores_its_token_after_a_reseal_of_the_one_it_read() {
         let dir = tempfile::tempdir().expect("dir");
@@ -307,7 +343,15 @@ mod tests {
         reseal(&store, &ab, at).expect("reseal");
         let new = ab.seal("k1", b"refresh-2").expect("seal");
         let old = RefreshToken::new("refresh-1");
-        assert!(rotate_refresh_token(&store, &ab, "k1", &old, &read, &new, at).expect("rotate"));
+        let successor = RefreshToken::new("refresh-2");
+        assert!(rotate_refresh_token(
+            &store,
+            &ab,
+            "k1",
+            &rotation(&old, &successor, &read, &new),
+            at
+        )
+        .expect("rotate"));
         assert_eq!(
             store.tokens("k1").expect("tokens").refresh,
             Some(new.clone())
@@ -317,9 +361,32 @@ mod tests {
         // is not overwritten.
         let other = RefreshToken::new("refresh-0");
         let newer = ab.seal("k1", b"refresh-3").expect("seal");
-        assert!(
-            !rotate_refresh_token(&store, &ab, "k1", &other, &read, &newer, at).expect("rotate")
+        let newer_token = RefreshToken::new("refresh-3");
+        assert!(!rotate_refresh_token(
+            &store,
+            &ab,
+            "k1",
+            &rotation(&other, &newer_token, &read, &newer),
+            at
+        )
+        .expect("rotate"));
+        assert_eq!(
+            store.tokens("k1").expect("tokens").refresh,
+            Some(new.clone())
         );
+
+        // The same successor, stored by an instance that refreshed with the
+        // same old token within the authority's grace (this one's lease had
+        // run out), is this rotation done, not a withdrawal.
+        let same_again = ab.seal("k1", b"refresh-2").expect("seal");
+        assert!(rotate_refresh_token(
+            &store,
+            &ab,
+            "k1",
+            &rotation(&old, &successor, &read, &same_again),
+            at
+        )
+        .expect("rotate"));
         assert_eq!(store.tokens("k1").expect("tokens").refresh, Some(new));
     }
 }

@@ -240,7 +240,7 @@ fn key_source(
     match (env, file) {
         (Some(name), None) if !name.is_empty() => Ok(KeySource::Env(name)),
         (None, Some(path)) => {
-            if database.is_some_and(|database| same_directory(&path, database)) {
+            if database.is_some_and(|database| inside_data_directory(&path, database)) {
                 return Err(field_error(
                     file_field,
                     format!("{what} must not sit beside the database: a copy of the data directory alone would open every token"),
@@ -463,19 +463,25 @@ impl ServiceConfig {
     }
 }
 
-/// Whether two paths sit in the same directory (compared as written, and
-/// as resolved where they exist).
-fn same_directory(a: &Path, b: &Path) -> bool {
-    let parent = |p: &Path| {
-        let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
-        let dir = if dir.as_os_str().is_empty() {
+/// Whether the key file sits in the database's directory or below it
+/// (compared as written, and as resolved where they exist).
+fn inside_data_directory(key: &Path, database: &Path) -> bool {
+    // Inside the database's directory at any depth: a copy of that
+    // directory would carry the key along.
+    let resolve = |p: &Path| {
+        let p = if p.as_os_str().is_empty() {
             PathBuf::from(".")
         } else {
-            dir
+            p.to_path_buf()
         };
-        std::fs::canonicalize(&dir).unwrap_or(dir)
+        std::fs::canonicalize(&p).unwrap_or(p)
     };
-    parent(a) == parent(b)
+    let data = resolve(database.parent().unwrap_or(Path::new(".")));
+    let key = match (key.parent(), key.file_name()) {
+        (Some(dir), Some(name)) => resolve(dir).join(name),
+        _ => resolve(key),
+    };
+    key.starts_with(&data)
 }
 
 /// The whole app: every backend at its base path, `/healthz` (the process

@@ -131,6 +131,19 @@ fn check_config_says_whether_the_file_can_start_and_names_what_is_wrong() {
     let (ok, text) = check(&path);
     assert!(!ok);
     assert!(text.contains("tokenKey.file"), "{text}");
+    // Nor anywhere below it.
+    let nested = dir.path().join("data").join("keys");
+    std::fs::create_dir_all(&nested).expect("dir");
+    std::fs::copy(&beside, nested.join("token-key")).expect("copy");
+    let path = write_config(
+        dir.path(),
+        "0.0.0.0:8443",
+        entry.clone(),
+        json!({ "file": nested.join("token-key") }),
+    );
+    let (ok, text) = check(&path);
+    assert!(!ok, "a key below the data directory is refused too");
+    assert!(text.contains("tokenKey.file"), "{text}");
 
     // A broken request is named by its path, with the domain's code.
     let mut broken = entry.clone();

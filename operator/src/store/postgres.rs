@@ -959,6 +959,16 @@ impl ConsentStore for PostgresStore {
                 &[&instant(revoked_at), &receipt, &consent_id],
             )
             .await?;
+            // Retrievals still waiting end with the consent: no instance
+            // resumes them or stores records afterwards.
+            execute(
+                &tx,
+                "UPDATE operator_retrievals SET status = 'error', error = 'revoked', \
+                 finished_at = $1, access_sealed = NULL, lease_owner = NULL, \
+                 lease_until = NULL WHERE consent_id = $2 AND status = 'waiting'",
+                &[&instant(revoked_at), &consent_id],
+            )
+            .await?;
             for hook in webhooks {
                 execute(
                     &tx,

@@ -821,6 +821,14 @@ impl ConsentStore for SqliteStore {
                          WHERE id = ?3",
                         params![instant(revoked_at), receipt, consent_id],
                     )?;
+                    // Retrievals still waiting end with the consent: no
+                    // instance resumes them or stores records afterwards.
+                    tx.execute(
+                        "UPDATE operator_retrievals SET status = 'error', error = 'revoked', \
+                         finished_at = ?1, access_sealed = NULL, lease_owner = NULL, \
+                         lease_until = NULL WHERE consent_id = ?2 AND status = 'waiting'",
+                        params![instant(revoked_at), consent_id],
+                    )?;
                     for hook in webhooks {
                         tx.execute(
                             "INSERT INTO operator_webhooks (id, client_id, consent_id, \

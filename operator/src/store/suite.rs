@@ -1120,7 +1120,37 @@ fn retrieved_records_are_purged_once_their_retention_has_passed(store: &TestData
     );
 }
 
+/// A withdrawal ends the consent's waiting retrievals: none can be
+/// resumed or finished with records afterwards.
+fn a_withdrawal_ends_the_retrievals_still_waiting(store: &TestDatabase) {
+    let at = datetime!(2025-04-01 00:00 UTC);
+    store
+        .insert_consent(
+            "c",
+            "session:s1",
+            &consent_record("k1"),
+            &SealedTokens::default(),
+        )
+        .expect("consent");
+    job(store, "r1", "a", at);
+    store.revoke("k1", at, "{}", &[]).expect("revoke");
+    let later = at + time::Duration::minutes(5);
+    assert!(store
+        .claim_retrievals("c", "b", later, later + time::Duration::seconds(10), 10)
+        .expect("claim")
+        .is_empty());
+    assert!(!store
+        .finish_retrieval("k1", "r1", &finished(later))
+        .expect("finish"));
+    let record = store.retrieval("k1", "r1").expect("read").expect("found");
+    assert_eq!(
+        (record.status.as_str(), record.error.as_deref()),
+        ("error", Some("revoked"))
+    );
+}
+
 on_every_store! {
+    a_withdrawal_ends_the_retrievals_still_waiting,
     retrieved_records_are_purged_once_their_retention_has_passed,
     instances_alive_are_counted_per_backend_and_forgotten_when_silent,
     transaction_is_single_use_and_bound_to_its_session,
