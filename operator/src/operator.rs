@@ -1352,6 +1352,9 @@ impl Operator {
                     if let Err(problem) = operator.resume_retrievals().await {
                         tracing::warn!(code = problem.code(), "resuming retrievals failed");
                     }
+                    if let Err(problem) = operator.redrive_refreshes().await {
+                        tracing::warn!(code = problem.code(), "completing cut refreshes failed");
+                    }
                 }
                 if count.is_multiple_of(SWEEP_EVERY_TICKS) {
                     if let Err(problem) = operator.sweep().await {
@@ -1673,6 +1676,40 @@ impl Operator {
         Ok(started)
     }
 
+    /// Refreshes again the consents whose refresh was cut (their instance
+    /// died between the authority's answer and the write, or the answer was
+    /// lost), once the lease has run out and while the authority's reuse
+    /// grace still brings back the same successor, so that the rotation is
+    /// stored and the grant lives on. Only with a declared grace
+    /// (`refreshReuseGraceSeconds`): without one, presenting the token again
+    /// would end the grant.
+    async fn redrive_refreshes(&self) -> Result<usize, Problem> {
+        if self.inner.config.refresh_reuse_grace.is_zero() {
+            return Ok(0);
+        }
+        let (client, now) = (self.client_id(), OffsetDateTime::now_utc());
+        let cut = self
+            .db(move |s| s.abandoned_refreshes(&client, now, CLAIM_BATCH))
+            .await?;
+        let mut stored = 0;
+        for (consent_id, owner) in cut {
+            let (client, id) = (self.client_id(), consent_id.clone());
+            let Some(record) = self.db(move |s| s.consent(&client, &owner, &id)).await? else {
+                continue;
+            };
+            match self.access_token(&record).await {
+                Ok(_) => {
+                    stored += 1;
+                    tracing::info!(consent = %consent_id, "a cut refresh was completed");
+                }
+                Err(problem) => {
+                    tracing::warn!(code = problem.code(), consent = %consent_id, "completing a cut refresh failed");
+                }
+            }
+        }
+        Ok(stored)
+    }
+
     /// Says this instance is alive and takes its share of the authority's
     /// TPS: the instances alive share it evenly, so that the fleet stays
     /// under the authority's per-client limit.
@@ -1755,10 +1792,19 @@ impl Operator {
         let _guard = lock.lock().await;
         self.lease_refresh(&consent_id).await?;
         let result = self.access_token_leased(record).await;
-        let (id, instance) = (consent_id, self.inner.instance.clone());
-        if let Err(problem) = self.db(move |s| s.release_refresh(&id, &instance)).await {
-            // It lapses on its own.
-            tracing::warn!(code = problem.code(), "releasing a refresh lease failed");
+        // A refresh whose answer was lost keeps its lease: when it runs out,
+        // the upkeep presents the token again within the authority's reuse
+        // grace (see `redrive_refreshes`).
+        let uncertain = matches!(
+            &result,
+            Err(problem) if problem.extension("cause") == Some(&json!("uncertain"))
+        );
+        if !uncertain {
+            let (id, instance) = (consent_id, self.inner.instance.clone());
+            if let Err(problem) = self.db(move |s| s.release_refresh(&id, &instance)).await {
+                // It lapses on its own.
+                tracing::warn!(code = problem.code(), "releasing a refresh lease failed");
+            }
         }
         result
     }

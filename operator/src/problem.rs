@@ -63,6 +63,11 @@ impl Problem {
         &self.0.code
     }
 
+    /// An extension member, e.g. `cause`.
+    pub fn extension(&self, key: &str) -> Option<&Value> {
+        self.0.extensions.get(key)
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.0.status

@@ -344,3 +344,49 @@ async fn a_refresh_refused_without_a_reason_hands_the_grant_back_before_forgetti
     let grant = &grants["grants"][0];
     assert_eq!(grant["status"], "revoked", "{grant}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_whose_answers_were_all_lost_is_completed_by_the_upkeep_within_the_grace() {
+    let env = Env::start_with(Options {
+        authority: json!({ "refreshTokenReuseGraceSeconds": 30 }),
+        entry: json!({ "refreshReuseGraceSeconds": 30 }),
+        ..Options::default()
+    })
+    .await;
+    let consent = env.grant(linkage_body()).await;
+    let id = consent["id"].as_str().expect("id");
+    // Every attempt of the call reaches the authority and loses its answer.
+    for _ in 0..3 {
+        lock(&env.proxy.injections).push_back(Injection::lost_answer("/token", 502));
+    }
+    let (status, body) = problem(
+        env.post(&format!("/consents/{id}/retrievals"), json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!((status, body["cause"].as_str()), (502, Some("uncertain")));
+    // Once the cut refresh's lease runs out, the upkeep presents the token
+    // again, still within the grace, and stores the successor.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    while env.proxy.refresh_tokens().len() < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never completed: {:?}",
+            env.proxy.refresh_tokens().len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let issued = env.proxy.refresh_tokens();
+    assert!(
+        issued[1..].iter().all(|t| t == &issued[1]),
+        "one rotation, its successor given back each time"
+    );
+    // The stored token is that successor: the chain goes on.
+    assert_eq!(consents(&env).await["consents"][0]["status"], "active");
+    assert_eq!(env.retrieve(id).await["status"], "done");
+    let issued = env.proxy.refresh_tokens();
+    assert_ne!(
+        issued[5], issued[1],
+        "the next refresh presented the successor"
+    );
+}

@@ -557,6 +557,18 @@ pub trait ConsentStore: Send + Sync {
     /// Gives the right to refresh back.
     fn release_refresh(&self, consent_id: &str, instance: &str) -> Result<(), StoreError>;
 
+    /// Consents of the client whose right to refresh was taken and never
+    /// given back (its instance died mid-refresh, or the refresh's answer
+    /// was lost), and has run out at `now`: `(consent id, owner)`, at most
+    /// `limit`. Their refresh token may already have been rotated at the
+    /// authority, so it is worth presenting again within its reuse grace.
+    fn abandoned_refreshes(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
     /// Sets how long a consent's retrieved data is kept: `days` after the
     /// consent ends, which is its withdrawal, suspension or expiry, or
     /// `ends_at` (a linkage's last day, a one-time consent's grant),

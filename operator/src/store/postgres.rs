@@ -883,6 +883,32 @@ impl ConsentStore for PostgresStore {
         })
     }
 
+    fn abandoned_refreshes(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.run(async |c| {
+            let rows = query(
+                &*c,
+                "SELECT id, owner FROM operator_consents WHERE client_id = $1 \
+                 AND refresh_lease_owner IS NOT NULL AND refresh_lease_until < $2 \
+                 AND refresh_sealed IS NOT NULL AND revoked_at IS NULL \
+                 ORDER BY refresh_lease_until LIMIT $3",
+                &[
+                    &client_id,
+                    &instant(now),
+                    &i64::try_from(limit).unwrap_or(i64::MAX),
+                ],
+            )
+            .await?;
+            rows.iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect()
+        })
+    }
+
     fn claim_access_token(
         &self,
         consent_id: &str,

@@ -719,6 +719,33 @@ impl ConsentStore for SqliteStore {
         })
     }
 
+    fn abandoned_refreshes(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT id, owner FROM operator_consents WHERE client_id = ?1 \
+                 AND refresh_lease_owner IS NOT NULL AND refresh_lease_until < ?2 \
+                 AND refresh_sealed IS NOT NULL AND revoked_at IS NULL \
+                 ORDER BY refresh_lease_until LIMIT ?3",
+            )?;
+            let rows = statement
+                .query_map(
+                    params![
+                        client_id,
+                        instant(now),
+                        i64::try_from(limit).unwrap_or(i64::MAX)
+                    ],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
     fn rotate_refresh_token(
         &self,
         consent_id: &str,

@@ -1149,7 +1149,46 @@ fn a_withdrawal_ends_the_retrievals_still_waiting(store: &TestDatabase) {
     );
 }
 
+/// A right to refresh taken and never given back is listed once it has
+/// run out, and no longer once given back.
+fn a_refresh_lease_never_given_back_is_listed_once_it_runs_out(store: &TestDatabase) {
+    let at = datetime!(2025-04-01 00:00 UTC);
+    let tokens = SealedTokens {
+        refresh: Some(vec![1, 2, 3]),
+        ..SealedTokens::default()
+    };
+    store
+        .insert_consent("c", "session:s1", &consent_record("k1"), &tokens)
+        .expect("consent");
+    let until = at + time::Duration::seconds(15);
+    assert!(store.lease_refresh("k1", "a", at, until).expect("lease"));
+    let seconds = |n: i64| at + time::Duration::seconds(n);
+    assert!(store
+        .abandoned_refreshes("c", seconds(10), 10)
+        .expect("list")
+        .is_empty());
+    assert_eq!(
+        store
+            .abandoned_refreshes("c", seconds(20), 10)
+            .expect("list"),
+        [("k1".to_owned(), "session:s1".to_owned())]
+    );
+    assert!(store
+        .abandoned_refreshes("other", seconds(20), 10)
+        .expect("list")
+        .is_empty());
+    assert!(store
+        .lease_refresh("k1", "b", seconds(20), seconds(35))
+        .expect("lease"));
+    store.release_refresh("k1", "b").expect("release");
+    assert!(store
+        .abandoned_refreshes("c", seconds(60), 10)
+        .expect("list")
+        .is_empty());
+}
+
 on_every_store! {
+    a_refresh_lease_never_given_back_is_listed_once_it_runs_out,
     a_withdrawal_ends_the_retrievals_still_waiting,
     retrieved_records_are_purged_once_their_retention_has_passed,
     instances_alive_are_counted_per_backend_and_forgotten_when_silent,
