@@ -742,6 +742,35 @@ async fn fresh_postgres_database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// Polls a retrieval through the instance at `origin` until it is done;
+/// it may only be waiting meanwhile.
+async fn until_done(
+    http: &reqwest::Client,
+    origin: &str,
+    consent: &str,
+    retrieval: &str,
+    deadline: Instant,
+) {
+    loop {
+        let state: Value = http
+            .get(format!(
+                "{origin}{BASE_PATH}/consents/{consent}/retrievals/{retrieval}"
+            ))
+            .send()
+            .await
+            .expect("poll")
+            .json()
+            .await
+            .expect("json");
+        if state["status"] == "done" {
+            return;
+        }
+        assert_eq!(state["status"], "waiting", "{state}");
+        assert!(Instant::now() < deadline, "never done: {state}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 async fn wait_healthy(http: &reqwest::Client, origin: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while http
@@ -847,24 +876,7 @@ async fn two_instances_on_postgresql_share_the_work_and_one_resumes_what_a_crash
     // B finishes every job, A's included, once its lease runs out.
     let deadline = Instant::now() + Duration::from_secs(60);
     for (consent, retrieval) in &started {
-        loop {
-            let state: Value = http
-                .get(format!(
-                    "{at_b}{BASE_PATH}/consents/{consent}/retrievals/{retrieval}"
-                ))
-                .send()
-                .await
-                .expect("poll")
-                .json()
-                .await
-                .expect("json");
-            if state["status"] == "done" {
-                break;
-            }
-            assert_ne!(state["status"], "error", "{state}");
-            assert!(Instant::now() < deadline, "never finished: {state}");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        until_done(&http, &at_b, consent, retrieval, deadline).await;
     }
     // Counts: each job finished exactly once across both instances…
     let finished = |lines: &[String], retrieval: &str| {
@@ -1035,24 +1047,7 @@ async fn a_crash_between_the_refresh_answer_and_its_write_loses_no_consent() {
     let issued = proxy.refresh_tokens();
     assert_eq!(issued.len(), 3);
     assert_eq!(issued[2], issued[1], "the same successor came back");
-    loop {
-        let state: Value = http
-            .get(format!(
-                "{origin}{BASE_PATH}/consents/{id}/retrievals/{retrieval_id}"
-            ))
-            .send()
-            .await
-            .expect("poll")
-            .json()
-            .await
-            .expect("json");
-        if state["status"] == "done" {
-            break;
-        }
-        assert_eq!(state["status"], "waiting", "{state}");
-        assert!(Instant::now() < deadline, "never done");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    until_done(&http, &origin, &id, &retrieval_id, deadline).await;
     let list: Value = http
         .get(format!("{origin}{BASE_PATH}/consents"))
         .send()

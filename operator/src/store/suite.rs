@@ -461,9 +461,20 @@ fn sweeps_transactions_a_day_past_their_end(store: &TestDatabase) {
 }
 
 fn job(store: &TestDatabase, retrieval_id: &str, instance: &str, at: OffsetDateTime) {
+    job_of(store, "k1", retrieval_id, instance, at);
+}
+
+/// A waiting retrieval of `consent_id`, leased to `instance` for 10 s.
+fn job_of(
+    store: &TestDatabase,
+    consent_id: &str,
+    retrieval_id: &str,
+    instance: &str,
+    at: OffsetDateTime,
+) {
     store
         .insert_retrieval(&NewRetrieval {
-            consent_id: "k1".into(),
+            consent_id: consent_id.into(),
             retrieval_id: retrieval_id.into(),
             client_id: "c".into(),
             remote_id: format!("remote-{retrieval_id}"),
@@ -1062,23 +1073,8 @@ fn retrieved_records_are_purged_once_their_retention_has_passed(store: &TestData
             )
             .expect("consent");
     }
-    let mut kept = consent_record("k2");
-    kept.consent.id = "k2".into();
     for (consent, retrieval) in [("k1", "r1"), ("k2", "r2")] {
-        store
-            .insert_retrieval(&NewRetrieval {
-                consent_id: consent.into(),
-                retrieval_id: retrieval.into(),
-                client_id: "c".into(),
-                remote_id: format!("remote-{retrieval}"),
-                started_at: at,
-                access_sealed: vec![7],
-                items: vec!["insurance.drugs".into()],
-                lease_owner: "a".into(),
-                lease_until: at + time::Duration::seconds(10),
-                deadline: at + time::Duration::seconds(30),
-            })
-            .expect("insert");
+        job_of(store, consent, retrieval, "a", at);
         assert!(store
             .finish_retrieval(consent, retrieval, &finished(at))
             .expect("finish"));
