@@ -15,7 +15,7 @@ import type {
   ReceiptDocument,
   RetrievalResult,
   ValidationResult,
-} from "./myna_consent.js";
+} from "./consent.js";
 
 export type {
   Availability,
@@ -24,7 +24,6 @@ export type {
   Consent,
   ConsentRequest,
   Locale,
-  MynaConsentError,
   MynaConsentEvents,
   MynaConsentOptions,
   MountConsentOptions,
@@ -35,7 +34,25 @@ export type {
   Sensitivity,
   ValidationError,
   ValidationResult,
-} from "./myna_consent.js";
+} from "./consent.js";
+
+/** An error from the SDK: a stable `code`, a message for developers, and the field it concerns. */
+export declare class MynaConsentError extends Error {
+  readonly name: "MynaConsentError";
+  readonly code: string;
+  readonly field?: string;
+}
+
+/** A part of the SDK, compiled on first use: the consent screen, or the return, review and revocation screens. */
+export type Part = "consent" | "account";
+
+/**
+ * Fetches and compiles a part of the SDK ahead of its first use ("consent"
+ * by default). Importing the package loads nothing; every method loads
+ * what it needs. Rejects with `wasm_blocked` when the page's CSP forbids
+ * WebAssembly, or `load_failed` (a later call tries again).
+ */
+export declare function load(part?: Part): Promise<void>;
 
 /** A mounted screen. */
 export declare class MountHandle {
@@ -47,18 +64,20 @@ export declare class MountHandle {
 /** The SDK for one operator backend. */
 export declare class MynaConsent {
   private constructor();
-  /** Creates the SDK. Rejects with a MynaConsentError for bad options. */
+  /** Creates the SDK. Rejects with a MynaConsentError for bad options. Loads nothing yet. */
   static create(options: MynaConsentOptions): Promise<MynaConsent>;
-  /** The catalogue of APIs and data items; throws `unknown_locale`. */
-  static catalogue(locale?: Locale): Catalogue;
-  /** Checks a request against every rule, reporting every problem at once. */
-  static validate(request: unknown, locale?: Locale): ValidationResult;
+  /** The catalogue of APIs and data items; rejects with `unknown_locale`. Works in Node too. */
+  static catalogue(locale?: Locale): Promise<Catalogue>;
+  /** Checks a request against every rule, reporting every problem at once. Works in Node too. */
+  static validate(request: unknown, locale?: Locale): Promise<ValidationResult>;
   /** The screens' language. */
   readonly locale: Locale;
   /**
    * Shows the consent screen of a request defined on the backend
    * (`{ request: "phr-90d" }` or a request token), or a draft as a preview
-   * (`{ draft }`). An invalid request shows every problem instead.
+   * (`{ draft }`). An invalid request shows every problem instead. The
+   * screen appears once the consent part is loaded; a screen already in
+   * `target` is replaced.
    */
   mountConsent(target: string | Element, options: MountConsentOptions): MountHandle;
   /** On the redirect page: checks the callback, completes at the backend, resolves with the consent. */
@@ -73,6 +92,6 @@ export declare class MynaConsent {
   on<K extends keyof MynaConsentEvents>(event: K, listener: (detail: MynaConsentEvents[K]) => void): void;
   /** Removes a listener added with on(). */
   off<K extends keyof MynaConsentEvents>(event: K, listener: (detail: MynaConsentEvents[K]) => void): void;
-  /** Removes every screen the SDK mounted by itself, and every listener. */
+  /** Removes every screen this SDK mounted and every listener; the SDK does nothing more. */
   destroy(): void;
 }

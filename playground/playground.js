@@ -109,8 +109,8 @@ function pickLocale() {
   return wanted === "en" ? "en" : "ja";
 }
 
-function renderCatalogue(locale, words) {
-  const catalogue = MynaConsent.catalogue(locale);
+async function renderCatalogue(locale, words) {
+  const catalogue = await MynaConsent.catalogue(locale);
   const container = document.getElementById("categories");
   let total = 0;
   for (const category of catalogue.categories) {
@@ -140,18 +140,24 @@ function renderCatalogue(locale, words) {
   }
 }
 
-function renderVerdict(locale, words) {
+let verdicts = 0;
+
+async function renderVerdict(locale, words) {
+  const run = ++verdicts;
   const verdict = document.getElementById("verdict");
-  verdict.replaceChildren();
   let request;
   try {
     request = JSON.parse(document.getElementById("request").value);
   } catch (error) {
+    verdict.replaceChildren();
     verdict.dataset.verdict = "invalid";
     verdict.append(el("p", { class: "bad" }, words.notJson + error.message));
     return;
   }
-  const result = MynaConsent.validate(request, locale);
+  const result = await MynaConsent.validate(request, locale);
+  // A newer run (another sample, another click) has the last word.
+  if (run !== verdicts) return;
+  verdict.replaceChildren();
   showDraft(result.ok ? request : null, locale, words);
   if (result.ok) {
     verdict.dataset.verdict = "ok";
@@ -219,11 +225,16 @@ async function showState(key, locale, words) {
   } else {
     sdk.completeAuthorization(run.callbackUrl, { target: host, retrieve: state.retrieve }).catch(() => {});
   }
-  // For the end-to-end test: proof that the screen rendered in its shadow root.
-  setTimeout(() => {
+  // For the end-to-end test: proof that the screen rendered in its shadow
+  // root, once the SDK's module has loaded (up to five seconds).
+  const started = Date.now();
+  const probe = () => {
     const root = host.querySelector("[data-myna-consent]")?.shadowRoot;
-    document.body.dataset.screenChars = String(root?.textContent.length ?? 0);
-  }, 50);
+    const chars = root?.textContent.length ?? 0;
+    if (chars === 0 && Date.now() - started < 5000) return setTimeout(probe, 50);
+    document.body.dataset.screenChars = String(chars);
+  };
+  setTimeout(probe, 50);
 }
 
 async function main() {
@@ -256,8 +267,8 @@ async function main() {
   };
   sample.addEventListener("change", load);
   document.getElementById("run").addEventListener("click", () => renderVerdict(locale, words));
-  renderCatalogue(locale, words);
   load();
+  await renderCatalogue(locale, words);
   const stateSelect = document.getElementById("screen-state");
   for (const group of ["consent", "return", "review"]) {
     const optgroup = el("optgroup", { label: group });

@@ -74,12 +74,24 @@ WASM_OPT_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enab
 # Builds the SDK's npm package into pkg/: release wasm, bindings, wasm-opt
 # (binaryen from npm: Debian's is too old), and pkg-template/.
 build_pkg() {
-  step "building the npm package into pkg/"
-  cargo build --release --lib --target wasm32-unknown-unknown
+  step "building the npm package into pkg/: the consent module and the account module"
   rm -rf pkg
-  wasm-bindgen --target web --out-dir pkg --out-name myna_consent \
-    target/wasm32-unknown-unknown/release/myna_consent.wasm
-  node_modules/.bin/wasm-opt -Oz "${WASM_OPT_FEATURES[@]}" \
-    -o pkg/myna_consent_bg.wasm pkg/myna_consent_bg.wasm
+  local part
+  for part in consent account; do
+    # One crate, two feature sets: each module holds only its own screens.
+    cargo build --release --lib --target wasm32-unknown-unknown \
+      --no-default-features --features "$(pkg_feature "$part")"
+    wasm-bindgen --target web --out-dir pkg --out-name "$part" \
+      target/wasm32-unknown-unknown/release/myna_consent.wasm
+    node_modules/.bin/wasm-opt -Oz "${WASM_OPT_FEATURES[@]}" \
+      -o "pkg/${part}_bg.wasm" "pkg/${part}_bg.wasm"
+  done
   cp pkg-template/* pkg/
+}
+
+pkg_feature() {
+  case "$1" in
+    consent) echo consent-screen ;;
+    account) echo account-screens ;;
+  esac
 }

@@ -367,7 +367,7 @@ impl Receipt {
     pub fn canonical_json(&self) -> String {
         // A Receipt holds only strings, booleans, small integers and
         // sequences of them, which always serialise.
-        serde_json_canonicalizer::to_string(self).unwrap_or_default()
+        crate::digest::canonical_json(self).unwrap_or_default()
     }
 
     /// SHA-256 of [`canonical_json`](Self::canonical_json), lowercase hex.

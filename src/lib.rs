@@ -11,6 +11,8 @@
 //! - [`consent`] — a granted consent: status, end date and days left in
 //!   Japan's calendar, and the consent receipt.
 //! - [`digest`] — SHA-256 hex, shared by receipts and requests.
+//! - [`weburl`] — WHATWG URL parsing: the `url` crate natively, the
+//!   browser's `URL` in wasm.
 //! - [`flow`] — the pending authorization transaction and every check on
 //!   the callback from Mynaportal before it reaches the backend.
 //! - [`i18n`] — locales and the fixed words of the screens (a leaf: each
@@ -28,6 +30,7 @@ pub mod digest;
 pub mod flow;
 pub mod i18n;
 pub mod request;
+pub mod weburl;
 
 #[cfg(feature = "browser")]
 pub mod backend;

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::catalogue::{self, Availability, DataItem, Sensitivity};
 use crate::digest::sha256_hex;
 use crate::i18n::{Locale, Text};
+use crate::weburl;
 
 /// Longest operator name, in characters.
 pub const MAX_NAME: usize = 100;
@@ -573,7 +574,7 @@ impl ValidRequest {
     pub fn digest(&self) -> String {
         // A request holds only strings, booleans and small integers, which
         // always serialise.
-        let canonical = serde_json_canonicalizer::to_string(&self.0).unwrap_or_default();
+        let canonical = crate::digest::canonical_json(&self.0).unwrap_or_default();
         sha256_hex(canonical.as_bytes())
     }
 }
@@ -859,27 +860,18 @@ fn is_forbidden_char(c: char, lines: Lines) -> bool {
 
 /// https, or http to a loopback host (local development); no credentials.
 fn check_policy_url(text: &str) -> Result<(), ErrorKind> {
-    let url = url::Url::parse(text).map_err(|_| ErrorKind::InvalidUrl)?;
-    if url.cannot_be_a_base() || url.host().is_none() {
+    let url = weburl::parse(text).ok_or(ErrorKind::InvalidUrl)?;
+    if url.host.is_empty() {
         return Err(ErrorKind::InvalidUrl);
     }
-    if !url.username().is_empty() || url.password().is_some() {
+    if url.has_credentials {
         return Err(ErrorKind::UrlWithCredentials);
     }
-    match url.scheme() {
+    match url.scheme.as_str() {
         "https" => Ok(()),
-        "http" if is_loopback(&url) => Ok(()),
+        "http" if url.is_loopback() => Ok(()),
         "http" => Err(ErrorKind::InsecureUrl),
         _ => Err(ErrorKind::InvalidUrl),
-    }
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(domain)) => domain == "localhost",
-        None => false,
     }
 }
 

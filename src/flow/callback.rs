@@ -108,10 +108,10 @@ impl CallbackError {
 
 /// Reads the callback parameters from the redirect URL's query.
 pub fn parse_callback(address: &str) -> Result<Callback, CallbackError> {
-    let url = url::Url::parse(address).map_err(|_| CallbackError::InvalidUrl)?;
+    let url = crate::weburl::parse(address).ok_or(CallbackError::InvalidUrl)?;
     let mut callback = Callback::default();
     for (key, value) in url.query_pairs() {
-        let slot = match key.as_ref() {
+        let slot = match key.as_str() {
             "code" => &mut callback.code,
             "state" => &mut callback.state,
             "iss" => &mut callback.iss,
@@ -122,7 +122,7 @@ pub fn parse_callback(address: &str) -> Result<Callback, CallbackError> {
         // A repeated parameter is ambiguous (RFC 6749 §3.1): keep the first
         // and let the checks below judge it.
         if slot.is_none() {
-            *slot = Some(value.into_owned());
+            *slot = Some(value);
         }
     }
     Ok(callback)

@@ -3,13 +3,19 @@
 //! operator's CSS can theme the screens through `--myna-*` custom properties
 //! but can neither break nor hide mandated content.
 
+#[cfg(feature = "consent-screen")]
 pub mod consent;
+#[cfg(feature = "consent-screen")]
 pub mod error_panel;
 mod groups;
+#[cfg(feature = "account-screens")]
 pub mod outcome;
+#[cfg(feature = "account-screens")]
 mod receipt;
 pub mod recipients;
+#[cfg(feature = "account-screens")]
 pub mod review;
+#[cfg(feature = "account-screens")]
 mod revocation;
 
 use std::any::Any;

@@ -2,7 +2,7 @@
 // (pkg/index.d.ts) by `tsc --noEmit`: it fails if the declarations break,
 // leak internals, or stop refusing wrong use (each @ts-expect-error must
 // find an error).
-import { MynaConsent, type ConsentRequest, type Consent, type ReceiptDocument } from "myna-consent";
+import { load, MynaConsent, MynaConsentError, type ConsentRequest, type Consent, type ReceiptDocument } from "myna-consent";
 import type { MynaConsentRequestElement } from "myna-consent/elements";
 
 const request: ConsentRequest = {
@@ -30,13 +30,20 @@ export async function operatorPage(consentId: string): Promise<void> {
   console.log(result.status, result.items.map((item) => item.count));
   sdk.destroy();
 
-  const checked = MynaConsent.validate(request);
+  await load();
+  await load("account");
+  const checked = await MynaConsent.validate(request);
   if (checked.ok) {
     console.log(checked.needsSeparateConfirmation, checked.specialCareItems.length);
   } else {
     console.log(checked.errors.map((error) => `${error.code} ${error.field}`));
   }
-  const catalogue = MynaConsent.catalogue("en");
+  const catalogue = await MynaConsent.catalogue("en");
+  try {
+    await MynaConsent.catalogue("en");
+  } catch (error) {
+    if (error instanceof MynaConsentError) console.log(error.code, error.field);
+  }
   console.log(catalogue.categories[0].items[0].availability);
 
   const element = document.querySelector("myna-consent-request") as MynaConsentRequestElement | null;
@@ -51,6 +58,10 @@ export async function operatorPage(consentId: string): Promise<void> {
   sdk.mountConsent("#consent", { request: "phr-90d", draft: request });
   // @ts-expect-error: the sign-in token comes from a function
   await MynaConsent.create({ backend: "/myna", userToken: "jwt" });
+  // @ts-expect-error: validate() answers later, not at once
+  if (MynaConsent.validate(request).ok) console.log("never");
+  // @ts-expect-error: a part of the SDK that does not exist
+  await load("review");
   // @ts-expect-error: an unknown event
   sdk.on("consented", () => {});
   // @ts-expect-error: a locale the SDK does not speak

@@ -1,0 +1,270 @@
+//! The account screens' part of the JavaScript API (feature
+//! `account-screens`): the return page, the review screen, revocation and
+//! retrieval.
+
+use std::rc::Rc;
+
+use leptos::callback::UnsyncCallback;
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::{error, keep, now, resolve_target, to_js, Event, MountHandle, MynaConsent, Sdk};
+use crate::backend::{Backend, BackendError, ConsentView, RetrievalView};
+use crate::flow;
+use crate::i18n::words;
+use crate::ui::mount_in_shadow;
+use crate::ui::outcome::{Failure, Retrieval, ReturnScreen, ReturnState};
+use crate::ui::review::ReviewScreen;
+
+#[wasm_bindgen]
+impl MynaConsent {
+    /// On the redirect page: checks the callback in `url`, removes its
+    /// parameters from the address bar, completes the authorization at the
+    /// backend and resolves with the consent. A refused callback never
+    /// reaches the backend. With `options.target` the outcome is shown
+    /// there, and with `options.retrieve` the first retrieval's progress.
+    #[wasm_bindgen(js_name = completeAuthorization, unchecked_return_type = "Promise<Consent>")]
+    pub fn complete_authorization(
+        &self,
+        url: String,
+        #[wasm_bindgen(unchecked_param_type = "CompleteOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let sdk = Rc::clone(&self.sdk);
+        future_to_promise(async move { complete(sdk, url, options).await })
+    }
+
+    /// Shows the review screen (with revocation) in `target`.
+    #[wasm_bindgen(js_name = mountReview)]
+    pub fn mount_review(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | Element")] target: JsValue,
+    ) -> Result<MountHandle, JsValue> {
+        let host = resolve_target(&target)?;
+        let locale = self.sdk.locale;
+        let backend = self.sdk.backend.clone();
+        let sdk = Rc::clone(&self.sdk);
+        let on_revoked = UnsyncCallback::new(move |(id, receipt): (String, serde_json::Value)| {
+            sdk.emit(
+                Event::Revoked,
+                &serde_json::json!({ "consentId": id, "receipt": receipt }),
+            );
+        });
+        let sdk = Rc::clone(&self.sdk);
+        let on_renew =
+            UnsyncCallback::new(move |consent: ConsentView| sdk.emit(Event::Renew, &consent));
+        let sdk = Rc::clone(&self.sdk);
+        let on_error =
+            UnsyncCallback::new(move |e: BackendError| sdk.emit_backend_error(&e, &e.to_string()));
+        let mounted = mount_in_shadow(&host, move || {
+            view! {
+                <ReviewScreen locale=locale backend=backend on_revoked=on_revoked on_renew=on_renew on_error=on_error />
+            }
+        })?;
+        Ok(keep(mounted))
+    }
+
+    /// Revokes a consent at once and resolves with the receipt document.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ReceiptDocument>")]
+    pub fn revoke(
+        &self,
+        #[wasm_bindgen(js_name = consentId)] consent_id: String,
+    ) -> js_sys::Promise {
+        let sdk = Rc::clone(&self.sdk);
+        future_to_promise(async move {
+            match sdk.backend.revoke(&consent_id).await {
+                Ok(receipt) => {
+                    sdk.emit(
+                        Event::Revoked,
+                        &serde_json::json!({ "consentId": consent_id, "receipt": receipt }),
+                    );
+                    to_js(&receipt)
+                }
+                Err(e) => {
+                    let message = words(sdk.locale).revoke_failed;
+                    sdk.emit_backend_error(&e, message);
+                    Err(error(e.code(), message, None))
+                }
+            }
+        })
+    }
+
+    /// Retrieves a consent's data now: the backend refreshes its token and
+    /// asks Mynaportal; resolves when Mynaportal answered, with the status
+    /// (`done`, `error` or `timeout`) and the number of records per item.
+    /// The records themselves stay in the backend.
+    #[wasm_bindgen(unchecked_return_type = "Promise<RetrievalResult>")]
+    pub fn retrieve(
+        &self,
+        #[wasm_bindgen(js_name = consentId)] consent_id: String,
+    ) -> js_sys::Promise {
+        let sdk = Rc::clone(&self.sdk);
+        future_to_promise(async move {
+            match retrieve_until_settled(&sdk.backend, &consent_id).await {
+                Ok(view) => to_js(&view),
+                Err(e) => {
+                    let message = words(sdk.locale).retrieval_error;
+                    sdk.emit_backend_error(&e, message);
+                    Err(error(e.code(), message, None))
+                }
+            }
+        })
+    }
+}
+
+async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue, JsValue> {
+    let locale = sdk.locale;
+    let w = words(locale);
+    let state = RwSignal::new(ReturnState::Checking);
+    let retrieval = RwSignal::new(Retrieval::None);
+    let option = |key: &str| {
+        if options.is_object() {
+            js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        }
+    };
+    let target = option("target");
+    if !target.is_undefined() && !target.is_null() {
+        let host = resolve_target(&target)?;
+        let mounted = mount_in_shadow(
+            &host,
+            move || view! { <ReturnScreen locale=locale state=state retrieval=retrieval /> },
+        )?;
+        let handle = keep(mounted);
+        sdk.screens.borrow_mut().push(handle.id);
+    }
+    strip_callback_from_address_bar();
+
+    let fail_because = |failure: Failure, code: &str, cause: Option<&str>| {
+        state.try_set(ReturnState::Failed(failure));
+        let message = failure.explain(w);
+        if failure == Failure::DeclinedAtPortal {
+            sdk.emit(Event::Denied, &serde_json::json!({ "stage": "mynaportal" }));
+        } else {
+            sdk.emit_error_because(code, message, cause);
+        }
+        error(code, message, None)
+    };
+    let fail = |failure: Failure, code: &str| fail_because(failure, code, None);
+
+    let pending = sdk.load_pending();
+    let callback = match flow::parse_callback(&url) {
+        Ok(callback) => callback,
+        Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
+    };
+    let checked = flow::check_callback(&callback, pending.as_ref(), now());
+    // Whatever the outcome, a callback for this transaction is now spent:
+    // a reload or a replay of the same address is refused.
+    if let Some(mut pending) =
+        pending.filter(|p| callback.state.as_deref() == Some(p.state.as_str()) && !p.used)
+    {
+        pending.used = true;
+        if sdk.save_pending(&pending).is_err() {
+            return Err(fail(Failure::Backend, "storage_unavailable"));
+        }
+    }
+    let completion = match checked {
+        Ok(completion) => completion,
+        Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
+    };
+    let consent = match sdk.backend.complete(&completion).await {
+        Ok(consent) => consent,
+        Err(e) => return Err(fail_because(Failure::from_backend(&e), e.code(), e.cause())),
+    };
+    state.try_set(ReturnState::Granted {
+        operator: consent.consent.operator.name.clone(),
+    });
+    sdk.emit(Event::Granted, &consent);
+    if option("retrieve").is_truthy() {
+        retrieval.try_set(Retrieval::Waiting);
+        let sdk = Rc::clone(&sdk);
+        let id = consent.consent.id.clone();
+        leptos::task::spawn_local(async move {
+            let outcome = retrieve_first(&sdk.backend, &id).await;
+            if outcome != Retrieval::Done {
+                sdk.emit_error("retrieval_failed", words(sdk.locale).retrieval_error);
+            }
+            retrieval.try_set(outcome);
+        });
+    }
+    to_js(&consent)
+}
+
+/// Starts a retrieval and polls it once a second, for at most a minute.
+async fn retrieve_until_settled(
+    backend: &Backend,
+    consent_id: &str,
+) -> Result<RetrievalView, BackendError> {
+    let started = backend.start_retrieval(consent_id).await?;
+    let mut view = started.clone();
+    for _ in 0..60 {
+        if view.status != "waiting" {
+            return Ok(view);
+        }
+        sleep_ms(1000).await;
+        view = match backend.retrieval(consent_id, &started.id).await {
+            Ok(view) => view,
+            // A dropped poll is retried at the next tick.
+            Err(BackendError::Network) => continue,
+            Err(error) => return Err(error),
+        };
+    }
+    Ok(RetrievalView {
+        status: "timeout".to_owned(),
+        ..view
+    })
+}
+
+/// The first retrieval after a grant, as the return screen shows it.
+async fn retrieve_first(backend: &Backend, consent_id: &str) -> Retrieval {
+    match retrieve_until_settled(backend, consent_id)
+        .await
+        .map(|view| view.status)
+    {
+        Ok(status) if status == "done" => Retrieval::Done,
+        Ok(status) if status == "timeout" => Retrieval::Timeout,
+        _ => Retrieval::Error,
+    }
+}
+
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Removes code, state and the other callback parameters from the address
+/// bar, so they are neither bookmarked, shared nor replayed by a reload.
+fn strip_callback_from_address_bar() {
+    const CALLBACK: [&str; 6] = [
+        "code",
+        "state",
+        "iss",
+        "error",
+        "error_description",
+        "error_uri",
+    ];
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(href) = window.location().href() else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::new(&href) else {
+        return;
+    };
+    let params = url.search_params();
+    if !CALLBACK.iter().any(|key| params.has(key)) {
+        return;
+    }
+    for key in CALLBACK {
+        params.delete(key);
+    }
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url.href()));
+    }
+}

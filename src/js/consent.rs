@@ -1,0 +1,329 @@
+//! The consent screen's part of the JavaScript API (feature
+//! `consent-screen`): `mountConsent`, `validate` and `catalogue`.
+
+use std::rc::Rc;
+
+use leptos::callback::UnsyncCallback;
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+
+use super::{
+    error, keep, now, parse_locale, resolve_target, to_js, Event, MountHandle, MynaConsent, Sdk,
+};
+use crate::backend::{BackendError, StartChoice};
+use crate::catalogue;
+use crate::flow::PendingTransaction;
+use crate::i18n::{words, Locale};
+use crate::request;
+use crate::ui::consent::{ConsentScreen, Stage};
+use crate::ui::error_panel::InvalidRequestPanel;
+use crate::ui::mount_in_shadow;
+
+#[wasm_bindgen]
+impl MynaConsent {
+    /// Shows the consent screen in `target` for `options.request`: the id
+    /// of a request defined on the operator backend (`"phr-90d"`), or a
+    /// request token its server made. The SDK fetches the request, checks
+    /// it against every rule and shows it; agreeing sends back only the
+    /// citizen's choice. `options.draft` instead shows a request written in
+    /// the page, for authoring only: it is marked as a preview and never
+    /// sent. An invalid request is never shown to the citizen: a panel
+    /// lists every problem instead, and `error` fires.
+    #[wasm_bindgen(js_name = mountConsent)]
+    pub fn mount_consent(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | Element")] target: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "MountConsentOptions")] options: JsValue,
+    ) -> Result<MountHandle, JsValue> {
+        let host = resolve_target(&target)?;
+        let read = |key: &str| {
+            if options.is_object() {
+                js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED)
+            } else {
+                JsValue::UNDEFINED
+            }
+        };
+        let (reference, draft) = (read("request"), read("draft"));
+        match (reference.as_string(), draft.is_undefined() || draft.is_null()) {
+            (Some(reference), true) if !reference.is_empty() => {
+                self.mount_defined(&host, reference)
+            }
+            (None, false) if reference.is_undefined() => self.mount_draft(&host, &draft),
+            _ => Err(error(
+                "invalid_options",
+                "mountConsent() takes { request: \"<id or token>\" } for a request defined on the backend, or { draft: request } to preview a draft.",
+                Some("request"),
+            )),
+        }
+    }
+
+    /// The catalogue of APIs, categories and data items in `locale`
+    /// (default `ja`). Throws `unknown_locale` for any other locale.
+    #[wasm_bindgen(unchecked_return_type = "Catalogue")]
+    pub fn catalogue(
+        #[wasm_bindgen(unchecked_param_type = "Locale | undefined")] locale: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let locale = parse_locale(locale.as_deref())?;
+        to_js(&catalogue::to_json(locale))
+    }
+
+    /// Checks a consent request against every rule and reports every problem
+    /// at once. Messages are in `locale`, else the request's own locale,
+    /// else Japanese.
+    #[wasm_bindgen(unchecked_return_type = "ValidationResult")]
+    pub fn validate(
+        #[wasm_bindgen(unchecked_param_type = "ConsentRequest")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Locale | undefined")] locale: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let explicit = match locale.as_deref() {
+            Some(code) => Some(parse_locale(Some(code))?),
+            None => None,
+        };
+        to_js(&validation_result(request, explicit))
+    }
+}
+
+/// Where a consent screen's request came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Loaded {
+    /// Being fetched from the backend.
+    Loading,
+    /// Fetched and valid: shown.
+    Ready(Box<request::ValidRequest>),
+    /// Fetched but breaking the rules: every problem listed.
+    Invalid(request::ValidationErrors),
+    /// The backend knows no such request (or token).
+    NotFound,
+    /// The backend could not be reached or failed.
+    Unavailable,
+}
+
+impl MynaConsent {
+    /// The consent screen of a request defined on the backend: fetched,
+    /// checked, then shown; a failed fetch can be retried.
+    fn mount_defined(
+        &self,
+        host: &web_sys::Element,
+        reference: String,
+    ) -> Result<MountHandle, JsValue> {
+        let locale = self.sdk.locale;
+        let w = words(locale);
+        let loaded = RwSignal::new(Loaded::Loading);
+        let load = {
+            let sdk = Rc::clone(&self.sdk);
+            let reference = reference.clone();
+            move || {
+                let sdk = Rc::clone(&sdk);
+                let reference = reference.clone();
+                loaded.try_set(Loaded::Loading);
+                // Not Leptos's spawner: the first load starts before the
+                // screen (and with it Leptos's executor) is mounted.
+                wasm_bindgen_futures::spawn_local(async move {
+                    let next = match sdk.backend.request(&reference, locale).await {
+                        Ok(value) => match request::parse(&value) {
+                            Ok(valid) => Loaded::Ready(Box::new(valid.with_locale(locale))),
+                            Err(errors) => {
+                                sdk.emit_invalid(&errors);
+                                Loaded::Invalid(errors)
+                            }
+                        },
+                        Err(e) => {
+                            sdk.emit_error(e.code(), w.request_unavailable_title);
+                            match e {
+                                BackendError::Problem { status: 404, .. } => Loaded::NotFound,
+                                _ => Loaded::Unavailable,
+                            }
+                        }
+                    };
+                    loaded.try_set(next);
+                });
+            }
+        };
+        load();
+        let sdk = Rc::clone(&self.sdk);
+        let mounted = mount_in_shadow(host, move || {
+            // The view re-renders from a reactive closure, which must be
+            // Send: it holds arena handles to the (browser-only) SDK and
+            // retry, owned by this screen.
+            let sdk = StoredValue::new_local(sdk);
+            let retry = StoredValue::new_local(load);
+            move || match loaded.get() {
+                Loaded::Loading => view! {
+                    <p class="screen" role="status" lang=locale.code()>{w.request_loading}</p>
+                }
+                .into_any(),
+                Loaded::Ready(valid) => {
+                    consent_screen(&sdk.get_value(), *valid, Some(reference.clone())).into_any()
+                }
+                Loaded::Invalid(errors) => {
+                    view! { <InvalidRequestPanel errors=errors locale=locale /> }.into_any()
+                }
+                Loaded::NotFound | Loaded::Unavailable => {
+                    let body = if loaded.get_untracked() == Loaded::NotFound {
+                        w.request_not_found
+                    } else {
+                        w.request_unavailable
+                    };
+                    view! {
+                        <article class="screen unavailable" role="alert" aria-labelledby="myna-unavailable-title" lang=locale.code()>
+                            <h2 id="myna-unavailable-title">{w.request_unavailable_title}</h2>
+                            <p>{body}</p>
+                            <button type="button" class="secondary" on:click=move |_| retry.with_value(|load| load())>{w.retry}</button>
+                        </article>
+                    }
+                    .into_any()
+                }
+            }
+        })?;
+        Ok(keep(mounted))
+    }
+
+    /// A request written in the page, shown for authoring: validated like
+    /// any, marked as a preview, never sent.
+    fn mount_draft(
+        &self,
+        host: &web_sys::Element,
+        draft: &JsValue,
+    ) -> Result<MountHandle, JsValue> {
+        let locale = self.sdk.locale;
+        let value = serde_wasm_bindgen::from_value::<serde_json::Value>(draft.clone())
+            .unwrap_or(serde_json::Value::Null);
+        let mounted = match request::parse(&value) {
+            Ok(valid) => {
+                let sdk = Rc::clone(&self.sdk);
+                mount_in_shadow(host, move || consent_screen(&sdk, valid, None))?
+            }
+            Err(errors) => {
+                self.sdk.emit_invalid(&errors);
+                mount_in_shadow(
+                    host,
+                    move || view! { <InvalidRequestPanel errors=errors locale=locale /> },
+                )?
+            }
+        };
+        Ok(keep(mounted))
+    }
+}
+
+/// The consent screen of a valid request. With a `reference` (a request
+/// defined on the backend) agreeing starts the authorization; without one
+/// (a draft) it is a preview: marked as such, and agreeing sends nothing.
+fn consent_screen(
+    sdk: &Rc<Sdk>,
+    valid: request::ValidRequest,
+    reference: Option<String>,
+) -> impl IntoView {
+    let locale = sdk.locale;
+    let stage = RwSignal::new(Stage::Choosing);
+    let draft = reference.is_none();
+    let for_agree = valid.clone();
+    let agreeing = Rc::clone(sdk);
+    let on_agree = UnsyncCallback::new(move |chosen: Vec<String>| {
+        let sdk = Rc::clone(&agreeing);
+        let valid = for_agree.clone();
+        let Some(reference) = reference.clone() else {
+            stage.try_set(Stage::Failed);
+            sdk.emit_error("draft_request", words(sdk.locale).draft_not_sent);
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if let Err((code, cause)) = start(&sdk, &reference, &valid, &chosen).await {
+                stage.try_set(Stage::Failed);
+                sdk.emit_error_because(&code, words(sdk.locale).start_failed, cause.as_deref());
+            }
+        });
+    });
+    let declining = Rc::clone(sdk);
+    let on_decline = UnsyncCallback::new(move |()| {
+        declining.emit(Event::Denied, &serde_json::json!({ "stage": "consent" }));
+    });
+    view! {
+        <ConsentScreen request=valid locale=locale now=now() stage=stage on_agree=on_agree on_decline=on_decline draft=draft />
+    }
+}
+
+/// Creates the transaction at the backend for the request `reference`,
+/// remembers it, and leaves for Mynaportal. Answers the failure's code.
+async fn start(
+    sdk: &Sdk,
+    reference: &str,
+    valid: &request::ValidRequest,
+    chosen: &[String],
+) -> Result<(), (String, Option<String>)> {
+    let request = valid.request();
+    let shared = |id: &str| request.items.required.iter().chain(chosen).any(|x| x == id);
+    let special = valid
+        .special_care_items()
+        .iter()
+        .any(|item| shared(item.id));
+    let choice = StartChoice {
+        request: reference.to_owned(),
+        optional_items: chosen.to_vec(),
+        special_care_confirmed: special,
+        locale: sdk.locale,
+        request_digest: valid.digest(),
+    };
+    let started = sdk
+        .backend
+        .start_authorization(&choice)
+        .await
+        .map_err(|e| (e.code().to_owned(), e.cause().map(str::to_owned)))?;
+    let invalid_url = || ("invalid_authorization_url".to_owned(), None);
+    let target = crate::weburl::parse(&started.authorization_url).ok_or_else(invalid_url)?;
+    if !matches!(target.scheme.as_str(), "https" | "http") {
+        return Err(invalid_url());
+    }
+    let pending = PendingTransaction {
+        state: started.state,
+        issuer: started.issuer,
+        request_digest: valid.digest(),
+        started_at: now(),
+        used: false,
+    };
+    let failed = |code: &str| (code.to_owned(), None);
+    sdk.save_pending(&pending)
+        .map_err(|_| failed("storage_unavailable"))?;
+    if let Some(navigate) = &sdk.navigate {
+        return navigate
+            .call1(&JsValue::NULL, &target.href.as_str().into())
+            .map(|_| ())
+            .map_err(|_| failed("navigation_failed"));
+    }
+    let location = web_sys::window()
+        .map(|w| w.location())
+        .ok_or_else(|| failed("no_window"))?;
+    location
+        .assign(target.href.as_str())
+        .map_err(|_| failed("navigation_failed"))
+}
+
+fn validation_result(request: JsValue, locale: Option<Locale>) -> serde_json::Value {
+    use serde_json::json;
+    // Functions, symbols and BigInts are not JSON: the whole request is invalid.
+    let value = serde_wasm_bindgen::from_value::<serde_json::Value>(request).ok();
+    let locale = locale
+        .or_else(|| {
+            let code = value.as_ref()?.get("locale")?.as_str()?;
+            Locale::from_code(code)
+        })
+        .unwrap_or_default();
+    let result = match &value {
+        Some(value) => request::parse(value),
+        None => Err(request::ValidationErrors(vec![request::ValidationError {
+            field: String::new(),
+            kind: request::ErrorKind::InvalidJson,
+        }])),
+    };
+    match result {
+        Ok(valid) => json!({
+            "ok": true,
+            "request": valid.request(),
+            "needsSeparateConfirmation": valid.needs_separate_confirmation(),
+            "specialCareItems": valid.special_care_items().iter().map(|item| item.id).collect::<Vec<_>>(),
+        }),
+        Err(errors) => json!({
+            "ok": false,
+            "errors": errors.iter().map(|e| e.to_json(locale)).collect::<Vec<_>>(),
+        }),
+    }
+}
