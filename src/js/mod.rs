@@ -224,7 +224,7 @@ thread_local! {
     /// Every mounted screen, by id: the screens live here, not in their
     /// handles, so that a handle collected by JS does not take its screen
     /// away.
-    static SCREENS: RefCell<(u32, std::collections::HashMap<u32, Mounted>)> = RefCell::default();
+    static SCREENS: RefCell<(u32, Vec<(u32, Mounted)>)> = RefCell::default();
 }
 
 fn keep(mounted: Mounted) -> MountHandle {
@@ -232,7 +232,7 @@ fn keep(mounted: Mounted) -> MountHandle {
         let mut screens = screens.borrow_mut();
         screens.0 = screens.0.wrapping_add(1);
         let id = screens.0;
-        screens.1.insert(id, mounted);
+        screens.1.push((id, mounted));
         MountHandle { id }
     })
 }
@@ -240,7 +240,11 @@ fn keep(mounted: Mounted) -> MountHandle {
 fn unmount(id: u32) {
     // Take the screen out first: unmounting runs cleanup code that must not
     // find the registry borrowed.
-    let mounted = SCREENS.with(|screens| screens.borrow_mut().1.remove(&id));
+    let mounted = SCREENS.with(|screens| {
+        let mut screens = screens.borrow_mut();
+        let at = screens.1.iter().position(|(held, _)| *held == id)?;
+        Some(screens.1.swap_remove(at).1)
+    });
     if let Some(mounted) = mounted {
         mounted.unmount();
     }
@@ -514,10 +518,59 @@ fn parse_locale(code: Option<&str>) -> Result<Locale, JsValue> {
 }
 
 /// Plain JS objects (not `Map`s) for JSON data.
+///
+/// Through JSON text rather than serde-wasm-bindgen: the browser's
+/// `JSON.parse` is fast and already there, and the package is smaller.
 fn to_js(value: &impl Serialize) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| error("internal", &e.to_string(), None))
+    let text = serde_json::to_string(value).map_err(|e| error("internal", &e.to_string(), None))?;
+    js_sys::JSON::parse(&text)
+}
+
+/// A JSON value from a JS value: strings, finite numbers, booleans, null,
+/// arrays and plain objects (their own enumerable string keys, skipping
+/// `undefined` as JSON does). Anything else (a function, a symbol, a
+/// BigInt, a number that is not finite) is not JSON: `None`.
+#[cfg(feature = "consent-screen")]
+fn from_js(value: &JsValue) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    if value.is_null() {
+        return Some(Value::Null);
+    }
+    if let Some(text) = value.as_string() {
+        return Some(Value::String(text));
+    }
+    if let Some(flag) = value.as_bool() {
+        return Some(Value::Bool(flag));
+    }
+    if let Some(number) = value.as_f64() {
+        const SAFE: f64 = 9_007_199_254_740_991.0;
+        return if number.fract() == 0.0 && number.abs() <= SAFE {
+            Some(Value::from(number as i64))
+        } else {
+            serde_json::Number::from_f64(number).map(Value::Number)
+        };
+    }
+    if js_sys::Array::is_array(value) {
+        let array: &js_sys::Array = value.unchecked_ref();
+        return array
+            .iter()
+            .map(|item| from_js(&item))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array);
+    }
+    if !value.is_object() || value.is_function() {
+        return None;
+    }
+    let object: &js_sys::Object = value.unchecked_ref();
+    let mut map = serde_json::Map::new();
+    for key in js_sys::Object::keys(object).iter() {
+        let item = js_sys::Reflect::get(object, &key).ok()?;
+        if item.is_undefined() {
+            continue;
+        }
+        map.insert(key.as_string()?, from_js(&item)?);
+    }
+    Some(Value::Object(map))
 }
 
 /// A JS `Error` with `code` and, where it applies, `field`.

@@ -1,0 +1,119 @@
+// Side by side in one headless Chromium run: the time from navigation until
+// a consent dialog's first button is ready, for myna-consent (a draft
+// consent screen, no backend) and for the peer, cookieconsent 3.1.0's modal
+// (npm vanilla-cookieconsent), and the host app's own first paint with
+// either and with neither. Each load is cold (a fresh browser context);
+// the pages alternate, so drift hits both alike. Two conditions:
+// unthrottled, and a phone on a slow network (CPU 4x slower, 150 ms RTT,
+// 1.6 Mbps down). Every file is served gzip-compressed. Figures to compare,
+// not a pass/fail test.
+import { createServer } from "node:http";
+import { gzipSync } from "node:zlib";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize } from "node:path";
+import { chromium } from "playwright-core";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const PEER = process.env.BENCH_PEER_DIR ?? join(ROOT, "target", "bench-peer", "node_modules");
+const LOADS = Number(process.env.BENCH_LOADS ?? 15);
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm" };
+const MOUNTS = [["/pkg/", join(ROOT, "pkg")], ["/bench/", join(ROOT, "scripts", "bench-pages")], ["/peer/", PEER]];
+
+const server = createServer(async (request, response) => {
+  const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
+  const mount = MOUNTS.find(([prefix]) => path.startsWith(prefix));
+  const file = mount && normalize(join(mount[1], path.slice(mount[0].length)));
+  if (!file || !file.startsWith(mount[1])) {
+    response.writeHead(404).end();
+    return;
+  }
+  try {
+    // Compressed, as any production server or CDN sends it.
+    const body = gzipSync(await readFile(file), { level: 9 });
+    response.writeHead(200, {
+      "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
+      "Content-Encoding": "gzip",
+      "Content-Security-Policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'",
+      "Cache-Control": "no-store",
+    });
+    response.end(body);
+  } catch {
+    response.writeHead(404).end();
+  }
+});
+await new Promise((resolve) => server.listen(Number(process.env.BENCH_PORT ?? 0), "127.0.0.1", resolve));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+const PAGES = {
+  "myna-consent": { path: "/bench/myna.html", ready: "#consent button" },
+  "cookieconsent 3.1.0": { path: "/bench/peer.html", ready: "#cc-main .cm__btn" },
+  "host alone": { path: "/bench/host.html", ready: null },
+};
+const CONDITIONS = {
+  unthrottled: null,
+  "CPU 4x, 150 ms RTT, 1.6 Mbps": { cpu: 4, latency: 150, down: 1.6e6 / 8, up: 0.75e6 / 8 },
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+});
+
+async function once(page, condition) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "ja-JP" });
+  const tab = await context.newPage();
+  if (condition) {
+    const cdp = await context.newCDPSession(tab);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false, latency: condition.latency, downloadThroughput: condition.down, uploadThroughput: condition.up,
+    });
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate: condition.cpu });
+  }
+  await tab.goto(origin + page.path);
+  if (page.ready) await tab.locator(page.ready).first().waitFor({ state: "visible", timeout: 60_000 });
+  await tab.locator("#host h1").waitFor();
+  const figures = await tab.evaluate(async (measureReady) => {
+    const ready = measureReady ? performance.now() : null;
+    // First contentful paint: the host app's heading is the page's only
+    // content until a consent screen appears.
+    const paint = await new Promise((resolve) => {
+      const entry = () => performance.getEntriesByName("first-contentful-paint")[0];
+      const poll = () => (entry() ? resolve(entry().startTime) : setTimeout(poll, 20));
+      poll();
+    });
+    return { ready, paint };
+  }, Boolean(page.ready));
+  await context.close();
+  return figures;
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+try {
+  for (const [label, condition] of Object.entries(CONDITIONS)) {
+    const results = Object.fromEntries(Object.keys(PAGES).map((name) => [name, { ready: [], paint: [] }]));
+    for (let i = 0; i < LOADS; i++) {
+      for (const [name, page] of Object.entries(PAGES)) {
+        const { ready, paint } = await once(page, condition);
+        if (ready !== null) results[name].ready.push(ready);
+        results[name].paint.push(paint);
+      }
+    }
+    const mine = median(results["myna-consent"].ready);
+    const peer = median(results["cookieconsent 3.1.0"].ready);
+    const hostMine = median(results["myna-consent"].paint);
+    const hostAlone = median(results["host alone"].paint);
+    const hostPeer = median(results["cookieconsent 3.1.0"].paint);
+    console.log(`${label} (medians of ${LOADS} cold loads each, alternating):`);
+    console.log(`  consent dialog ready: myna-consent ${mine.toFixed(0)} ms, cookieconsent 3.1.0 ${peer.toFixed(0)} ms, ratio ${(mine / peer).toFixed(2)}x`);
+    console.log(`  host's own first paint: with myna-consent ${hostMine.toFixed(0)} ms, with cookieconsent ${hostPeer.toFixed(0)} ms, alone ${hostAlone.toFixed(0)} ms (ratio to alone ${(hostMine / hostAlone).toFixed(2)}x)`);
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
