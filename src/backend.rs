@@ -81,30 +81,83 @@ pub struct Started {
 }
 
 /// A consent as the backend reports it: the consent, plus what the backend
-/// computed with its own clock (which the sandbox can move).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// computed with its own clock (which the sandbox can move). On the wire,
+/// one object: the consent's fields and these side by side.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentView {
     /// The consent.
-    #[serde(flatten)]
     pub consent: Consent,
     /// Where it stands.
     pub status: ConsentStatus,
     /// Days left in Japan's calendar, for a linkage.
-    #[serde(default)]
     pub days_left: Option<i64>,
     /// The JST end date, `YYYY-MM-DD`, for a linkage.
-    #[serde(default)]
     pub end_date: Option<String>,
     /// When data was last retrieved.
-    #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_retrieval_at: Option<OffsetDateTime>,
     /// When the linkage's next automatic retrieval is due.
-    #[serde(default, with = "time::serde::rfc3339::option")]
     pub next_retrieval_at: Option<OffsetDateTime>,
     /// Automatic retrievals that failed in a row.
-    #[serde(default)]
     pub retrieval_failures: u32,
+}
+
+/// What the backend adds to the consent's fields in a [`ConsentView`].
+/// Merged by hand rather than with `#[serde(flatten)]`, whose buffering
+/// costs the browser package ~4 KB gzip.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Computed {
+    status: ConsentStatus,
+    #[serde(default)]
+    days_left: Option<i64>,
+    #[serde(default)]
+    end_date: Option<String>,
+    #[serde(default, with = "crate::rfc3339::option")]
+    last_retrieval_at: Option<OffsetDateTime>,
+    #[serde(default, with = "crate::rfc3339::option")]
+    next_retrieval_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    retrieval_failures: u32,
+}
+
+impl Serialize for ConsentView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let computed = Computed {
+            status: self.status,
+            days_left: self.days_left,
+            end_date: self.end_date.clone(),
+            last_retrieval_at: self.last_retrieval_at,
+            next_retrieval_at: self.next_retrieval_at,
+            retrieval_failures: self.retrieval_failures,
+        };
+        let mut object = serde_json::to_value(&self.consent).map_err(S::Error::custom)?;
+        if let (Some(fields), serde_json::Value::Object(more)) = (
+            object.as_object_mut(),
+            serde_json::to_value(computed).map_err(S::Error::custom)?,
+        ) {
+            fields.extend(more);
+        }
+        object.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConsentView {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let object = serde_json::Value::deserialize(deserializer)?;
+        let consent = Consent::deserialize(&object).map_err(D::Error::custom)?;
+        let computed = Computed::deserialize(&object).map_err(D::Error::custom)?;
+        Ok(Self {
+            consent,
+            status: computed.status,
+            days_left: computed.days_left,
+            end_date: computed.end_date,
+            last_retrieval_at: computed.last_retrieval_at,
+            next_retrieval_at: computed.next_retrieval_at,
+            retrieval_failures: computed.retrieval_failures,
+        })
+    }
 }
 
 /// A retrieval's progress.

@@ -40,14 +40,14 @@ pub struct Consent {
     /// The operator's retention statement.
     pub retention: String,
     /// When the citizen approved at Mynaportal.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub granted_at: OffsetDateTime,
     /// When the citizen withdrew the consent.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "crate::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
     /// When the authority suspended the grant (e.g. a refresh token was
     /// used twice, a sign of theft).
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "crate::rfc3339::option")]
     pub suspended_at: Option<OffsetDateTime>,
 }
 
@@ -222,7 +222,7 @@ pub struct Receipt {
     /// Grant or revocation.
     pub event: ReceiptEvent,
     /// When the receipt was issued.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub issued_at: OffsetDateTime,
     /// The language of the receipt's texts.
     pub language: Locale,
@@ -235,10 +235,10 @@ pub struct Receipt {
     /// The consent it is about.
     pub consent_id: String,
     /// When consent was granted.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub granted_at: OffsetDateTime,
     /// When it was withdrawn, for a revocation receipt.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "crate::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
     /// The data controller: the operator.
     pub controller: Operator,
@@ -284,7 +284,7 @@ pub struct ReceiptPeriod {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "time::serde::rfc3339::option"
+        with = "crate::rfc3339::option"
     )]
     pub ends_at: Option<OffsetDateTime>,
     /// The Japanese calendar date it ends on, `YYYY-MM-DD`.

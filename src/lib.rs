@@ -11,6 +11,8 @@
 //! - [`consent`] — a granted consent: status, end date and days left in
 //!   Japan's calendar, and the consent receipt.
 //! - [`digest`] — SHA-256 hex, shared by receipts and requests.
+//! - [`rfc3339`] — timestamps on the wire, as `time` writes them, without
+//!   `time`'s formatting in the browser package.
 //! - [`weburl`] — WHATWG URL parsing: the `url` crate natively, the
 //!   browser's `URL` in wasm.
 //! - [`flow`] — the pending authorization transaction and every check on
@@ -30,6 +32,7 @@ pub mod digest;
 pub mod flow;
 pub mod i18n;
 pub mod request;
+pub mod rfc3339;
 pub mod weburl;
 
 #[cfg(feature = "browser")]

@@ -26,21 +26,18 @@ impl WebUrl {
             .map(|(key, value)| (key.into_owned(), value.into_owned()))
     }
 
-    /// Whether the host is a loopback address or `localhost`.
+    /// Whether the host is a loopback address or `localhost`. Both parsers
+    /// serialise hosts canonically (IPv4 as four decimal numbers, IPv6
+    /// compressed as RFC 5952 says), so a look at the text suffices and the
+    /// browser package needs no IP address parser.
     pub fn is_loopback(&self) -> bool {
-        if let Some(v6) = self
-            .host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-        {
-            return v6
-                .parse::<std::net::Ipv6Addr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        }
-        match self.host.parse::<std::net::Ipv4Addr>() {
-            Ok(ip) => ip.is_loopback(),
-            Err(_) => self.host == "localhost",
-        }
+        let mut parts = self.host.split('.');
+        let ipv4 = self.host.split('.').count() == 4
+            && self
+                .host
+                .split('.')
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+        self.host == "localhost" || self.host == "[::1]" || (ipv4 && parts.next() == Some("127"))
     }
 }
 

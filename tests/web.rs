@@ -187,3 +187,55 @@ fn validate_throws_for_an_unknown_message_locale() {
     let error = MynaConsent::validate(parse(PHR), Some("de".into())).expect_err("unknown locale");
     assert_eq!(string(&error, "code"), "unknown_locale");
 }
+
+/// The browser's URL reads what the `url` crate reads natively (the same
+/// cases as src/weburl.rs's native tests): the wasm package relies on it.
+#[wasm_bindgen_test]
+fn urls_parse_as_natively() {
+    use myna_consent::weburl::parse;
+    let url = parse("https://User:pw@Example.JP:8443/a?code=x%20y&state=s+t#f").unwrap();
+    assert_eq!(url.scheme, "https");
+    assert_eq!(url.host, "example.jp");
+    assert!(url.has_credentials);
+    let pairs: Vec<_> = url.query_pairs().collect();
+    assert_eq!(
+        pairs,
+        [
+            ("code".to_owned(), "x y".to_owned()),
+            ("state".to_owned(), "s t".to_owned())
+        ]
+    );
+    assert!(parse("/relative").is_none());
+    for text in [
+        "http://127.0.0.1/",
+        "http://127.1/",
+        "http://127.255.0.9/",
+        "http://[::1]/",
+        "http://[0:0:0:0:0:0:0:1]/",
+        "http://localhost:8080/",
+        "http://LOCALHOST/",
+    ] {
+        assert!(parse(text).unwrap().is_loopback(), "{text}");
+    }
+    for text in [
+        "http://example.jp/",
+        "http://[::2]/",
+        "http://10.0.0.1/",
+        "http://localhost.example/",
+        "http://127.example/",
+        "http://127.0.0.1.example/",
+        "http://[::ffff:127.0.0.1]/",
+    ] {
+        assert!(!parse(text).unwrap().is_loopback(), "{text}");
+    }
+    assert_eq!(parse("mailto:a@example.jp").unwrap().host, "");
+}
+
+/// The browser's RFC 3339 (src/rfc3339.rs) reads what the backend writes.
+#[wasm_bindgen_test]
+fn timestamps_read_and_write_as_natively() {
+    use myna_consent::rfc3339::own::{format, parse};
+    let at = parse("2026-11-25T18:56:53.120+09:00").unwrap();
+    assert_eq!(format(at).unwrap(), "2026-11-25T18:56:53.12+09:00");
+    assert_eq!(at.unix_timestamp(), 1_795_600_613);
+}

@@ -18,7 +18,7 @@ pub struct PendingTransaction {
     /// SHA-256 of the consent request, to tell which request came back.
     pub request_digest: String,
     /// When the citizen agreed on the consent screen.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub started_at: OffsetDateTime,
     /// Set once a callback with this state was handed to the backend.
     #[serde(default)]

@@ -256,12 +256,15 @@ async fn start(
         .special_care_items()
         .iter()
         .any(|item| shared(item.id));
+    let digest = request_digest(valid)
+        .await
+        .ok_or_else(|| ("digest_unavailable".to_owned(), None))?;
     let choice = StartChoice {
         request: reference.to_owned(),
         optional_items: chosen.to_vec(),
         special_care_confirmed: special,
         locale: sdk.locale,
-        request_digest: valid.digest(),
+        request_digest: digest.clone(),
     };
     let started = sdk
         .backend
@@ -276,7 +279,7 @@ async fn start(
     let pending = PendingTransaction {
         state: started.state,
         issuer: started.issuer,
-        request_digest: valid.digest(),
+        request_digest: digest,
         started_at: now(),
         used: false,
     };
@@ -326,4 +329,19 @@ fn validation_result(request: JsValue, locale: Option<Locale>) -> serde_json::Va
             "errors": errors.iter().map(|e| e.to_json(locale)).collect::<Vec<_>>(),
         }),
     }
+}
+
+/// [`request::ValidRequest::digest`], computed by the browser's
+/// SubtleCrypto: the same SHA-256 of the same RFC 8785 bytes, without
+/// carrying a SHA-256 implementation in the package.
+async fn request_digest(valid: &request::ValidRequest) -> Option<String> {
+    let canonical = crate::digest::canonical_json(valid.request())?;
+    let subtle = web_sys::window()?.crypto().ok()?.subtle();
+    let promise = subtle
+        .digest_with_str_and_u8_array("SHA-256", canonical.as_bytes())
+        .ok()?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    Some(crate::digest::hex(
+        &js_sys::Uint8Array::new(&buffer).to_vec(),
+    ))
 }
