@@ -75,8 +75,16 @@ async function instantiate(part) {
     throw loadError(part, cause);
   }
   try {
-    // Node and Node-based test runners: read the file; browsers fetch it.
-    const module_or_path = source.protocol === "file:" ? await readFile(source) : source;
+    // Node and Node-based test runners read the file beside this one. The
+    // name is built, not literal, so that no bundler rewrites it: Vitest
+    // turns the literal URL above into a dev-server address that jsdom
+    // cannot reach. Browsers fetch the URL the bundler emitted (webpack
+    // also writes a file: URL for import.meta.url, hence the Node check).
+    const here = import.meta.url;
+    const node = typeof globalThis.process?.versions?.node === "string";
+    const module_or_path = node && here.startsWith("file:")
+      ? await readFile(new URL("./" + part + "_bg.wasm", here))
+      : source;
     await glue.default({ module_or_path });
   } catch (cause) {
     throw loadError(part, cause);

@@ -66,6 +66,17 @@ ensure_npm() {
   fi
 }
 
+ensure_bundler_tests() {
+  # The bundler suite's own packages (Vite 6 and 8, webpack 5, Vitest,
+  # jsdom), pinned in tests/bundlers/package-lock.json, as ensure_npm does.
+  local dir=tests/bundlers
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] \
+    || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    step "installing the bundler tests' npm packages ($dir/package-lock.json)"
+    npm ci --no-audit --no-fund --prefix "$dir"
+  fi
+}
+
 # The wasm features that Rust's wasm32 target emits and every current
 # browser runs; wasm-opt must be told, or it refuses the module.
 WASM_OPT_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext

@@ -76,9 +76,12 @@ describe("when the SDK cannot load", () => {
 
   test("a module that cannot be fetched is a load_failed notice with a retry that works", async () => {
     const page = await newPage(env);
+    // Offline for the module (the page's preload and the SDK's own fetch)
+    // until the notice is up; then the network is back.
+    let offline = true;
     let refused = 0;
     await page.route(/\/pkg\/consent_bg\.wasm$/, async (route) => {
-      if (refused === 0) {
+      if (offline) {
         refused += 1;
         await route.abort("internetdisconnected");
       } else {
@@ -89,10 +92,11 @@ describe("when the SDK cannot load", () => {
     const notice = page.getByRole("alert").filter({ hasText: "画面を読み込めませんでした" });
     await notice.waitFor();
     assert.deepEqual(await axe(page), []);
+    offline = false;
     await notice.getByRole("button", { name: "もう一度読み込む" }).click();
     await page.getByRole("button", { name: AGREE }).waitFor();
     assert.equal(await notice.count(), 0);
-    assert.equal(refused, 1);
+    assert.ok(refused >= 1);
     const uncaught = page.problems.filter((p) => p.startsWith("page error"));
     assert.deepEqual(uncaught, []);
     await page.context().close();

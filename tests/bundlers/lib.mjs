@@ -1,0 +1,198 @@
+// Shared by the bundler tests: where things are, what a build must emit, a
+// static server with the demo's CSP, and the checks in Debian's Chromium.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import { dirname, extname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+// From the repository's root node_modules (scripts/test installs it first):
+// one pinned version for the e2e tests and these.
+import { chromium } from "playwright-core";
+
+export const HERE = dirname(fileURLToPath(import.meta.url));
+export const APP = join(HERE, "app");
+export const OUT = join(HERE, ".out");
+// The freshly built package, as the apps see it through the file: link.
+export const PKG = join(HERE, "node_modules", "myna-consent");
+export const OPERATOR = "すこやか手帳株式会社";
+
+// The same policy as every operator page of the demo (README.md).
+export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
+
+const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
+
+export function filesUnder(dir) {
+  return readdirSync(dir, { recursive: true })
+    .map((name) => join(dir, name))
+    .filter((path) => statSync(path).isFile());
+}
+
+/**
+ * What every build must hold: both WebAssembly modules byte for byte, and
+ * each wasm-bindgen glue in a chunk of its own that the entry only imports
+ * lazily. The glue's import namespace ("./consent_bg.js") is a string that
+ * survives minification, so it tells where the glue ended up.
+ */
+export function checkBuild(outDir, entry) {
+  const files = filesUnder(outDir);
+  const byHash = new Map(files.map((path) => [sha256(readFileSync(path)), path]));
+  for (const part of ["consent", "account"]) {
+    const wasm = byHash.get(sha256(readFileSync(join(PKG, `${part}_bg.wasm`))));
+    assert.ok(wasm, `${part}_bg.wasm is emitted, unchanged, into ${relative(HERE, outDir)}`);
+    assert.equal(extname(wasm), ".wasm", `${part}_bg.wasm keeps its extension (the server's MIME type depends on it)`);
+  }
+  const entryText = readFileSync(entry, "utf8");
+  const scripts = files.filter((path) => path.endsWith(".js") && path !== entry);
+  const glue = {};
+  for (const part of ["consent", "account"]) {
+    const marker = `./${part}_bg.js`;
+    assert.ok(!entryText.includes(marker), `the entry chunk does not hold the ${part} glue`);
+    const chunks = scripts.filter((path) => readFileSync(path, "utf8").includes(marker));
+    assert.equal(chunks.length, 1, `the ${part} glue is in exactly one other chunk: ${chunks.map((p) => relative(outDir, p))}`);
+    glue[part] = `/${relative(outDir, chunks[0]).split(sep).join("/")}`;
+  }
+  // The entry holds index.js (15 kB unminified) and the app; the glue alone is 50 kB.
+  assert.ok(entryText.length < 25_000, `the entry chunk is small (${entryText.length} bytes)`);
+  return { files, glue };
+}
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".map": "application/json",
+};
+
+/** Serves `root` on 127.0.0.1 (a free port) with the CSP on every answer. */
+export async function serve(root) {
+  const server = createServer((req, res) => {
+    res.setHeader("Content-Security-Policy", CSP);
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    let file = resolve(root, `.${path.endsWith("/") ? `${path}index.html` : path}`);
+    if (file !== root && !file.startsWith(root + sep)) file = null;
+    let body = null;
+    try {
+      if (file && statSync(file).isFile()) body = readFileSync(file);
+    } catch {}
+    if (body === null) {
+      // Chromium asks for /favicon.ico on its own; a 404 would be a console error.
+      res.writeHead(path === "/favicon.ico" ? 204 : 404).end();
+      return;
+    }
+    const type = TYPES[extname(file)];
+    assert.ok(type, `the server knows the type of ${file}`);
+    res.writeHead(200, { "Content-Type": type, "Cache-Control": "no-store" }).end(body);
+  });
+  await new Promise((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    close: () => new Promise((done) => server.close(done)),
+  };
+}
+
+/** Debian's Chromium, headless, with the flags of tests/e2e/harness.mjs. */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+}
+
+/**
+ * Opens a built app under the CSP and checks it the way a citizen meets it:
+ * the page paints and shows a loading notice while the WebAssembly is held
+ * back; once it arrives, the consent screen appears, in a shadow root in
+ * #app; only the consent part was fetched (`glue` from checkBuild); nothing
+ * was logged as an error or a warning.
+ */
+export async function checkApp(browser, outDir, { glue }) {
+  const site = await serve(outDir);
+  const context = await browser.newContext({ locale: "ja-JP" });
+  try {
+    // Runs before any page script; CSP violations become console errors.
+    await context.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (event) => {
+        console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`);
+      });
+    });
+    const page = await context.newPage();
+    const problems = [];
+    page.on("console", (message) => {
+      if (message.type() === "error" || message.type() === "warning") {
+        problems.push(`console ${message.type()}: ${message.text()} (${message.location().url})`);
+      }
+    });
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    const wasm = [];
+    page.on("response", (response) => {
+      if (response.url().endsWith(".wasm")) wasm.push(response);
+    });
+    const requested = [];
+    page.on("request", (request) => requested.push(request.url()));
+
+    let release;
+    const held = new Promise((done) => { release = done; });
+    await page.route(/\.wasm$/, async (route) => {
+      await held;
+      await route.continue();
+    });
+
+    // A timeout says little by itself: add what the page logged.
+    const explain = (what) => (error) => {
+      throw new Error(`${what}: ${error.message.split("\n")[0]}\n${problems.join("\n")}`);
+    };
+    await page.goto(site.url);
+    // Before the WebAssembly: the host page ran, and the SDK says it is loading.
+    await page.waitForFunction(() => document.body.dataset.host === "painted", null, { timeout: 10_000 })
+      .catch(explain("the host page did not paint while the WebAssembly was on its way"));
+    await page.locator("#app").getByRole("status").filter({ hasText: "画面を読み込んでいます" }).waitFor({ timeout: 10_000 })
+      .catch(explain("no loading notice"));
+    assert.equal(await page.getByRole("article").count(), 0, "no screen before the WebAssembly arrives");
+    release();
+
+    // The screen: an article named by its heading, which names the operator,
+    // marked as a draft preview, in the shadow root of div[data-myna-consent].
+    // Or the SDK's own failure notice (load_failed, wasm_blocked): fail at once.
+    const screen = page.getByRole("article", { name: new RegExp(OPERATOR) });
+    const failed = page.locator("[data-myna-consent-error]");
+    await screen.or(failed).waitFor({ timeout: 20_000 }).catch(explain("no consent screen"));
+    if (await failed.count()) {
+      assert.fail(`the SDK shows a failure: ${await failed.first().getAttribute("data-myna-consent-error")}\n${problems.join("\n")}`);
+    }
+    await screen.getByRole("heading", { level: 2, name: new RegExp(OPERATOR) }).waitFor();
+    await screen.getByRole("note").filter({ hasText: "確認用の表示" }).waitFor();
+    await screen.getByRole("button", { name: "同意してマイナポータルへ進む" }).waitFor();
+    assert.equal(
+      await page.evaluate(() => {
+        const host = document.querySelector("#app > div[data-myna-consent]");
+        return host?.shadowRoot?.querySelector("article.consent h2")?.textContent ?? null;
+      }),
+      `${OPERATOR}への情報の提供について、同意をお願いします`,
+    );
+    assert.equal(await page.evaluate(() => document.body.dataset.host), "painted");
+    assert.equal(await page.locator("[data-myna-consent-loading]").count(), 0, "the loading notice is gone");
+
+    // Only the consent part was fetched, as WebAssembly, byte for byte.
+    assert.equal(wasm.length, 1, `one WebAssembly module fetched: ${wasm.map((r) => r.url())}`);
+    assert.equal(wasm[0].headers()["content-type"], "application/wasm");
+    assert.equal(sha256(await wasm[0].body()), sha256(readFileSync(join(PKG, "consent_bg.wasm"))));
+    const origin = new URL(site.url).origin;
+    assert.deepEqual(requested.filter((url) => new URL(url).origin !== origin), [], "nothing leaves the site");
+    const paths = requested.map((url) => new URL(url).pathname);
+    assert.ok(paths.includes(glue.consent), `the consent chunk ${glue.consent} was loaded`);
+    assert.ok(!paths.includes(glue.account), `the account chunk ${glue.account} was not loaded`);
+
+    // The page settles: late errors (a panic after the first render) count too.
+    await page.waitForTimeout(300);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    await site.close();
+  }
+}
