@@ -38,6 +38,7 @@ export type {
 
 /** An error from the SDK: a stable `code`, a message for developers, and the field it concerns. */
 export declare class MynaConsentError extends Error {
+  constructor(code: string, message: string, field?: string);
   readonly name: "MynaConsentError";
   readonly code: string;
   readonly field?: string;
@@ -50,7 +51,8 @@ export type Part = "consent" | "account";
  * Fetches and compiles a part of the SDK ahead of its first use ("consent"
  * by default). Importing the package loads nothing; every method loads
  * what it needs. Rejects with `wasm_blocked` when the page's CSP forbids
- * WebAssembly, or `load_failed` (a later call tries again).
+ * WebAssembly, `wasm_unavailable` when the browser has none, or
+ * `load_failed` (a later call tries again).
  */
 export declare function load(part?: Part): Promise<void>;
 

@@ -59,6 +59,11 @@ function bindings(part) {
 }
 
 async function instantiate(part) {
+  // Without WebAssembly at all (a hardened browser, iOS Lockdown Mode)
+  // nothing can load; say so before trying.
+  if (typeof WebAssembly === "undefined") {
+    throw new MynaConsentError("wasm_unavailable", "This browser does not run WebAssembly (it is switched off or missing).");
+  }
   // Literal specifiers and `new URL(..., import.meta.url)`: what bundlers
   // (Vite, webpack, esbuild) recognise to emit the files beside the app.
   let glue;
@@ -72,24 +77,30 @@ async function instantiate(part) {
       source = new URL("./account_bg.wasm", import.meta.url);
     }
   } catch (cause) {
-    throw loadError(part, cause);
+    // A failed script import stays failed in some browsers' module maps:
+    // only a reload of the page tries again.
+    const error = loadError(part, cause);
+    error.reload = true;
+    throw error;
   }
   try {
-    // Node and Node-based test runners read the file beside this one. The
-    // name is built, not literal, so that no bundler rewrites it: Vitest
-    // turns the literal URL above into a dev-server address that jsdom
-    // cannot reach. Browsers fetch the URL the bundler emitted (webpack
-    // also writes a file: URL for import.meta.url, hence the Node check).
-    const here = import.meta.url;
-    const node = typeof globalThis.process?.versions?.node === "string";
-    const module_or_path = node && here.startsWith("file:")
-      ? await readFile(new URL("./" + part + "_bg.wasm", here))
-      : source;
-    await glue.default({ module_or_path });
+    await glue.default({ module_or_path: await wasmSource(source) });
   } catch (cause) {
     throw loadError(part, cause);
   }
   return glue;
+}
+
+/**
+ * Browsers fetch the URL the bundler emitted. Node (SSR, build scripts,
+ * test runners) reads the file: from a file: URL, or, when Vite or Vitest
+ * rewrote it to its dev server's /@fs/ path, from that path on disk.
+ */
+async function wasmSource(source) {
+  if (typeof globalThis.process?.versions?.node !== "string") return source;
+  if (source.protocol === "file:") return readFile(source);
+  if (source.pathname.startsWith("/@fs/")) return readFile(decodeURIComponent(source.pathname.slice(4)));
+  return source;
 }
 
 async function readFile(url) {
@@ -99,10 +110,24 @@ async function readFile(url) {
   return fs.readFile(url);
 }
 
+/**
+ * Whether the page's CSP forbids compiling WebAssembly. Each browser words
+ * the refusal differently (Chrome and Firefox throw CompileError, Safari
+ * EvalError), so ask the browser directly: compile the smallest module.
+ */
+function wasmForbidden() {
+  try {
+    new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 function loadError(part, cause) {
+  if (cause instanceof MynaConsentError) return cause;
   const text = String(cause?.message ?? cause);
-  const blocked = cause instanceof WebAssembly.CompileError && /Content.Security.Policy|unsafe-eval|wasm-eval/i.test(text);
-  const error = blocked
+  const error = wasmForbidden()
     ? new MynaConsentError(
         "wasm_blocked",
         `The page's Content-Security-Policy does not allow WebAssembly: add 'wasm-unsafe-eval' to script-src. (${text})`,
@@ -117,7 +142,9 @@ function checkOptions(options) {
     throw new MynaConsentError("invalid_options", "MynaConsent.create() needs an options object.", "options");
   }
   const { backend, locale, navigate, userToken } = options;
-  if (typeof backend !== "string" || !backend.startsWith("/") || backend.startsWith("//")) {
+  // A path on this origin: "//host" and "/\\host" would leave it (browsers
+  // read a backslash as a slash), taking the sign-in token along.
+  if (typeof backend !== "string" || !backend.startsWith("/") || /^\/[\/\\]/.test(backend) || backend.includes("\\")) {
     throw new MynaConsentError("invalid_options", 'options.backend must be a path on this origin, such as "/myna".', "backend");
   }
   if (locale !== undefined && !LOCALES.includes(locale)) {
@@ -170,18 +197,27 @@ const NOTICES = {
     loading: "画面を読み込んでいます…",
     load_failed: "画面を読み込めませんでした。通信の状態をご確認のうえ、もう一度お試しください。",
     wasm_blocked: "この画面を表示できませんでした。お手数ですが、サービスの提供者にお問い合わせください。",
+    wasm_unavailable: "お使いのブラウザーの設定では、この画面を表示できません。別のブラウザーでお試しいただくか、サービスの提供者にお問い合わせください。",
     retry: "もう一度読み込む",
   },
   en: {
     loading: "Loading…",
     load_failed: "The screen could not be loaded. Please check your connection and try again.",
     wasm_blocked: "This screen cannot be shown. Please contact the service provider.",
+    wasm_unavailable: "This screen cannot be shown with your browser's settings. Please try another browser, or contact the service provider.",
     retry: "Load again",
   },
 };
 
-/** The screen in each element, so that a second mount replaces the first. */
+const LOAD_ERRORS = ["load_failed", "wasm_blocked", "wasm_unavailable"];
+
+/** The screen (or notice) in each element, so that a second one replaces the first. */
 const screens = new WeakMap();
+
+// A handle's inner workings, out of the public surface.
+const ATTACH = Symbol("attach");
+const NOTIFY = Symbol("notify");
+const CLOSED = Symbol("closed");
 
 /** A mounted screen. */
 export class MountHandle {
@@ -199,30 +235,33 @@ export class MountHandle {
     if (this.#closed) return;
     this.#closed = true;
     this.#showNotice(null);
-    this.#inner?.unmount();
-    this.#inner?.free?.();
+    const inner = this.#inner;
     this.#inner = null;
-    this.#onClose(this);
+    try {
+      inner?.unmount();
+      inner?.free?.();
+    } finally {
+      this.#onClose(this);
+    }
   }
 
-  get closed() {
+  get [CLOSED]() {
     return this.#closed;
   }
 
-  attach(inner) {
+  [ATTACH](inner) {
     this.#showNotice(null);
     this.#inner = inner;
+  }
+
+  [NOTIFY](host, node) {
+    host.append(node);
+    this.#showNotice(node);
   }
 
   #showNotice(node) {
     this.#notice?.remove();
     this.#notice = node;
-  }
-
-  notify(host, build) {
-    const node = build(host.ownerDocument);
-    host.append(node);
-    this.#showNotice(node);
   }
 }
 
@@ -270,6 +309,7 @@ export class MynaConsent {
 
   /** Shows the consent screen of a request defined on the backend, or a draft as a preview. */
   mountConsent(target, options) {
+    this.#alive();
     const host = resolveTarget(target);
     checkMountConsent(options);
     return this.#mount("consent", host, (core) => core.mountConsent(host, options));
@@ -277,6 +317,7 @@ export class MynaConsent {
 
   /** Shows the review screen, with revocation. */
   mountReview(target) {
+    this.#alive();
     const host = resolveTarget(target);
     return this.#mount("account", host, (core) => core.mountReview(host));
   }
@@ -284,7 +325,18 @@ export class MynaConsent {
   /** On the redirect page: checks the callback, completes at the backend, resolves with the consent. */
   async completeAuthorization(url, options) {
     const target = options?.target;
-    const core = await this.#core("account", target === undefined || target === null ? null : resolveTarget(target));
+    const host = target === undefined || target === null ? null : resolveTarget(target);
+    // While the module loads, the target says so; a failure replaces that
+    // with a notice; the outcome screen replaces both.
+    const placeholder = host ? this.#placeholder(host) : null;
+    let core;
+    try {
+      core = await this.#core("account");
+    } catch (error) {
+      if (placeholder && !placeholder[CLOSED]) placeholder[NOTIFY](host, this.#failureNotice(host, error, null));
+      throw error;
+    }
+    placeholder?.unmount();
     try {
       return await core.completeAuthorization(url, options);
     } catch (error) {
@@ -312,24 +364,37 @@ export class MynaConsent {
     }
   }
 
-  /** Adds a listener for `granted`, `denied`, `revoked`, `renew` or `error`. */
+  /** Adds a listener for `granted`, `denied`, `revoked`, `renew` or `error`. Adding it twice calls it twice. */
   on(event, listener) {
     this.#listenersOf(event, listener).push(listener);
   }
 
-  /** Removes a listener added with on(). */
+  /** Removes a listener added with on(), however many times it was added. */
   off(event, listener) {
     const list = this.#listenersOf(event, listener);
-    const at = list.indexOf(listener);
-    if (at >= 0) list.splice(at, 1);
+    for (let at = list.indexOf(listener); at >= 0; at = list.indexOf(listener)) list.splice(at, 1);
   }
 
   /** Removes every screen and every listener; the SDK does nothing more. */
   destroy() {
     this.#destroyed = true;
     for (const list of this.#listeners.values()) list.length = 0;
-    for (const handle of [...this.#handles]) handle.unmount();
-    for (const core of this.#cores.values()) core.then((inner) => inner.destroy(), () => {});
+    for (const handle of [...this.#handles]) {
+      try {
+        handle.unmount();
+      } catch (error) {
+        console.error(error);
+      }
+    }
+    for (const core of this.#cores.values()) {
+      core.then((inner) => {
+        try {
+          inner.destroy();
+        } catch (error) {
+          console.error(error);
+        }
+      }, () => {});
+    }
     this.#cores.clear();
   }
 
@@ -357,11 +422,15 @@ export class MynaConsent {
     }
   }
 
-  /** The part's SDK instance, forwarding its events here; a failed load is reported and shown in `host`. */
-  async #core(part, host = null) {
+  #alive() {
     if (this.#destroyed) {
       throw new MynaConsentError("destroyed", "This MynaConsent was destroyed; create a new one.");
     }
+  }
+
+  /** The part's SDK instance, forwarding its events here. A failed load fires `error` (once) and rejects. */
+  async #core(part) {
+    this.#alive();
     let core = this.#cores.get(part);
     if (!core) {
       core = bindings(part).then(async (glue) => {
@@ -380,15 +449,13 @@ export class MynaConsent {
     } catch (cause) {
       const error = asMynaError(cause);
       this.#emit("error", { code: error.code, message: error.message });
-      if (host) this.#showLoadFailure(host, error, null);
       throw error;
     }
   }
 
-  #mount(part, host, mount) {
-    if (this.#destroyed) {
-      throw new MynaConsentError("destroyed", "This MynaConsent was destroyed; create a new one.");
-    }
+  /** A handle that owns `host`'s content for now: the loading notice. */
+  #placeholder(host) {
+    this.#alive();
     screens.get(host)?.unmount();
     const handle = new MountHandle((closed) => {
       this.#handles.delete(closed);
@@ -396,53 +463,62 @@ export class MynaConsent {
     });
     screens.set(host, handle);
     this.#handles.add(handle);
+    const text = host.ownerDocument.createElement("p");
+    text.setAttribute("role", "status");
+    text.setAttribute("data-myna-consent-loading", "");
+    text.textContent = NOTICES[this.locale].loading;
+    handle[NOTIFY](host, text);
+    return handle;
+  }
+
+  #mount(part, host, mount) {
+    const handle = this.#placeholder(host);
     const start = () => {
-      handle.notify(host, (document) => {
-        const text = document.createElement("p");
-        text.setAttribute("role", "status");
-        text.setAttribute("data-myna-consent-loading", "");
-        text.textContent = NOTICES[this.locale].loading;
-        return text;
-      });
       this.#core(part)
         .then((core) => {
-          if (!handle.closed) handle.attach(mount(core));
+          if (!handle[CLOSED]) handle[ATTACH](mount(core));
         })
         .catch((cause) => {
-          if (handle.closed) return;
+          if (handle[CLOSED]) return;
           const error = asMynaError(cause);
-          if (error.code === "load_failed" || error.code === "wasm_blocked") {
-            this.#showLoadFailure(host, error, handle, start);
+          if (LOAD_ERRORS.includes(error.code)) {
+            // #core reported it already.
+            handle[NOTIFY](host, this.#failureNotice(host, error, error.reload ? () => location.reload() : retry));
           } else {
-            handle.attach(null);
+            handle[ATTACH](null);
             this.#emit("error", { code: error.code, message: error.message, field: error.field });
           }
         });
+    };
+    const retry = () => {
+      if (handle[CLOSED]) return;
+      const text = host.ownerDocument.createElement("p");
+      text.setAttribute("role", "status");
+      text.textContent = NOTICES[this.locale].loading;
+      handle[NOTIFY](host, text);
+      start();
     };
     start();
     return handle;
   }
 
-  /** A plain notice in the operator's element: what happened, and a way to try again when that can help. */
-  #showLoadFailure(host, error, handle, retry) {
+  /** What happened, for the citizen, and a way to try again when that can help. */
+  #failureNotice(host, error, retry) {
     const words = NOTICES[this.locale];
-    const build = (document) => {
-      const box = document.createElement("div");
-      box.setAttribute("role", "alert");
-      box.setAttribute("data-myna-consent-error", error.code);
-      const text = document.createElement("p");
-      text.textContent = words[error.code] ?? words.load_failed;
-      box.append(text);
-      if (retry && error.code === "load_failed") {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.textContent = words.retry;
-        button.addEventListener("click", retry);
-        box.append(button);
-      }
-      return box;
-    };
-    if (handle) handle.notify(host, build);
-    else host.append(build(host.ownerDocument));
+    const document = host.ownerDocument;
+    const box = document.createElement("div");
+    box.setAttribute("role", "alert");
+    box.setAttribute("data-myna-consent-error", error.code);
+    const text = document.createElement("p");
+    text.textContent = words[error.code] ?? words.load_failed;
+    box.append(text);
+    if (retry && error.code === "load_failed") {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = words.retry;
+      button.addEventListener("click", retry);
+      box.append(button);
+    }
+    return box;
   }
 }

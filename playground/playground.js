@@ -263,10 +263,10 @@ async function main() {
   const textarea = document.getElementById("request");
   const load = () => {
     textarea.value = JSON.stringify({ ...SAMPLES[sample.value], locale }, null, 2);
-    renderVerdict(locale, words);
+    renderVerdict(locale, words).catch(showFailure);
   };
   sample.addEventListener("change", load);
-  document.getElementById("run").addEventListener("click", () => renderVerdict(locale, words));
+  document.getElementById("run").addEventListener("click", () => renderVerdict(locale, words).catch(showFailure));
   load();
   await renderCatalogue(locale, words);
   const stateSelect = document.getElementById("screen-state");
@@ -286,6 +286,13 @@ async function main() {
   document.getElementById("catalogue").hidden = false;
   status.textContent = words.ready;
   document.body.dataset.state = "ready";
+}
+
+// The validator could not run (the SDK did not load): said on the page.
+function showFailure(error) {
+  const verdict = document.getElementById("verdict");
+  verdict.dataset.verdict = "error";
+  verdict.replaceChildren(el("p", { class: "bad" }, `${error.code ?? "error"}: ${error.message}`));
 }
 
 main().catch((error) => {

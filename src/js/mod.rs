@@ -227,7 +227,20 @@ thread_local! {
     static SCREENS: RefCell<(u32, Vec<(u32, Mounted)>)> = RefCell::default();
 }
 
-fn keep(mounted: Mounted) -> MountHandle {
+/// Keeps a screen, guarding its theme ([`crate::ui::theme`]): a refused
+/// variable fires `error` with `theme_rejected` and the variable's name.
+fn keep(sdk: &Rc<Sdk>, mounted: Mounted) -> MountHandle {
+    let reporter = Rc::clone(sdk);
+    let mounted = mounted.guard_theme(move |rejection| {
+        reporter.emit(
+            Event::Error,
+            &serde_json::json!({
+                "code": "theme_rejected",
+                "message": rejection.message,
+                "field": rejection.variable,
+            }),
+        );
+    });
     SCREENS.with(|screens| {
         let mut screens = screens.borrow_mut();
         screens.0 = screens.0.wrapping_add(1);
@@ -432,7 +445,9 @@ impl MynaConsent {
                 .and_then(|v| v.as_string())
         };
         let backend = read("backend")
-            .filter(|path| path.starts_with('/') && !path.starts_with("//"))
+            // "//host" and "/\\host" would leave this origin (browsers read a
+            // backslash as a slash), taking the sign-in token along.
+            .filter(|path| path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'))
             .ok_or_else(|| {
                 error(
                     "invalid_options",
