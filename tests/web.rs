@@ -239,3 +239,58 @@ fn timestamps_read_and_write_as_natively() {
     assert_eq!(format(at).unwrap(), "2026-11-25T18:56:53.12+09:00");
     assert_eq!(at.unix_timestamp(), 1_795_600_613);
 }
+
+/// The theme guard's arithmetic (src/ui/theme.rs): computed colours as
+/// browsers write them, and WCAG's contrast ratio.
+mod theme {
+    use myna_consent::ui::theme::{contrast, decimal, parse_colour, MIN_CONTRAST};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn reads_computed_colours() {
+        assert_eq!(
+            parse_colour("rgb(255, 255, 255)"),
+            Some((255.0, 255.0, 255.0, 1.0))
+        );
+        assert_eq!(
+            parse_colour("rgba(0, 0, 0, 0.5)"),
+            Some((0.0, 0.0, 0.0, 0.5))
+        );
+        assert_eq!(
+            parse_colour("rgb(10 20 30 / 50%)"),
+            Some((10.0, 20.0, 30.0, 0.5))
+        );
+        assert_eq!(
+            parse_colour("color(srgb 1 0 0.5)"),
+            Some((255.0, 0.0, 127.5, 1.0))
+        );
+        assert_eq!(parse_colour("oklch(0.5 0.1 200)"), None);
+        assert_eq!(parse_colour("rgb(1, 2)"), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn decimals_as_computed_styles_write_them() {
+        assert_eq!(decimal("12"), Some(12.0));
+        assert_eq!(decimal("0.5"), Some(0.5));
+        assert_eq!(decimal(".25"), Some(0.25));
+        assert_eq!(decimal("-1.25"), Some(-1.25));
+        assert_eq!(decimal("15.5"), Some(15.5));
+        for bad in ["", ".", "1e3", "1.2.3", "abc", "+1", "1,5"] {
+            assert_eq!(decimal(bad), None, "{bad}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn contrast_as_wcag_defines_it() {
+        let white = (255.0, 255.0, 255.0, 1.0);
+        let black = (0.0, 0.0, 0.0, 1.0);
+        assert!((contrast(black, white) - 21.0).abs() < 1e-9);
+        assert!((contrast(white, white) - 1.0).abs() < 1e-9);
+        // The SDK's own muted grey on white passes; #777 does not.
+        assert!(contrast((77.0, 77.0, 77.0, 1.0), white) >= MIN_CONTRAST);
+        assert!(contrast((119.0, 119.0, 119.0, 1.0), white) < MIN_CONTRAST);
+        // Half-transparent black on white is a mid grey.
+        let ratio = contrast((0.0, 0.0, 0.0, 0.5), white);
+        assert!(ratio > 3.0 && ratio < 4.5, "{ratio}");
+    }
+}

@@ -61,7 +61,7 @@ impl MynaConsent {
                 <ReviewScreen locale=locale backend=backend on_revoked=on_revoked on_renew=on_renew on_error=on_error />
             }
         })?;
-        Ok(keep(mounted))
+        Ok(keep(&self.sdk, mounted))
     }
 
     /// Revokes a consent at once and resolves with the receipt document.
@@ -131,7 +131,7 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
             &host,
             move || view! { <ReturnScreen locale=locale state=state retrieval=retrieval /> },
         )?;
-        let handle = keep(mounted);
+        let handle = keep(&sdk, mounted);
         sdk.screens.borrow_mut().push(handle.id);
     }
     strip_callback_from_address_bar();

@@ -176,7 +176,7 @@ impl MynaConsent {
                 }
             }
         })?;
-        Ok(keep(mounted))
+        Ok(keep(&self.sdk, mounted))
     }
 
     /// A request written in the page, shown for authoring: validated like
@@ -201,7 +201,7 @@ impl MynaConsent {
                 )?
             }
         };
-        Ok(keep(mounted))
+        Ok(keep(&self.sdk, mounted))
     }
 }
 

@@ -17,6 +17,7 @@ pub mod recipients;
 pub mod review;
 #[cfg(feature = "account-screens")]
 mod revocation;
+pub mod theme;
 
 use std::any::Any;
 
@@ -33,7 +34,10 @@ pub const STYLESHEET: &str = include_str!("styles.css");
 /// removes every node, listener and reactive effect it created.
 pub struct Mounted {
     wrapper: web_sys::Element,
+    container: web_sys::Element,
     handle: Option<Box<dyn Any>>,
+    /// The theme guard's timer, cleared on unmount.
+    guard: Option<(i32, wasm_bindgen::closure::Closure<dyn FnMut()>)>,
 }
 
 impl Mounted {
@@ -47,7 +51,36 @@ impl Mounted {
         &self.wrapper
     }
 
+    /// Starts the theme guard ([`theme`]): checks the screen now and every
+    /// second while it is shown, falls back where a theme would make text
+    /// unreadable, and tells `on_reject` once per refused variable.
+    pub fn guard_theme(mut self, on_reject: impl Fn(theme::Rejection) + 'static) -> Self {
+        let container = self.container.clone();
+        let mut reported = Vec::new();
+        let mut run = move || {
+            for rejection in theme::check(&container, &mut reported) {
+                on_reject(rejection);
+            }
+        };
+        run();
+        let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(run);
+        if let Some(window) = web_sys::window() {
+            if let Ok(id) = window.set_interval_with_callback_and_timeout_and_arguments_0(
+                closure.as_ref().unchecked_ref(),
+                1000,
+            ) {
+                self.guard = Some((id, closure));
+            }
+        }
+        self
+    }
+
     fn clear(&mut self) {
+        if let Some((id, _closure)) = self.guard.take() {
+            if let Some(window) = web_sys::window() {
+                window.clear_interval_with_handle(id);
+            }
+        }
         // Dropping the UnmountHandle disposes the reactive owner (effects,
         // listeners) and removes the rendered nodes.
         self.handle.take();
@@ -74,6 +107,7 @@ where
         .ok_or_else(|| JsValue::from_str("the host is not in a document"))?;
     let wrapper = document.create_element("div")?;
     wrapper.set_attribute("data-myna-consent", "")?;
+    theme::pin_wrapper(&wrapper);
     host.append_child(&wrapper)?;
     let shadow =
         wrapper.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?;
@@ -81,10 +115,17 @@ where
     let container: web_sys::HtmlElement = document.create_element("div")?.unchecked_into();
     container.set_class_name("myna");
     shadow.append_child(&container)?;
-    let handle = mount_to(container, view);
+    // The probes sit beside the screen's own root, which Leptos mounts into
+    // a child of its own so that re-renders never touch them.
+    theme::add_probes(&document, &container)?;
+    let root: web_sys::HtmlElement = document.create_element("div")?.unchecked_into();
+    container.append_child(&root)?;
+    let handle = mount_to(root, view);
     Ok(Mounted {
         wrapper,
+        container: container.into(),
         handle: Some(Box::new(handle)),
+        guard: None,
     })
 }
 
