@@ -563,6 +563,11 @@ async fn a_failed_start_is_shown_and_can_be_retried() {
     agree.click();
     settle().await;
     assert!(text_of(&root).contains("マイナポータルへ進めませんでした"));
+    assert!(
+        text_of(&root).contains("やり直しても同じ結果になります"),
+        "a configuration problem is not worded as 'try again later'"
+    );
+    assert!(!text_of(&root).contains("時間をおいて"));
     assert_eq!(errors.length(), 1);
     assert_eq!(string(&errors.get(0), "code"), "authority_unavailable");
     assert_eq!(
@@ -857,6 +862,90 @@ async fn the_return_screen_shows_the_outcome_in_plain_words() {
         0,
         "destroy() unmounts the return screen"
     );
+}
+
+/// Issue 12: each way a completion can fail has its own words and its own
+/// `code`, and none of them is worded as the citizen's refusal.
+#[wasm_bindgen_test]
+async fn each_failed_completion_says_what_happened() {
+    let cases = [
+        // (backend status, cause, event code, words on screen, "nothing shared" shown)
+        (
+            502,
+            "nothing_granted",
+            "nothing_granted",
+            "提供を認められた情報が一つもありませんでした",
+            true,
+        ),
+        (
+            502,
+            "configuration",
+            "configuration_error",
+            "やり直しても同じ結果になります",
+            true,
+        ),
+        (
+            503,
+            "temporary",
+            "temporarily_unavailable",
+            "一時的に利用できない",
+            true,
+        ),
+        (
+            502,
+            "uncertain",
+            "outcome_uncertain",
+            "完了したかどうかを確認できませんでした",
+            false,
+        ),
+    ];
+    for (status, cause, code, words, nothing_shared) in cases {
+        let routes = Object::new();
+        let problem = format!(
+            r#"{{ "status": {status}, "body": {{ "code": "authority_failed", "title": "t", "cause": "{cause}", "step": "token" }} }}"#
+        );
+        Reflect::set(
+            &routes,
+            &"POST /authorizations/complete".into(),
+            &json(&problem),
+        )
+        .expect("set");
+        let Fake { sdk, calls, base } = fake(&routes.into(), None);
+        set_pending(&base, "st-1", 1.0, false);
+        let errors = record(&sdk, "error");
+        let denied = record(&sdk, "denied");
+        let host = host();
+        let options = Object::new();
+        Reflect::set(&options, &"target".into(), &host).expect("set");
+        let url = format!("https://op.example/cb?code=c&state=st-1&{ISS}");
+        let refused = JsFuture::from(sdk.complete_authorization(url, options.into()))
+            .await
+            .expect_err("not completed");
+        settle().await;
+        assert_eq!(calls.length(), 1, "{cause}: the backend was asked once");
+        assert_eq!(string(&refused, "code"), code);
+        assert_eq!(errors.length(), 1, "{cause}: one error event");
+        assert_eq!(string(&errors.get(0), "code"), code);
+        assert_eq!(
+            string(&errors.get(0), "cause"),
+            cause,
+            "the developer keeps the cause"
+        );
+        assert_eq!(
+            denied.length(),
+            0,
+            "{cause}: never reported as the citizen's refusal"
+        );
+        let text = text_of(&shadow(&host));
+        assert!(text.contains(words), "{cause}: {text}");
+        assert!(!text.contains("同意しない"), "{cause}: {text}");
+        assert_eq!(
+            text.contains("あなたの情報は提供されていません"),
+            nothing_shared,
+            "{cause}: {text}"
+        );
+        sdk.destroy();
+    }
 }
 
 // ---- Review and revocation. ----

@@ -170,7 +170,11 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
     };
     let consent = match sdk.backend.complete(&completion).await {
         Ok(consent) => consent,
-        Err(e) => return Err(fail_because(Failure::from_backend(&e), e.code(), e.cause())),
+        Err(e) => {
+            let failure = Failure::from_backend(&e);
+            let code = failure.code().unwrap_or(e.code());
+            return Err(fail_because(failure, code, e.cause()));
+        }
     };
     state.try_set(ReturnState::Granted {
         operator: consent.consent.operator.name.clone(),

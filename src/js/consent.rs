@@ -228,8 +228,19 @@ fn consent_screen(
         };
         leptos::task::spawn_local(async move {
             if let Err((code, cause)) = start(&sdk, &reference, &valid, &chosen).await {
-                stage.try_set(Stage::Failed);
-                sdk.emit_error_because(&code, words(sdk.locale).start_failed, cause.as_deref());
+                let misconfigured = cause.as_deref() == Some("configuration");
+                stage.try_set(if misconfigured {
+                    Stage::Misconfigured
+                } else {
+                    Stage::Failed
+                });
+                let w = words(sdk.locale);
+                let message = if misconfigured {
+                    w.start_misconfigured
+                } else {
+                    w.start_failed
+                };
+                sdk.emit_error_because(&code, message, cause.as_deref());
             }
         });
     });

@@ -24,6 +24,10 @@ pub enum Stage {
     Starting,
     /// The transaction could not be created; the citizen can try again.
     Failed,
+    /// The transaction could not be created because the backend and the
+    /// authority do not fit: trying again will not help until the operator
+    /// acts, and the citizen is told so.
+    Misconfigured,
     /// The citizen declined: nothing is shared.
     Declined,
 }
@@ -300,6 +304,7 @@ pub fn ConsentScreen(
                     Stage::Starting => w.starting,
                     Stage::Failed if draft => w.draft_not_sent,
                     Stage::Failed => w.start_failed,
+                    Stage::Misconfigured => w.start_misconfigured,
                     _ => "",
                 }}
             </p>

@@ -18,7 +18,18 @@ pub enum Failure {
     Tampered,
     /// The callback was already used (reload, back button, replay).
     Used,
-    /// The operator's backend failed.
+    /// Mynaportal finished, but confirmed none of the items: no consent.
+    /// Not the citizen's refusal, and not to be worded as one.
+    NothingGranted,
+    /// The backend and the authority do not fit (a configuration error):
+    /// trying again cannot help; the operator must act.
+    Configuration,
+    /// Mynaportal or the backend is unavailable for now: try again later.
+    Temporary,
+    /// The answer to a single-use call was lost: the consent may or may not
+    /// exist. Never say that nothing was shared.
+    Uncertain,
+    /// The operator's backend failed in a way it did not explain.
     Backend,
     /// The network failed.
     Network,
@@ -42,8 +53,16 @@ impl Failure {
         }
     }
 
-    /// The failure a backend error reports.
+    /// The failure a backend error reports: by the backend's `cause` when
+    /// it gives one, else by its code.
     pub fn from_backend(error: &BackendError) -> Self {
+        match error.cause() {
+            Some("nothing_granted") => return Self::NothingGranted,
+            Some("configuration") => return Self::Configuration,
+            Some("uncertain") => return Self::Uncertain,
+            Some("temporary") if error.code() != "network" => return Self::Temporary,
+            _ => {}
+        }
         match error.code() {
             "network" => Self::Network,
             "access_denied" => Self::DeclinedAtPortal,
@@ -61,16 +80,39 @@ impl Failure {
             Self::Expired => w.expired,
             Self::Tampered => w.tampered,
             Self::Used => w.used,
+            Self::NothingGranted => w.nothing_granted,
+            Self::Configuration => w.configuration_problem,
+            Self::Temporary => w.temporarily_unavailable,
+            Self::Uncertain => w.outcome_uncertain,
             Self::Backend => w.backend_problem,
             Self::Network => w.network,
         }
+    }
+
+    /// The `code` of the `error` event, one per outcome a citizen is told
+    /// apart; `None` keeps the code that reported it (the callback check's,
+    /// or the backend's).
+    pub fn code(self) -> Option<&'static str> {
+        match self {
+            Self::NothingGranted => Some("nothing_granted"),
+            Self::Configuration => Some("configuration_error"),
+            Self::Temporary => Some("temporarily_unavailable"),
+            Self::Uncertain => Some("outcome_uncertain"),
+            _ => None,
+        }
+    }
+
+    /// Whether the citizen can be told that nothing was shared.
+    fn nothing_shared(self) -> bool {
+        !matches!(self, Self::Used | Self::Uncertain)
     }
 
     /// What the citizen should do, if there is something to add.
     fn next(self, w: &'static Words) -> Option<&'static str> {
         match self {
             Self::DeclinedAtPortal | Self::Expired | Self::Tampered => Some(w.start_again),
-            Self::Used | Self::Backend | Self::Network => None,
+            Self::NothingGranted | Self::Configuration => Some(w.contact_operator),
+            Self::Temporary | Self::Uncertain | Self::Used | Self::Backend | Self::Network => None,
         }
     }
 }
@@ -131,7 +173,7 @@ pub fn ReturnScreen(
             <div role="alert">
                 <h2 id="myna-return-title">{w.not_completed_title}</h2>
                 <p>{failure.explain(w)}</p>
-                {(failure != Failure::Used).then(|| view! { <p>{w.nothing_shared}</p> })}
+                {failure.nothing_shared().then(|| view! { <p>{w.nothing_shared}</p> })}
                 {failure.next(w).map(|next| view! { <p>{next}</p> })}
             </div>
         }
