@@ -315,6 +315,12 @@ async fn consent_screen_shows_every_mandated_element() {
     ] {
         one(&root, "heading", heading);
     }
+    // The card-ready notice also speaks to smartphone users (issue 12).
+    let next = text_of(&root);
+    assert!(
+        next.contains("マイナポータルのアプリ") && next.contains("スマホ用電子証明書"),
+        "{next}"
+    );
     let agree = one(&root, "button", "同意してマイナポータルへ進む");
     let decline = one(&root, "button", "同意しない");
     assert!(!agree
@@ -1035,7 +1041,17 @@ async fn review_lists_each_consent_with_dates_status_and_actions() {
     );
     none(&active, "button", "同意を更新する");
     one(&active, "button", "同意を撤回する");
+    // Issue 12: a live consent's items are what is being shared, with the
+    // operator's retention; an ended one's, what was shared; recipients
+    // are always said, even when there are none.
+    one(&active, "heading", "提供している情報");
+    none(&active, "heading", "提供する情報");
+    one(&active, "heading", "事業者による情報の保存について");
+    assert!(text.contains("30日以内に削除します。"), "{text}");
     let expired = one(&root, "article", "みらいローン株式会社");
+    one(&expired, "heading", "提供していた情報");
+    one(&expired, "heading", "ほかの事業者への提供");
+    assert!(text_of(&expired).contains("ほかの事業者に提供されることはありません"));
     assert!(text_of(&expired).contains("期間終了"));
     one(&expired, "button", "同意を更新する");
     assert!(

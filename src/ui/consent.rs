@@ -250,7 +250,10 @@ pub fn ConsentScreen(
 
             <section aria-labelledby="myna-next">
                 <h3 id="myna-next">{w.next_heading}</h3>
-                <p class="notice">{w.next_step}</p>
+                <div class="notice">
+                    <p>{w.next_step}</p>
+                    <p>{w.next_step_smartphone}</p>
+                </div>
             </section>
 
             <Show when=needs_confirmation>

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::review::format_date_time;
 use crate::i18n::{words, Locale};
 
 /// The key facts of a receipt document (`{receipt, sha256}`) and a button
@@ -18,7 +19,23 @@ pub fn ReceiptView(
     let receipt = &document["receipt"];
     let text = |key: &str| receipt[key].as_str().unwrap_or_default().to_owned();
     let receipt_id = text("receiptId");
-    let issued_at = text("issuedAt");
+    // A revocation receipt is headed and dated as one: when the consent was
+    // withdrawn, not when it was given.
+    let revocation = receipt["event"] == "revocation";
+    let (heading, when_label, when) = if revocation {
+        let at = Some(text("revokedAt")).filter(|t| !t.is_empty());
+        (
+            w.revocation_receipt_heading,
+            w.revoked_at_label,
+            at.unwrap_or_else(|| text("issuedAt")),
+        )
+    } else {
+        (w.receipt_heading, w.granted_at_label, text("grantedAt"))
+    };
+    // Japan's time, written as a person reads it; the file keeps RFC 3339.
+    let when = crate::rfc3339::own::parse(&when)
+        .map(|at| format!("{}{}", format_date_time(at, locale), w.jst_suffix))
+        .unwrap_or(when);
     let digest = document["sha256"].as_str().unwrap_or_default().to_owned();
     let file_name = format!("myna-consent-receipt-{}.json", receipt_id);
     let json = serde_json::to_string_pretty(&document).unwrap_or_default();
@@ -27,16 +44,17 @@ pub fn ReceiptView(
         let _ = save_json(&file_name, &json);
     };
     view! {
-        <section class="receipt" aria-label=w.receipt_heading>
-            <h4>{w.receipt_heading}</h4>
+        <section class="receipt" aria-label=heading>
+            <h4>{heading}</h4>
             <dl class="facts">
-                <dt>"ID"</dt>
+                <dt>{w.receipt_id_label}</dt>
                 <dd><code>{receipt_id}</code></dd>
-                <dt>{w.granted_on}</dt>
-                <dd>{issued_at}</dd>
+                <dt>{when_label}</dt>
+                <dd>{when}</dd>
                 <dt>{w.receipt_digest}</dt>
-                <dd><code>{digest}</code></dd>
+                <dd><code class="digest">{digest}</code></dd>
             </dl>
+            <p class="hint">{w.receipt_digest_explained}</p>
             <button type="button" class="secondary" on:click=download>{w.download_receipt}</button>
         </section>
     }

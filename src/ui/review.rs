@@ -204,6 +204,11 @@ fn ConsentCard(
             .into_any()
         })
         .collect_view();
+    // A live consent shares now; an ended one shared before.
+    let items_heading = match status {
+        ConsentStatus::Expired | ConsentStatus::Revoked => w.items_shared_before,
+        _ => w.items_shared_now,
+    };
     let can_renew = matches!(
         status,
         ConsentStatus::EndingSoon | ConsentStatus::Expired | ConsentStatus::Suspended
@@ -247,14 +252,15 @@ fn ConsentCard(
                 <dt>{w.last_retrieval}</dt>
                 <dd>{last}{retry.map(|text| view! { <span class="retry">{text}</span> })}</dd>
             </dl>
-            <h4>{w.items_heading}</h4>
+            <h4>{items_heading}</h4>
             <ul class="groups">{items}</ul>
             <h4>{w.purposes_heading}</h4>
             <ul class="plain">{purposes}</ul>
-            {(!c.recipients.is_empty()).then(|| view! {
-                <h4>{w.recipients_heading}</h4>
-                <RecipientList recipients=c.recipients.clone() locale=locale />
-            })}
+            // Who else receives the data, always said, even when no one does.
+            <h4>{w.recipients_heading}</h4>
+            <RecipientList recipients=c.recipients.clone() locale=locale />
+            <h4>{w.retention_label}</h4>
+            <p class="text">{c.retention.clone()}</p>
             <div class="card-actions">
                 {can_renew.then(|| view! {
                     <button type="button" class="primary" on:click=move |_| on_renew.run(for_renew.clone())>{w.renew}</button>

@@ -74,6 +74,15 @@ describe("the PHR journey", () => {
     await dialog.getByRole("button", { name: "撤回する" }).click();
     const done = page.getByRole("dialog", { name: "同意を撤回しました" });
     await done.waitFor();
+    // The receipt is a revocation receipt, dated in Japan's time as a
+    // person reads it, and its check value is explained (issue 12).
+    const receipt = done.getByRole("region", { name: "同意の撤回の控え" });
+    await receipt.waitFor();
+    const receiptText = await receipt.textContent();
+    assert.ok(receiptText.includes("撤回した日時"), receiptText);
+    assert.ok(receiptText.includes(`${jstDatePlus(0)} `) && receiptText.includes("（日本時間）"), receiptText);
+    assert.doesNotMatch(receiptText, /\d{4}-\d{2}-\d{2}T/);
+    assert.ok(receiptText.includes("書き換えられていないかを確かめる"), receiptText);
     const download = page.waitForEvent("download");
     await done.getByRole("button", { name: "控えをダウンロードする（JSON形式）" }).click();
     const file = await download;
