@@ -274,6 +274,15 @@ impl Backend {
         self.post("/authorizations/complete", completion).await
     }
 
+    /// Hands a callback this tab holds no transaction for to the backend,
+    /// which decides from its own transaction for this session.
+    pub async fn complete_handed_over(
+        &self,
+        handover: &crate::flow::Handover,
+    ) -> Result<ConsentView, BackendError> {
+        self.post("/authorizations/complete", handover).await
+    }
+
     /// This citizen's consents.
     pub async fn consents(&self) -> Result<Vec<ConsentView>, BackendError> {
         let list: ConsentList = self.get("/consents").await?;

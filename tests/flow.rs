@@ -163,3 +163,49 @@ fn request_digest_is_stable_and_changes_with_the_request() {
     let c = request::parse(&changed).expect("valid");
     assert_ne!(a.digest(), c.digest());
 }
+
+/// A callback this tab holds no transaction for goes to the backend as it
+/// came (issue 12): only its shape is judged here.
+#[test]
+fn a_callback_without_a_transaction_in_this_tab_is_handed_over_as_it_came() {
+    use myna_consent::flow::{hand_over, Handover};
+    let handed = |url: &str| hand_over(&parse_callback(url).expect("a URL"));
+    assert_eq!(
+        handed("https://op.example/cb?code=c1&state=s1&iss=https%3A%2F%2Fauth.example"),
+        Ok(Handover {
+            code: Some("c1".into()),
+            state: "s1".into(),
+            iss: Some("https://auth.example".into()),
+            error: None,
+        })
+    );
+    assert_eq!(
+        handed("https://op.example/cb?error=access_denied&state=s1"),
+        Ok(Handover {
+            code: None,
+            state: "s1".into(),
+            iss: None,
+            error: Some("access_denied".into()),
+        })
+    );
+    assert_eq!(
+        handed("https://op.example/cb"),
+        Err(CallbackError::NoCallback)
+    );
+    assert_eq!(
+        handed("https://op.example/cb?code=c1"),
+        Err(CallbackError::MissingState)
+    );
+    assert_eq!(
+        handed("https://op.example/cb?code=c1&state="),
+        Err(CallbackError::MissingState)
+    );
+    assert_eq!(
+        handed("https://op.example/cb?state=s1"),
+        Err(CallbackError::MissingCode)
+    );
+    // What the backend receives: no empty fields.
+    let body =
+        serde_json::to_value(handed("https://op.example/cb?code=c1&state=s1").unwrap()).unwrap();
+    assert_eq!(body, serde_json::json!({ "code": "c1", "state": "s1" }));
+}

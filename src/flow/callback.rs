@@ -52,6 +52,52 @@ pub struct Completion {
     pub iss: String,
 }
 
+/// A callback for which this tab holds no transaction, handed to the
+/// backend as it came: what `POST {backend}/authorizations/complete`
+/// receives when the citizen came back in another tab (or the Mynaportal
+/// app opened a new one). The backend's transaction for this session is
+/// the source of truth: it refuses a state it did not give this citizen,
+/// a used or expired one, and a wrong issuer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Handover {
+    /// The authorization code, when Mynaportal sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The state.
+    pub state: String,
+    /// The issuer, when Mynaportal sent it (RFC 9207).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Mynaportal's error code, when it sent one (`access_denied`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The callback, as a [`Handover`] to the backend when this tab holds no
+/// transaction for it. Only its shape is checked here: a state, and a
+/// code or an error.
+pub fn hand_over(callback: &Callback) -> Result<Handover, CallbackError> {
+    if callback.code.is_none() && callback.state.is_none() && callback.error.is_none() {
+        return Err(CallbackError::NoCallback);
+    }
+    let state = callback
+        .state
+        .clone()
+        .filter(|s| !s.is_empty())
+        .ok_or(CallbackError::MissingState)?;
+    let present = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+    let (code, error) = (present(&callback.code), present(&callback.error));
+    if code.is_none() && error.is_none() {
+        return Err(CallbackError::MissingCode);
+    }
+    Ok(Handover {
+        code,
+        state,
+        iss: present(&callback.iss),
+        error,
+    })
+}
+
 /// Why a callback is refused before anything reaches the backend.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallbackError {

@@ -8,6 +8,6 @@
 mod callback;
 
 pub use callback::{
-    check_callback, parse_callback, Callback, CallbackError, Completion, PendingTransaction,
-    TRANSACTION_LIFETIME,
+    check_callback, hand_over, parse_callback, Callback, CallbackError, Completion, Handover,
+    PendingTransaction, TRANSACTION_LIFETIME,
 };

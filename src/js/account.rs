@@ -153,6 +153,25 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
         Ok(callback) => callback,
         Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
     };
+    // No transaction in this tab: the citizen came back in another tab, or
+    // the Mynaportal app opened a new one. The backend's transaction for
+    // this session decides (it refuses a state it did not give this
+    // citizen, a used or expired one, a wrong issuer), so a genuine return
+    // completes in any tab of the same browser and site.
+    if pending.is_none() {
+        let handover = match flow::hand_over(&callback) {
+            Ok(handover) => handover,
+            Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
+        };
+        return match sdk.backend.complete_handed_over(&handover).await {
+            Ok(consent) => granted(&sdk, consent, state, retrieval, option("retrieve")),
+            Err(e) => {
+                let failure = Failure::from_backend(&e);
+                let code = failure.code().unwrap_or(e.code());
+                Err(fail_because(failure, code, e.cause()))
+            }
+        };
+    }
     let checked = flow::check_callback(&callback, pending.as_ref(), now());
     // Whatever the outcome, a callback for this transaction is now spent:
     // a reload or a replay of the same address is refused.
@@ -176,13 +195,25 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
             return Err(fail_because(failure, code, e.cause()));
         }
     };
+    granted(&sdk, consent, state, retrieval, option("retrieve"))
+}
+
+/// A completed authorization: the screen says so, `granted` fires, and the
+/// first retrieval starts when asked for.
+fn granted(
+    sdk: &Rc<Sdk>,
+    consent: ConsentView,
+    state: RwSignal<ReturnState>,
+    retrieval: RwSignal<Retrieval>,
+    retrieve: JsValue,
+) -> Result<JsValue, JsValue> {
     state.try_set(ReturnState::Granted {
         operator: consent.consent.operator.name.clone(),
     });
     sdk.emit(Event::Granted, &consent);
-    if option("retrieve").is_truthy() {
+    if retrieve.is_truthy() {
         retrieval.try_set(Retrieval::Waiting);
-        let sdk = Rc::clone(&sdk);
+        let sdk = Rc::clone(sdk);
         let id = consent.consent.id.clone();
         leptos::task::spawn_local(async move {
             let outcome = retrieve_first(&sdk.backend, &id).await;
