@@ -211,6 +211,10 @@ pub struct StartChoice {
     pub optional_items: Vec<String>,
     /// Whether the citizen confirmed the special-care items separately.
     pub special_care_confirmed: bool,
+    /// Whether the citizen confirmed research use of medical data
+    /// separately (sent only when the request asks for it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub research_confirmed: bool,
     /// The language the citizen read the screen in.
     pub locale: Locale,
     /// SHA-256 of the request as shown, so the backend can tell if it

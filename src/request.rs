@@ -64,6 +64,11 @@ pub struct ConsentRequest {
     /// Admits items that are not offered to operators yet (sandbox and
     /// playground only).
     pub preview: bool,
+    /// The ethics review that approved research with medical or
+    /// special-care data (committee and approval number), shown to the
+    /// citizen with a separate confirmation; required for such research.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ethics_review: Option<String>,
 }
 
 /// The operator asking for consent, as approved by the Digital Agency.
@@ -344,6 +349,9 @@ pub enum ErrorKind {
     UnknownPurposeCategory(String),
     /// Advertising or marketing with medical or special-care data.
     AdvertisingWithHealthData(String),
+    /// Research (by the operator or a recipient) with medical or
+    /// special-care data, without an ethics review reference.
+    EthicsReviewRequired(String),
     /// The text is not an absolute URL.
     InvalidUrl,
     /// The URL is not https (http is allowed for loopback hosts only).
@@ -379,6 +387,7 @@ impl ErrorKind {
             Self::NoPurpose => "no_purpose",
             Self::UnknownPurposeCategory(_) => "unknown_purpose_category",
             Self::AdvertisingWithHealthData(_) => "advertising_with_health_data",
+            Self::EthicsReviewRequired(_) => "ethics_review_required",
             Self::InvalidUrl => "invalid_url",
             Self::InsecureUrl => "insecure_url",
             Self::UrlWithCredentials => "url_with_credentials",
@@ -468,6 +477,10 @@ impl ErrorKind {
             K::AdvertisingWithHealthData(id) => pick(
                 format!("広告やマーケティングを目的として、医療・健康に関する情報（「{id}」など）を求めることはできません。"),
                 format!("Medical and special-care data (such as \"{id}\") cannot be requested for advertising or marketing."),
+            ),
+            K::EthicsReviewRequired(id) => pick(
+                format!("医療・健康に関する情報（「{id}」など）を研究に使う場合は、倫理審査の承認（委員会の名前と承認番号）を ethicsReview に書いてください。"),
+                format!("Research with medical or special-care data (such as \"{id}\") needs the ethics review's approval (the committee and the approval number) in ethicsReview."),
             ),
             K::InvalidUrl => pick(
                 "https:// で始まるURLを指定してください。".into(),
@@ -593,7 +606,35 @@ impl ConsentRequest {
         let mut errors = Vec::new();
         self.check_operator(&mut errors);
         self.check_terms(&mut errors, ItemPaths::RequiredOptional);
+        self.check_ethics_review(&mut errors);
         errors
+    }
+
+    /// Research with medical or special-care data, by the operator or by a
+    /// recipient, names the ethics review that approved it.
+    fn check_ethics_review(&self, errors: &mut Vec<ValidationError>) {
+        match (&self.ethics_review, self.health_research_item()) {
+            (None, Some(item)) => errors.push(ValidationError::new(
+                "ethicsReview",
+                ErrorKind::EthicsReviewRequired(item.id.to_owned()),
+            )),
+            (Some(text), _) => {
+                check_text(errors, "ethicsReview", text, MAX_DESCRIPTION, Lines::One);
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// The first medical or special-care item, when the operator or a
+    /// recipient uses the data for research.
+    pub fn health_research_item(&self) -> Option<&'static DataItem> {
+        let research = self
+            .purposes
+            .iter()
+            .map(|p| p.category)
+            .chain(self.recipients.iter().map(|r| r.purpose_category))
+            .any(|category| category == PurposeCategory::Research);
+        research.then(|| self.health_item()).flatten()
     }
 
     /// Every rule but the operator's: what the authority checks too.
@@ -981,13 +1022,14 @@ fn path_within(path: &str, parent: &str) -> bool {
 /// Sorts errors by the order fields appear in a request, keeping the order
 /// within a field.
 fn field_order(field: &str) -> usize {
-    const ORDER: [&str; 8] = [
+    const ORDER: [&str; 9] = [
         "operator",
         "items",
         "purposes",
         "period",
         "recipients",
         "retention",
+        "ethicsReview",
         "locale",
         "preview",
     ];
@@ -1019,11 +1061,16 @@ impl Reader {
             "period",
             "recipients",
             "retention",
+            "ethicsReview",
             "locale",
             "preview",
         ];
         let Some(map) = self.object(value, "", &known) else {
             return ConsentRequest::default();
+        };
+        let ethics_review = match map.get("ethicsReview") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(self.string_value(value, "ethicsReview")),
         };
         ConsentRequest {
             operator: self.operator(map),
@@ -1034,6 +1081,7 @@ impl Reader {
             retention: self.string(map, "retention", "retention"),
             locale: self.locale(map),
             preview: self.boolean(map, "preview", "preview"),
+            ethics_review,
         }
     }
 

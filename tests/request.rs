@@ -61,8 +61,62 @@ fn reports_every_error_at_once() {
             ("period_out_of_range", "period.days"),
             ("recipient_without_purpose", "recipients[0].purpose"),
             ("required", "retention"),
+            ("ethics_review_required", "ethicsReview"),
         ],
     );
+}
+
+/// Issue 12: research with medical or special-care data, by the operator
+/// or by a recipient, names the ethics review that approved it.
+#[test]
+fn research_with_health_data_needs_an_ethics_review() {
+    let research = with(
+        phr_request(),
+        "/purposes",
+        json!([{ "category": "research", "description": "服薬の傾向を研究するため" }]),
+    );
+    assert_errors(
+        research.clone(),
+        &[("ethics_review_required", "ethicsReview")],
+    );
+    let approved = with(
+        research.clone(),
+        "/ethicsReview",
+        json!("すこやか大学 倫理審査委員会 承認番号 2026-012"),
+    );
+    let valid = request::parse(&approved).expect("valid with a reference");
+    assert_eq!(
+        valid.request().ethics_review.as_deref(),
+        Some("すこやか大学 倫理審査委員会 承認番号 2026-012")
+    );
+    assert!(valid.request().health_research_item().is_some());
+    assert_errors(
+        with(research.clone(), "/ethicsReview", json!("")),
+        &[("required", "ethicsReview")],
+    );
+    assert_errors(
+        with(research, "/ethicsReview", json!("承認番号\n2026-012")),
+        &[("control_character", "ethicsReview")],
+    );
+    // A recipient's research counts as much as the operator's.
+    let recipient = with(
+        phr_request(),
+        "/recipients",
+        json!([{ "name": "分析会社", "contact": "03-0000-0000", "privacyPolicyUrl": "https://example.jp/a",
+                 "purposeCategory": "research", "purpose": "服薬の傾向の分析" }]),
+    );
+    assert_errors(recipient, &[("ethics_review_required", "ethicsReview")]);
+}
+
+#[test]
+fn research_without_health_data_needs_no_ethics_review() {
+    let research = with(
+        loan_request(),
+        "/purposes",
+        json!([{ "category": "research", "description": "所得の統計を作るため" }]),
+    );
+    let valid = request::parse(&research).expect("valid");
+    assert!(valid.request().health_research_item().is_none());
 }
 
 #[test]

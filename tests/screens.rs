@@ -244,7 +244,7 @@ const PHR: &str = r#"{
   "recipients": [{
     "name": "つなぐ分析株式会社", "contact": "03-1111-2222",
     "privacyPolicyUrl": "https://analysis.example.jp/privacy", "approvalId": "MPA-2025-3030",
-    "purposeCategory": "research", "purpose": "服薬の傾向の分析"
+    "purposeCategory": "healthManagement", "purpose": "服薬の傾向の分析"
   }],
   "retention": "連携をやめたときは30日以内に削除します。"
 }"#;
@@ -488,6 +488,74 @@ async fn operator_text_with_html_shows_as_text() {
     assert!(text_of(&root).contains("<img src=x onerror=alert(2)>"));
 }
 
+/// Issue 12: research with medical data shows the ethics review and needs
+/// its own confirmation before 同意; without a review the request is never
+/// shown.
+#[wasm_bindgen_test]
+async fn research_with_medical_data_is_confirmed_separately() {
+    let research = PHR.replace(
+        r#""purposeCategory": "healthManagement", "purpose": "服薬の傾向の分析""#,
+        r#""purposeCategory": "research", "purpose": "服薬の傾向の分析""#,
+    );
+    assert_ne!(research, PHR);
+    // No ethics review: every problem listed instead of the screen.
+    let Fake { sdk, .. } = fake(&started_route(true), Some(&Function::new_no_args("")));
+    let errors = record(&sdk, "error");
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, &research);
+    settle().await;
+    let root = shadow(&host);
+    none(&root, "button", "同意してマイナポータルへ進む");
+    assert!(
+        text_of(&root).contains("ethicsReview"),
+        "{}",
+        text_of(&root)
+    );
+    assert_eq!(string(&errors.get(0), "code"), "invalid_request");
+
+    // With it: the review is shown, and 同意 waits for its confirmation.
+    let reviewed = research.replacen(
+        r#""retention":"#,
+        r#""ethicsReview": "つなぐ大学 倫理審査委員会 承認番号 2025-118", "retention":"#,
+        1,
+    );
+    let navigate = Function::new_no_args("");
+    let Fake { sdk, calls, .. } = fake(&started_route(true), Some(&navigate));
+    let host = self::host();
+    let _handle = mount_phr(&sdk, &host, &reviewed);
+    settle().await;
+    let root = shadow(&host);
+    let text = text_of(&root);
+    assert!(text.contains("研究への利用の確認"), "{text}");
+    assert!(
+        text.contains("つなぐ大学 倫理審査委員会 承認番号 2025-118"),
+        "{text}"
+    );
+    let agree = one(&root, "button", "同意してマイナポータルへ進む");
+    assert!(agree
+        .unchecked_ref::<web_sys::HtmlButtonElement>()
+        .disabled());
+    agree.click();
+    settle().await;
+    assert_eq!(posts(&calls).length(), 0, "nothing starts unconfirmed");
+    one(
+        &root,
+        "checkbox",
+        "医療・健康に関する情報が研究に使われることを確認しました",
+    )
+    .click();
+    settle().await;
+    assert!(!agree
+        .unchecked_ref::<web_sys::HtmlButtonElement>()
+        .disabled());
+    agree.click();
+    settle().await;
+    let calls = posts(&calls);
+    assert_eq!(calls.length(), 1);
+    let body = json(&string(&calls.get(0), "body"));
+    assert_eq!(get(&body, "researchConfirmed"), JsValue::TRUE);
+}
+
 fn started_route(calls_ok: bool) -> JsValue {
     let routes = Object::new();
     let answer = if calls_ok {
@@ -537,6 +605,7 @@ async fn agree_starts_one_transaction_even_on_double_click() {
         Some("insurance.checkups")
     );
     assert_eq!(get(&body, "specialCareConfirmed"), JsValue::FALSE);
+    assert!(get(&body, "researchConfirmed").is_undefined());
     assert_eq!(navigations.length(), 1, "one navigation to Mynaportal");
     assert!(navigations
         .get(0)

@@ -2115,6 +2115,7 @@ struct StartBody {
     reference: String,
     optional: Vec<String>,
     special_care_confirmed: bool,
+    research_confirmed: bool,
     locale: Locale,
     digest: Option<String>,
 }
@@ -2149,7 +2150,12 @@ fn check_start_body(body: &Map<String, Value>) -> Result<StartBody, Problem> {
     for key in body.keys() {
         if !matches!(
             key.as_str(),
-            "request" | "optionalItems" | "specialCareConfirmed" | "locale" | "requestDigest"
+            "request"
+                | "optionalItems"
+                | "specialCareConfirmed"
+                | "researchConfirmed"
+                | "locale"
+                | "requestDigest"
         ) {
             errors.push(structural(key, ErrorKind::UnknownField, words));
         }
@@ -2213,6 +2219,18 @@ fn check_start_body(body: &Map<String, Value>) -> Result<StartBody, Problem> {
             false
         }
     };
+    let research_confirmed = match body.get("researchConfirmed") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => {
+            errors.push(structural(
+                "researchConfirmed",
+                ErrorKind::WrongType(JsonType::Boolean),
+                words,
+            ));
+            false
+        }
+    };
     let digest = match body.get("requestDigest") {
         None | Some(Value::Null) => None,
         Some(Value::String(digest)) => Some(digest.clone()),
@@ -2232,6 +2250,7 @@ fn check_start_body(body: &Map<String, Value>) -> Result<StartBody, Problem> {
         reference,
         optional,
         special_care_confirmed,
+        research_confirmed,
         locale: words,
         digest,
     })
@@ -2294,6 +2313,16 @@ fn granted_items(valid: &request::ValidRequest, start: &StartBody) -> Result<Vec
             "The request includes special-care items (要配慮個人情報) that the citizen must confirm separately.",
         )
         .with("items", special.into_iter().cloned().collect::<Vec<_>>()));
+    }
+    // Research with medical data: the citizen confirmed it separately,
+    // having read the ethics review's approval on the screen.
+    if request.health_research_item().is_some() && !start.research_confirmed {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "research_not_confirmed",
+            "Research use not confirmed",
+            "The request uses medical data for research; the citizen must confirm that separately.",
+        ));
     }
     Ok(consent.items)
 }

@@ -316,6 +316,46 @@ async fn special_care_needs_separate_confirmation() {
     env.start_authorization(confirmed).await;
 }
 
+/// Issue 12: research with medical data is confirmed separately, and the
+/// page shows the ethics review the definition names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn research_with_medical_data_needs_its_own_confirmation() {
+    let env = Env::start().await;
+    let shown: Value = env
+        .get("/requests/research-90d")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        shown["ethicsReview"], "すこやか大学 倫理審査委員会 承認番号 2026-012",
+        "{shown}"
+    );
+    let unconfirmed = json!({ "request": "research-90d", "optionalItems": [] });
+    let (status, body) = problem(env.post("/authorizations", unconfirmed).await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("research_not_confirmed"))
+    );
+    assert!(env.proxy.requests_to("/par").is_empty());
+    let (status, body) = problem(
+        env.post(
+            "/authorizations",
+            json!({ "request": "research-90d", "researchConfirmed": "yes" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"][0]["field"], "researchConfirmed");
+    env.start_authorization(json!({
+        "request": "research-90d",
+        "optionalItems": [],
+        "researchConfirmed": true
+    }))
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retrievals_rotate_the_refresh_token() {
     let env = Env::start().await;

@@ -274,6 +274,8 @@ async fn start(
         request: reference.to_owned(),
         optional_items: chosen.to_vec(),
         special_care_confirmed: special,
+        // The screen enables 同意 only once the citizen has confirmed it.
+        research_confirmed: request.health_research_item().is_some(),
         locale: sdk.locale,
         request_digest: digest.clone(),
     };

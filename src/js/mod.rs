@@ -69,6 +69,13 @@ export interface ConsentRequest {
   period: { kind: "oneTime" } | { kind: "linkage"; days: number };
   recipients?: Recipient[];
   retention: string;
+  /**
+   * The ethics review that approved research with medical or special-care
+   * data (the committee and the approval number). Required when the
+   * operator or a recipient uses such data for research; the screen shows
+   * it and asks for a separate confirmation.
+   */
+  ethicsReview?: string;
   locale?: Locale;
   /** Admit items not yet offered to operators (sandbox and playground only). */
   preview?: boolean;

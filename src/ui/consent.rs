@@ -62,6 +62,13 @@ pub fn ConsentScreen(
         .map(|g| (g, RwSignal::new(false)))
         .collect();
     let confirmed = RwSignal::new(false);
+    // Research with medical data: the ethics review, confirmed separately.
+    let ethics_review = req
+        .ethics_review
+        .clone()
+        .filter(|_| request.request().health_research_item().is_some());
+    let needs_research_confirmation = ethics_review.is_some();
+    let research_confirmed = RwSignal::new(false);
 
     let chosen_ids = {
         let choices = choices.clone();
@@ -100,7 +107,11 @@ pub fn ConsentScreen(
     };
     let needs_confirmation = move || !special_labels.get().is_empty();
     let busy = move || matches!(stage.get(), Stage::Starting | Stage::Declined);
-    let can_agree = move || !busy() && (!needs_confirmation() || confirmed.get());
+    let can_agree = move || {
+        !busy()
+            && (!needs_confirmation() || confirmed.get())
+            && (!needs_research_confirmation || research_confirmed.get())
+    };
 
     let agree = {
         let chosen_ids = chosen_ids.clone();
@@ -275,6 +286,23 @@ pub fn ConsentScreen(
                 </fieldset>
             </Show>
 
+            {ethics_review.map(|review| view! {
+                <fieldset class="special-care research">
+                    <legend>{w.research_heading}</legend>
+                    <p>{w.research_explain}</p>
+                    <p><span class="item-label">{w.research_review_label}</span>" "<span class="text">{review}</span></p>
+                    <label>
+                        <input
+                            type="checkbox"
+                            prop:checked=move || research_confirmed.get()
+                            on:change=move |ev| research_confirmed.set(event_target_checked(&ev))
+                            disabled=busy
+                        />
+                        <span>{w.research_confirm}</span>
+                    </label>
+                </fieldset>
+            })}
+
             <Show
                 when=move || stage.get() != Stage::Declined
                 fallback=move || view! {
@@ -298,7 +326,14 @@ pub fn ConsentScreen(
                         {w.agree}
                     </button>
                 </div>
-                <p id="myna-agree-hint" class="hint" hidden=move || !needs_confirmation() || confirmed.get()>
+                <p
+                    id="myna-agree-hint"
+                    class="hint"
+                    hidden=move || {
+                        (!needs_confirmation() || confirmed.get())
+                            && (!needs_research_confirmation || research_confirmed.get())
+                    }
+                >
                     {w.agree_hint}
                 </p>
             </Show>

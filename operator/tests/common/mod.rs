@@ -736,6 +736,13 @@ pub fn requests() -> Value {
             "period": { "kind": "linkage", "days": 90 },
             "retention": "解約から30日以内に削除します。"
         },
+        "research-90d": {
+            "items": { "required": ["insurance.drugs"] },
+            "purposes": [{ "category": "research", "description": "服薬の傾向を研究するために使います。" }],
+            "period": { "kind": "linkage", "days": 90 },
+            "retention": "研究の終了時に削除します。",
+            "ethicsReview": "すこやか大学 倫理審査委員会 承認番号 2026-012"
+        },
         "income-once": {
             "items": { "required": ["self.tax_income"] },
             "purposes": [{ "category": "creditScreening", "description": "審査に使います。" }],
