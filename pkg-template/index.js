@@ -179,6 +179,10 @@ function resolveTarget(target) {
 function checkMountConsent(options) {
   const request = options?.request;
   const draft = options?.draft;
+  const renews = options?.renews;
+  if (renews !== undefined && renews !== null && (typeof renews !== "string" || renews === "")) {
+    throw new MynaConsentError("invalid_options", "mountConsent()'s renews must be the id of the consent being renewed.", "renews");
+  }
   const byReference = typeof request === "string" && request !== "" && (draft === undefined || draft === null);
   const byDraft = request === undefined && draft !== undefined && draft !== null;
   if (!byReference && !byDraft) {

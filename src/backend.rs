@@ -99,6 +99,19 @@ pub struct ConsentView {
     pub next_retrieval_at: Option<OffsetDateTime>,
     /// Automatic retrievals that failed in a row.
     pub retrieval_failures: u32,
+    /// On the answer to a renewal: the consent it renewed, and whether that
+    /// one was withdrawn.
+    pub renewed: Option<Renewed>,
+}
+
+/// The consent a renewal replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Renewed {
+    /// The old consent.
+    pub consent_id: String,
+    /// Whether the backend withdrew it (at the authority too).
+    pub withdrawn: bool,
 }
 
 /// What the backend adds to the consent's fields in a [`ConsentView`].
@@ -118,6 +131,8 @@ struct Computed {
     next_retrieval_at: Option<OffsetDateTime>,
     #[serde(default)]
     retrieval_failures: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    renewed: Option<Renewed>,
 }
 
 impl Serialize for ConsentView {
@@ -130,6 +145,7 @@ impl Serialize for ConsentView {
             last_retrieval_at: self.last_retrieval_at,
             next_retrieval_at: self.next_retrieval_at,
             retrieval_failures: self.retrieval_failures,
+            renewed: self.renewed.clone(),
         };
         let mut object = serde_json::to_value(&self.consent).map_err(S::Error::custom)?;
         if let (Some(fields), serde_json::Value::Object(more)) = (
@@ -156,6 +172,7 @@ impl<'de> Deserialize<'de> for ConsentView {
             last_retrieval_at: computed.last_retrieval_at,
             next_retrieval_at: computed.next_retrieval_at,
             retrieval_failures: computed.retrieval_failures,
+            renewed: computed.renewed,
         })
     }
 }
@@ -220,6 +237,9 @@ pub struct StartChoice {
     /// SHA-256 of the request as shown, so the backend can tell if it
     /// changed meanwhile.
     pub request_digest: String,
+    /// The consent this one renews, withdrawn once this one is granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renews: Option<String>,
 }
 
 /// The operator backend at a base path such as `/myna`, and how to present

@@ -256,6 +256,14 @@ pub struct Receipt {
     pub retention: String,
     /// How the citizen can withdraw.
     pub withdrawal_method: String,
+    /// On a grant receipt: the consent this one renews, which is withdrawn
+    /// once this one is granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renews: Option<String>,
+    /// On a revocation receipt: the consent that replaced this one (a
+    /// renewal), when that is why it was withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
 }
 
 /// One item on a receipt.
@@ -359,7 +367,21 @@ impl Receipt {
             period,
             retention: consent.retention.clone(),
             withdrawal_method: i18n::withdrawal_method(&consent.operator.contact, language),
+            renews: None,
+            replaced_by: None,
         }
+    }
+
+    /// This grant receipt, noting the consent it renews.
+    pub fn renewing(mut self, consent_id: impl Into<String>) -> Self {
+        self.renews = Some(consent_id.into());
+        self
+    }
+
+    /// This revocation receipt, noting the consent that replaced it.
+    pub fn replaced_by(mut self, consent_id: impl Into<String>) -> Self {
+        self.replaced_by = Some(consent_id.into());
+        self
     }
 
     /// The receipt as canonical JSON (RFC 8785, JCS): the same receipt gives

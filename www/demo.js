@@ -25,11 +25,14 @@ const signedIn = config.signIn ? await member() : true;
 if (signedIn) {
   const sdk = await MynaConsent.create({ backend: `/${site}/myna`, locale });
   if (page === "consent") {
-    sdk.mountConsent("#consent", { request: config.request });
+    // Coming from 同意を更新する on the review page: the new consent replaces
+    // that one, which the backend withdraws once this one is granted.
+    const renews = new URLSearchParams(location.search).get("renews") ?? undefined;
+    sdk.mountConsent("#consent", { request: config.request, renews });
   } else if (page === "callback") {
     sdk.completeAuthorization(location.href, { target: "#result", retrieve: config.retrieve }).catch(() => {});
   } else if (page === "review") {
-    sdk.on("renew", () => location.assign("./"));
+    sdk.on("renew", (consent) => location.assign(`./?renews=${encodeURIComponent(consent.id)}`));
     sdk.mountReview("#review");
     if (site === "phr") dashboard(sdk);
   }

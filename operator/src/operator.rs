@@ -788,6 +788,17 @@ impl Operator {
             }
         }
         let items = granted_items(&valid, &start)?;
+        if let Some(old) = &start.renews {
+            // Only this citizen's own consent can be renewed.
+            self.record(Some(owner), old).await.map_err(|_| {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "renewal_unknown",
+                    "Unknown consent to renew",
+                    "renews does not name one of this citizen's consents.",
+                )
+            })?;
+        }
         let state = State::generate();
         let nonce = Nonce::generate();
         let verifier = PkceVerifier::generate();
@@ -819,7 +830,13 @@ impl Operator {
                 authority_problem(&error, code, "The authorization could not start")
             })?;
         let state_hash = state.hash();
-        let secrets = json!({ "verifier": verifier.expose(), "nonce": nonce.expose() });
+        // The renewed consent travels sealed with the transaction's
+        // secrets: no schema change, and never readable by the page.
+        let secrets = json!({
+            "verifier": verifier.expose(),
+            "nonce": nonce.expose(),
+            "renews": start.renews,
+        });
         let sealed_secrets = self
             .inner
             .key
@@ -1035,7 +1052,11 @@ impl Operator {
             (None, None)
         };
         let locale = valid.request().locale;
-        let receipt = Receipt::new(&consent, ReceiptEvent::Grant, random_uuid(), now, locale);
+        let renews = secrets["renews"].as_str().map(str::to_owned);
+        let mut receipt = Receipt::new(&consent, ReceiptEvent::Grant, random_uuid(), now, locale);
+        if let Some(old) = &renews {
+            receipt = receipt.renewing(old.clone());
+        }
         let record = ConsentRecord {
             consent,
             grant_id: tokens.grant.grant_id.clone(),
@@ -1080,6 +1101,21 @@ impl Operator {
             let id = consent_id.clone();
             self.db(move |s| s.set_retention(&id, days, ends_at))
                 .await?;
+        }
+        let mut answer = answer;
+        if let Some(old) = renews {
+            // A renewal leaves one live grant: the old one is withdrawn now
+            // that the new one is granted. If the authority cannot be reached
+            // the new consent stands, and the answer says the old one is
+            // still to be withdrawn (the review screen offers it).
+            let revoked = match self.revoke_replaced(owner, &old, &consent_id).await {
+                Ok(_) => true,
+                Err(problem) => {
+                    tracing::warn!(consent = %old, code = problem.code(), "the renewed consent was not withdrawn");
+                    false
+                }
+            };
+            answer["renewed"] = json!({ "consentId": old, "withdrawn": revoked });
         }
         Ok(answer)
     }
@@ -1225,6 +1261,27 @@ impl Operator {
     /// revoked consent answers its receipt again. When the authority cannot
     /// be reached nothing changes, so the call can be retried.
     pub(crate) async fn revoke(&self, owner: &Owner, consent_id: &str) -> Result<String, Problem> {
+        self.revoke_because(owner, consent_id, None).await
+    }
+
+    /// Withdraws `consent_id` because `replaced_by` renewed it; its
+    /// revocation receipt says so.
+    async fn revoke_replaced(
+        &self,
+        owner: &Owner,
+        consent_id: &str,
+        replaced_by: &str,
+    ) -> Result<String, Problem> {
+        self.revoke_because(owner, consent_id, Some(replaced_by))
+            .await
+    }
+
+    async fn revoke_because(
+        &self,
+        owner: &Owner,
+        consent_id: &str,
+        replaced_by: Option<&str>,
+    ) -> Result<String, Problem> {
         let record = self.record(Some(owner), consent_id).await?;
         if let Some(receipt) = record.revocation_receipt {
             return Ok(receipt);
@@ -1271,13 +1328,16 @@ impl Operator {
         let mut consent = record.consent;
         let revoked_at = whole_seconds(self.now());
         consent.revoked_at = Some(revoked_at);
-        let receipt = Receipt::new(
+        let mut receipt = Receipt::new(
             &consent,
             ReceiptEvent::Revocation,
             random_uuid(),
             revoked_at,
             record.locale,
         );
+        if let Some(new) = replaced_by {
+            receipt = receipt.replaced_by(new);
+        }
         let config = &self.inner.config;
         let hooks: Vec<NewWebhook> = record
             .recipient_ids
@@ -2118,6 +2178,8 @@ struct StartBody {
     research_confirmed: bool,
     locale: Locale,
     digest: Option<String>,
+    /// The consent this one renews (the review screen's 同意を更新する).
+    renews: Option<String>,
 }
 
 /// An error entry for a field of a body, with the domain's words.
@@ -2156,6 +2218,7 @@ fn check_start_body(body: &Map<String, Value>) -> Result<StartBody, Problem> {
                 | "researchConfirmed"
                 | "locale"
                 | "requestDigest"
+                | "renews"
         ) {
             errors.push(structural(key, ErrorKind::UnknownField, words));
         }
@@ -2231,6 +2294,18 @@ fn check_start_body(body: &Map<String, Value>) -> Result<StartBody, Problem> {
             false
         }
     };
+    let renews = match body.get("renews") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
+        Some(_) => {
+            errors.push(structural(
+                "renews",
+                ErrorKind::WrongType(JsonType::String),
+                words,
+            ));
+            None
+        }
+    };
     let digest = match body.get("requestDigest") {
         None | Some(Value::Null) => None,
         Some(Value::String(digest)) => Some(digest.clone()),
@@ -2253,6 +2328,7 @@ fn check_start_body(body: &Map<String, Value>) -> Result<StartBody, Problem> {
         research_confirmed,
         locale: words,
         digest,
+        renews,
     })
 }
 

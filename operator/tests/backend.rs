@@ -356,6 +356,66 @@ async fn research_with_medical_data_needs_its_own_confirmation() {
     .await;
 }
 
+/// Issue 12: a renewal leaves one live consent; both receipts say so, and
+/// only this citizen's own consent can be renewed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_withdraws_the_consent_it_renews() {
+    let env = Env::start().await;
+    let old = env.grant(linkage_body()).await;
+    let old_id = old["id"].as_str().expect("id").to_owned();
+    let mut renewal = linkage_body();
+    renewal["renews"] = json!("no-such-consent");
+    let (status, body) = problem(env.post("/authorizations", renewal.clone()).await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("renewal_unknown"))
+    );
+    renewal["renews"] = json!(old_id);
+    let new = env.grant(renewal).await;
+    assert_eq!(
+        new["renewed"],
+        json!({ "consentId": old_id, "withdrawn": true })
+    );
+    let old_now: Value = env
+        .get(&format!("/consents/{old_id}"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(old_now["status"], "revoked", "{old_now}");
+    let revocation: Value = env
+        .get(&format!("/consents/{old_id}/receipt"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(revocation["receipt"]["event"], "revocation");
+    assert_eq!(revocation["receipt"]["replacedBy"], new["id"]);
+    let grant: Value = env
+        .get(&format!(
+            "/consents/{}/receipt",
+            new["id"].as_str().expect("id")
+        ))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(grant["receipt"]["renews"], json!(old_id));
+    let live: Vec<Value> = env
+        .get("/consents")
+        .await
+        .json::<Value>()
+        .await
+        .expect("JSON")["consents"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|c| c["status"] == "active")
+        .cloned()
+        .collect();
+    assert_eq!(live.len(), 1, "{live:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retrievals_rotate_the_refresh_token() {
     let env = Env::start().await;

@@ -209,6 +209,7 @@ fn granted(
 ) -> Result<JsValue, JsValue> {
     state.try_set(ReturnState::Granted {
         operator: consent.consent.operator.name.clone(),
+        renewed: consent.renewed.as_ref().map(|r| r.withdrawn),
     });
     sdk.emit(Event::Granted, &consent);
     if retrieve.is_truthy() {

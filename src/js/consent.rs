@@ -45,9 +45,11 @@ impl MynaConsent {
             }
         };
         let (reference, draft) = (read("request"), read("draft"));
+        // The consent this screen renews (the `renew` event's consent id).
+        let renews = read("renews").as_string().filter(|id| !id.is_empty());
         match (reference.as_string(), draft.is_undefined() || draft.is_null()) {
             (Some(reference), true) if !reference.is_empty() => {
-                self.mount_defined(&host, reference)
+                self.mount_defined(&host, reference, renews)
             }
             (None, false) if reference.is_undefined() => self.mount_draft(&host, &draft),
             _ => Err(error(
@@ -106,6 +108,7 @@ impl MynaConsent {
         &self,
         host: &web_sys::Element,
         reference: String,
+        renews: Option<String>,
     ) -> Result<MountHandle, JsValue> {
         let locale = self.sdk.locale;
         let w = words(locale);
@@ -153,9 +156,13 @@ impl MynaConsent {
                     <p class="screen" role="status" lang=locale.code()>{w.request_loading}</p>
                 }
                 .into_any(),
-                Loaded::Ready(valid) => {
-                    consent_screen(&sdk.get_value(), *valid, Some(reference.clone())).into_any()
-                }
+                Loaded::Ready(valid) => consent_screen(
+                    &sdk.get_value(),
+                    *valid,
+                    Some(reference.clone()),
+                    renews.clone(),
+                )
+                .into_any(),
                 Loaded::Invalid(errors) => {
                     view! { <InvalidRequestPanel errors=errors locale=locale /> }.into_any()
                 }
@@ -191,7 +198,7 @@ impl MynaConsent {
         let mounted = match request::parse(&value) {
             Ok(valid) => {
                 let sdk = Rc::clone(&self.sdk);
-                mount_in_shadow(host, move || consent_screen(&sdk, valid, None))?
+                mount_in_shadow(host, move || consent_screen(&sdk, valid, None, None))?
             }
             Err(errors) => {
                 self.sdk.emit_invalid(&errors);
@@ -212,6 +219,7 @@ fn consent_screen(
     sdk: &Rc<Sdk>,
     valid: request::ValidRequest,
     reference: Option<String>,
+    renews: Option<String>,
 ) -> impl IntoView {
     let locale = sdk.locale;
     let stage = RwSignal::new(Stage::Choosing);
@@ -226,8 +234,10 @@ fn consent_screen(
             sdk.emit_error("draft_request", words(sdk.locale).draft_not_sent);
             return;
         };
+        let renews = renews.clone();
         leptos::task::spawn_local(async move {
-            if let Err((code, cause)) = start(&sdk, &reference, &valid, &chosen).await {
+            let renews = renews.as_deref();
+            if let Err((code, cause)) = start(&sdk, &reference, renews, &valid, &chosen).await {
                 let misconfigured = cause.as_deref() == Some("configuration");
                 stage.try_set(if misconfigured {
                     Stage::Misconfigured
@@ -258,6 +268,7 @@ fn consent_screen(
 async fn start(
     sdk: &Sdk,
     reference: &str,
+    renews: Option<&str>,
     valid: &request::ValidRequest,
     chosen: &[String],
 ) -> Result<(), (String, Option<String>)> {
@@ -278,6 +289,7 @@ async fn start(
         research_confirmed: request.health_research_item().is_some(),
         locale: sdk.locale,
         request_digest: digest.clone(),
+        renews: renews.map(str::to_owned),
     };
     let started = sdk
         .backend

@@ -51,8 +51,12 @@ export interface Recipient {
 
 /** Which consent screen mountConsent() shows. */
 export type MountConsentOptions =
-  /** A request defined on the operator backend: its id, or a request token its server made. */
-  | { request: string; draft?: undefined }
+  /**
+   * A request defined on the operator backend: its id, or a request token
+   * its server made. `renews`: the id of the consent this one renews (from
+   * the `renew` event); the backend withdraws it once this one is granted.
+   */
+  | { request: string; renews?: string; draft?: undefined }
   /** A request written in the page, shown as a preview for authoring; agreeing sends nothing. */
   | { draft: ConsentRequest; request?: undefined };
 
@@ -130,6 +134,8 @@ export interface Consent {
   nextRetrievalAt?: string | null;
   /** Automatic retrievals that failed in a row; the review card says so. */
   retrievalFailures?: number;
+  /** On the answer to a renewal: the consent it renewed, and whether it was withdrawn. */
+  renewed?: { consentId: string; withdrawn: boolean };
 }
 
 /** A consent receipt document: the receipt and the SHA-256 of its RFC 8785 form. */

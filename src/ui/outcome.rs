@@ -126,6 +126,8 @@ pub enum ReturnState {
     Granted {
         /// The operator's name.
         operator: String,
+        /// For a renewal: whether the consent it renewed was withdrawn.
+        renewed: Option<bool>,
     },
     /// Not done.
     Failed(Failure),
@@ -157,15 +159,19 @@ pub fn ReturnScreen(
     retrieval: RwSignal<Retrieval>,
 ) -> impl IntoView {
     let w = words(locale);
-    let body = move || match state.get() {
+    let body = move || {
+        match state.get() {
         ReturnState::Checking => view! {
             <p role="status" class="progress">{w.returning}</p>
         }
         .into_any(),
-        ReturnState::Granted { operator } => view! {
+        ReturnState::Granted { operator, renewed } => view! {
             <div role="status">
                 <h2 id="myna-return-title">{w.granted_title}</h2>
                 <p class="text">{fill(w.granted_body, &[&operator])}</p>
+                {renewed.map(|withdrawn| view! {
+                    <p>{if withdrawn { w.renewal_withdrew_old } else { w.renewal_old_still_active }}</p>
+                })}
             </div>
         }
         .into_any(),
@@ -178,6 +184,7 @@ pub fn ReturnScreen(
             </div>
         }
         .into_any(),
+    }
     };
     let progress = move || {
         let (text, busy) = match retrieval.get() {

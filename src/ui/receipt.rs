@@ -37,6 +37,14 @@ pub fn ReceiptView(
         .map(|at| format!("{}{}", format_date_time(at, locale), w.jst_suffix))
         .unwrap_or(when);
     let digest = document["sha256"].as_str().unwrap_or_default().to_owned();
+    // A renewal is said on both receipts.
+    let renewal_note = if receipt["replacedBy"].is_string() {
+        Some(w.receipt_replaced)
+    } else if receipt["renews"].is_string() {
+        Some(w.receipt_renews)
+    } else {
+        None
+    };
     let file_name = format!("myna-consent-receipt-{}.json", receipt_id);
     let json = serde_json::to_string_pretty(&document).unwrap_or_default();
     let download = move |_| {
@@ -54,6 +62,7 @@ pub fn ReceiptView(
                 <dt>{w.receipt_digest}</dt>
                 <dd><code class="digest">{digest}</code></dd>
             </dl>
+            {renewal_note.map(|note| view! { <p>{note}</p> })}
             <p class="hint">{w.receipt_digest_explained}</p>
             <button type="button" class="secondary" on:click=download>{w.download_receipt}</button>
         </section>
