@@ -45,6 +45,7 @@ pub mod oauth;
 mod operator;
 mod problem;
 pub mod proof;
+pub mod receipts;
 mod requests;
 pub mod reseal;
 mod routes;

@@ -122,6 +122,8 @@ struct Inner {
     config: OperatorConfig,
     store: Arc<dyn ConsentStore>,
     key: TokenKey,
+    /// Signs every receipt document, with keys derived from `key`.
+    receipts: crate::receipts::ReceiptSigner,
     clock: Clock,
     oauth: OAuthClient,
     /// Starts of authorizations per citizen and per client address.
@@ -358,6 +360,11 @@ impl Operator {
         self.inner.oauth.budget_share()
     }
 
+    /// The public keys receipts are signed with (a JWK Set).
+    pub fn receipt_keys(&self) -> serde_json::Value {
+        self.inner.receipts.jwks()
+    }
+
     /// The path the backend is mounted at.
     pub fn base_path(&self) -> &str {
         &self.inner.config.base_path
@@ -392,6 +399,7 @@ impl Operator {
                 starts: Buckets::new(clock.clone()),
                 config,
                 store,
+                receipts: crate::receipts::ReceiptSigner::from_ring(&key),
                 key,
                 clock,
                 oauth,
@@ -1063,7 +1071,7 @@ impl Operator {
             locale,
             expired_at: None,
             last_retrieval_at: None,
-            grant_receipt: receipt.to_document().to_string(),
+            grant_receipt: self.inner.receipts.document(&receipt).to_string(),
             revocation_receipt: None,
             recipient_ids: transaction.recipient_ids,
         };
@@ -1362,7 +1370,7 @@ impl Operator {
                 })
             })
             .collect();
-        let document = receipt.to_document().to_string();
+        let document = self.inner.receipts.document(&receipt).to_string();
         let id = consent_id.to_owned();
         let queued = !hooks.is_empty();
         let answer = self

@@ -47,6 +47,7 @@ pub fn router(operator: Operator) -> Router {
         .route("/consents/{id}/receipt", get(get_receipt))
         .route("/consents/{id}/retrievals", post(start_retrieval))
         .route("/consents/{id}/retrievals/{rid}", get(get_retrieval))
+        .route("/receipts/jwks.json", get(receipt_keys))
         .fallback(|| async { Problem::not_found("resource") })
         .method_not_allowed_fallback(|| async {
             Problem::new(
@@ -328,6 +329,11 @@ async fn get_consent(
     }
     .await;
     ok_json(result)
+}
+
+/// The keys receipts are signed with: public, for anyone who checks one.
+async fn receipt_keys(State(operator): State<Operator>) -> Response {
+    axum::Json(operator.receipt_keys()).into_response()
 }
 
 async fn get_receipt(

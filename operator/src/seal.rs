@@ -386,6 +386,26 @@ impl KeyRing {
         self.keys.iter().map(|k| k.id.as_str())
     }
 
+    /// 32 bytes derived from each key of the ring for `purpose` (HKDF-SHA256,
+    /// the purpose as its info), with the key's id and whether it is the
+    /// active one: key material for another use (receipt signing) that
+    /// every instance sharing the ring derives alike, without ever exposing
+    /// the sealing keys themselves.
+    pub fn derive(&self, purpose: &[u8]) -> Vec<(String, [u8; 32], bool)> {
+        self.keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| {
+                let hkdf =
+                    hkdf::Hkdf::<sha2::Sha256>::new(Some(b"myna-operator key ring"), &key.bytes);
+                let mut derived = [0u8; 32];
+                // 32 bytes are always within HKDF-SHA256's output limit.
+                let _ = hkdf.expand(purpose, &mut derived);
+                (key.id.clone(), derived, index == self.active)
+            })
+            .collect()
+    }
+
     /// Whether `sealed` names the active key, so re-sealing it would change
     /// nothing.
     pub fn is_sealed_under_active(&self, sealed: &[u8]) -> bool {

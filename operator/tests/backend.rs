@@ -416,6 +416,77 @@ async fn a_renewal_withdraws_the_consent_it_renews() {
     assert_eq!(live.len(), 1, "{live:?}");
 }
 
+/// Issue 12: a receipt is signed (JWS, ES256) over exactly the bytes its
+/// sha256 is computed from, and verifies with the key the backend
+/// publishes; a changed receipt does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_verify_with_the_published_key() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use jsonwebtoken::{decode, decode_header, jwk::JwkSet, Algorithm, DecodingKey, Validation};
+    use sha2::{Digest, Sha256};
+
+    let env = Env::start().await;
+    let consent = env.grant(linkage_body()).await;
+    let id = consent["id"].as_str().expect("id");
+    let revoked = env
+        .post(&format!("/consents/{id}/revocation"), json!({}))
+        .await;
+    assert_eq!(revoked.status(), 200);
+    let keys: JwkSet = env
+        .get("/receipts/jwks.json")
+        .await
+        .json()
+        .await
+        .expect("a JWK Set");
+    assert!(!keys.keys.is_empty());
+    for document in [env.grant(linkage_body()).await["id"].clone(), json!(id)] {
+        let path = format!("/consents/{}/receipt", document.as_str().expect("id"));
+        let document: Value = env.get(&path).await.json().await.expect("JSON");
+        let jws = document["jws"].as_str().expect("a signed receipt");
+        let header = decode_header(jws).expect("a JWS header");
+        assert_eq!(header.alg, Algorithm::ES256);
+        let jwk = keys
+            .find(header.kid.as_deref().expect("kid"))
+            .expect("the published key");
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        let verified = decode::<Value>(jws, &DecodingKey::from_jwk(jwk).expect("key"), &validation)
+            .expect("the signature verifies");
+        assert_eq!(
+            verified.claims, document["receipt"],
+            "the JWS carries the receipt"
+        );
+        // The payload is exactly the bytes of the receipt's digest.
+        let payload = URL_SAFE_NO_PAD
+            .decode(jws.split('.').nth(1).expect("payload"))
+            .expect("base64url");
+        let digest: String = Sha256::digest(&payload)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(digest, document["sha256"].as_str().expect("sha256"));
+        // A changed receipt does not verify.
+        let mut parts: Vec<String> = jws.split('.').map(str::to_owned).collect();
+        let forged = String::from_utf8(payload)
+            .unwrap()
+            .replace("\"revocation\"", "\"grant\"")
+            .replace("\"grant\"", "\"revocation\"");
+        parts[1] = URL_SAFE_NO_PAD.encode(format!("{forged} "));
+        assert!(
+            decode::<Value>(
+                &parts.join("."),
+                &DecodingKey::from_jwk(jwk).expect("key"),
+                &validation
+            )
+            .is_err(),
+            "a changed payload is refused"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retrievals_rotate_the_refresh_token() {
     let env = Env::start().await;

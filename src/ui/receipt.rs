@@ -1,4 +1,5 @@
-//! A consent receipt on screen, and its download as JSON.
+//! A consent receipt on screen, and its download: as JSON, and as the
+//! backend's signed JWS when there is one.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -49,8 +50,19 @@ pub fn ReceiptView(
     let json = serde_json::to_string_pretty(&document).unwrap_or_default();
     let download = move |_| {
         // Saving is a convenience: if the browser refuses, the facts stay on screen.
-        let _ = save_json(&file_name, &json);
+        let _ = save(&file_name, &json, "application/json");
     };
+    // The backend's signature over the receipt (JWS), for a third party.
+    let signed = document["jws"].as_str().map(str::to_owned).map(|jws| {
+        let file_name = format!("myna-consent-receipt-{}.jws", text("receiptId"));
+        let download = move |_| {
+            let _ = save(&file_name, &jws, "application/jose");
+        };
+        view! {
+            <p class="hint">{w.signed_receipt_explained}</p>
+            <button type="button" class="secondary" on:click=download>{w.download_signed_receipt}</button>
+        }
+    });
     view! {
         <section class="receipt" aria-label=heading>
             <h4>{heading}</h4>
@@ -65,14 +77,15 @@ pub fn ReceiptView(
             {renewal_note.map(|note| view! { <p>{note}</p> })}
             <p class="hint">{w.receipt_digest_explained}</p>
             <button type="button" class="secondary" on:click=download>{w.download_receipt}</button>
+            {signed}
         </section>
     }
 }
 
-fn save_json(file_name: &str, json: &str) -> Result<(), wasm_bindgen::JsValue> {
-    let parts = js_sys::Array::of1(&json.into());
+fn save(file_name: &str, content: &str, media_type: &str) -> Result<(), wasm_bindgen::JsValue> {
+    let parts = js_sys::Array::of1(&content.into());
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
+    options.set_type(media_type);
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)?;
     let document = web_sys::window()

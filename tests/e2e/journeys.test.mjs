@@ -5,6 +5,8 @@
 // as a screenshot under test-output/e2e/.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { webcrypto } from "node:crypto";
 import { atAuthority, axe, control, newPage, overflows, shot, signIn, start } from "./harness.mjs";
 
 let env;
@@ -25,6 +27,23 @@ async function check(page, name) {
 }
 
 const AGREE = "同意してマイナポータルへ進む";
+
+/**
+ * Verifies a compact JWS (ES256) with a JWK Set using only WebCrypto, as
+ * any third party can; answers the payload (the receipt).
+ */
+async function verifyReceipt(jws, jwks) {
+  const [header, payload, signature] = jws.split(".");
+  const { alg, kid } = JSON.parse(Buffer.from(header, "base64url"));
+  assert.equal(alg, "ES256");
+  const jwk = jwks.keys.find((k) => k.kid === kid);
+  assert.ok(jwk, `the key ${kid} is published`);
+  const key = await webcrypto.subtle.importKey("jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+  const ok = await webcrypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key,
+    Buffer.from(signature, "base64url"), Buffer.from(`${header}.${payload}`));
+  if (!ok) throw new Error("the signature does not verify");
+  return JSON.parse(Buffer.from(payload, "base64url"));
+}
 
 function jstDatePlus(days) {
   const end = new Date(Date.now() + days * 86_400_000 + 9 * 3_600_000);
@@ -87,6 +106,20 @@ describe("the PHR journey", () => {
     await done.getByRole("button", { name: "控えをダウンロードする（JSON形式）" }).click();
     const file = await download;
     assert.match(file.suggestedFilename(), /^myna-consent-receipt-.+\.json$/);
+    // The signed receipt verifies, as a third party would check it, with
+    // the key the backend publishes (docs/receipts.md).
+    const signedDownload = page.waitForEvent("download");
+    await done.getByRole("button", { name: "署名付きの控えをダウンロードする（JWS形式）" }).click();
+    const signed = await signedDownload;
+    assert.match(signed.suggestedFilename(), /^myna-consent-receipt-.+\.jws$/);
+    const jws = readFileSync(await signed.path(), "utf8");
+    const jwks = await (await fetch(`${env.site}/phr/myna/receipts/jwks.json`)).json();
+    const verified = await verifyReceipt(jws, jwks);
+    assert.equal(verified.event, "revocation");
+    assert.equal(verified.controller.name, "すこやか手帳株式会社");
+    const forged = jws.split(".");
+    forged[1] = Buffer.from(JSON.stringify({ ...verified, event: "grant" })).toString("base64url");
+    await assert.rejects(verifyReceipt(forged.join("."), jwks), /does not verify/);
     await check(page, "phr-6-revoked");
 
     const { grants } = await control(env, "grants");
