@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use myna_consent::catalogue::{self, Sensitivity};
 use myna_consent::consent::jst_date;
-use myna_consent::i18n::{format_date, Locale};
+use myna_consent::i18n::{fill, format_date, words, Locale};
 use myna_consent::request::Period;
 use time::Duration;
 
@@ -162,7 +162,7 @@ fn page_response(authority: &Authority, status: StatusCode, html: String) -> Res
 fn error_page(authority: &Authority, locale: Locale, error: &PageError) -> Response {
     let (title, again, detail_label) = match locale {
         Locale::Ja => (
-            "手続きを続けられません",
+            "手続を続けられません",
             "利用中のサービスの画面に戻って、もう一度はじめからお試しください。",
             "サービス提供者向けの情報",
         ),
@@ -717,10 +717,8 @@ pub(crate) async fn consent_page(
 
 /// The items, grouped by catalogue category in the catalogue's order.
 fn items_html(details: &ConsentDetails, locale: Locale) -> String {
-    let special = match locale {
-        Locale::Ja => "要配慮個人情報",
-        Locale::En => "Special-care data",
-    };
+    // The same words as the SDK's consent screen (one vocabulary).
+    let special = words(locale).special_care_badge;
     let mut out = String::new();
     for category in catalogue::categories() {
         let items: Vec<_> = details
@@ -780,25 +778,18 @@ fn render_consent(
             )
         })
         .collect();
+    // Shared terms come from the domain crate's words, so the authority's
+    // page and the SDK's screens cannot word the same thing differently.
+    let w = words(locale);
     let recipients = if details.recipients.is_empty() {
-        format!(
-            "<p>{}</p>",
-            if ja {
-                "ほかの事業者には提供されません。"
-            } else {
-                "Your information is not passed on to anyone else."
-            }
-        )
+        format!("<p>{}</p>", escape(w.no_recipients))
     } else {
         let list: String = details
             .recipients
             .iter()
             .map(|r| {
-                let (contact, approval, purpose) = if ja {
-                    ("連絡先", "承認番号", "目的")
-                } else {
-                    ("Contact", "Approval ID", "Purpose")
-                };
+                let (contact, approval, purpose) =
+                    (w.recipient_contact, w.recipient_approval, w.recipient_purpose);
                 let approval = r.approval_id.as_deref().map_or(String::new(), |id| {
                     format!("<br>{approval}: {}", escape(id))
                 });
@@ -814,22 +805,13 @@ fn render_consent(
         format!("<ul>\n{list}</ul>")
     };
     let period = match details.period {
-        Period::OneTime => (if ja {
-            "この1回のみ"
-        } else {
-            "This once only"
-        })
-        .to_owned(),
+        Period::OneTime => w.period_one_time.to_owned(),
         Period::Linkage { days } => {
             let end = format_date(
                 jst_date(authority.now() + Duration::days(i64::from(days))),
                 locale,
             );
-            if ja {
-                format!("{days}日間（{end}まで）。期間中は、最新の情報が自動で提供されます。")
-            } else {
-                format!("{days} days (until {end}). During this time, your latest information is shared automatically.")
-            }
+            fill(w.period_linkage, &[&end, &days.to_string()])
         }
     };
     let retention = if details.retention.trim().is_empty() {
@@ -837,11 +819,7 @@ fn render_consent(
     } else {
         format!(
             "<h2>{}</h2>\n<p>{}</p>\n",
-            if ja {
-                "保存期間と撤回後の扱い"
-            } else {
-                "Retention, and what happens on withdrawal"
-            },
+            escape(w.retention_label),
             escape(&details.retention)
         )
     };
@@ -875,11 +853,11 @@ fn render_consent(
         } else {
             format!("Check whether you agree to share your information with {operator} as follows.")
         }),
-        h_items = escape(t("提供する情報", "Information to be shared")),
+        h_items = escape(w.items_heading),
         items = items_html(details, locale),
-        h_purposes = escape(t("利用目的", "Purposes")),
-        h_recipients = escape(t("ほかの事業者への提供", "Passed on to")),
-        h_period = escape(t("提供する期間", "Period")),
+        h_purposes = escape(w.purposes_heading),
+        h_recipients = escape(w.recipients_heading),
+        h_period = escape(w.period_heading),
         period = escape(&period),
         withdraw = escape(&if ja {
             format!("同意した後も、「{operator}」のサイトからいつでも撤回できます。同意しなくても、不利益はありません。")

@@ -1284,6 +1284,19 @@ async fn pages_escape_html_in_names_and_carry_security_headers() {
     assert!(html.contains("この1回のみ"));
     assert!(html.contains("同意する") && html.contains("同意しない"));
     assert!(!html.contains("style="));
+    // One vocabulary (issue 12): the page's shared terms are the domain
+    // crate's words, the very ones the SDK's consent screen shows.
+    let w = myna_consent::i18n::words(myna_consent::i18n::Locale::Ja);
+    for term in [
+        w.items_heading,
+        w.purposes_heading,
+        w.recipients_heading,
+        w.period_heading,
+        w.period_one_time,
+    ] {
+        assert!(html.contains(term), "the authority's page says {term:?}");
+    }
+    assert!(!html.contains("手続き"), "手続, as the SDK writes it");
 }
 
 #[tokio::test]
@@ -1317,7 +1330,7 @@ async fn the_consent_page_shows_the_registered_operator_items_and_end_date() {
         myna_consent::consent::jst_date(time::OffsetDateTime::now_utc() + time::Duration::days(90));
     let end_text = myna_consent::i18n::format_date(end, myna_consent::i18n::Locale::Ja);
     assert!(
-        html.contains(&format!("90日間（{end_text}まで）")),
+        html.contains(&format!("{end_text}まで（90日間）")),
         "{html}"
     );
     let drugs = myna_consent::catalogue::item("insurance.drugs").expect("item");
