@@ -63,8 +63,14 @@ pub fn ReceiptView(
             <button type="button" class="secondary" on:click=download>{w.download_signed_receipt}</button>
         }
     });
+    let section = NodeRef::<leptos::html::Section>::new();
+    let print = move |_| {
+        if let Some(section) = section.get() {
+            let _ = print_receipt(&section);
+        }
+    };
     view! {
-        <section class="receipt" aria-label=heading>
+        <section class="receipt" aria-label=heading node_ref=section>
             <h4>{heading}</h4>
             <dl class="facts">
                 <dt>{w.receipt_id_label}</dt>
@@ -76,6 +82,7 @@ pub fn ReceiptView(
             </dl>
             {renewal_note.map(|note| view! { <p>{note}</p> })}
             <p class="hint">{w.receipt_digest_explained}</p>
+            <button type="button" class="secondary" on:click=print>{w.print_receipt}</button>
             <button type="button" class="secondary" on:click=download>{w.download_receipt}</button>
             {signed}
         </section>
@@ -96,4 +103,72 @@ fn save(file_name: &str, content: &str, media_type: &str) -> Result<(), wasm_bin
     anchor.set_download(file_name);
     anchor.click();
     web_sys::Url::revoke_object_url(&url)
+}
+
+/// Prints this receipt alone: the receipt, its screen and its host element
+/// are marked for the print stylesheets (the screen's own, and a page-level
+/// one that hides the rest of the operator's page), the browser's print
+/// dialog opens, and the marks are removed once it closes.
+fn print_receipt(section: &web_sys::HtmlElement) -> Result<(), wasm_bindgen::JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let document = window.document().ok_or("no document")?;
+    adopt_page_print_sheet(&document)?;
+    let container = section.closest(".myna")?;
+    let host = section
+        .get_root_node()
+        .dyn_into::<web_sys::ShadowRoot>()
+        .map(|root| root.host())
+        .ok();
+    let marks = |on: bool| {
+        let toggle = |element: &web_sys::Element, class: &str| {
+            let list = element.class_list();
+            let _ = if on {
+                list.add_1(class)
+            } else {
+                list.remove_1(class)
+            };
+        };
+        toggle(section, "printing");
+        if let Some(container) = &container {
+            toggle(container, "printing");
+        }
+        if let Some(host) = &host {
+            let _ = if on {
+                host.set_attribute("data-myna-printing", "")
+            } else {
+                host.remove_attribute("data-myna-printing")
+            };
+        }
+    };
+    marks(true);
+    let result = window.print();
+    // print() returns once the dialog closed (or at once where printing is
+    // not offered): the page looks as before either way.
+    marks(false);
+    result
+}
+
+thread_local! {
+    static PAGE_SHEET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The page-level print sheet, adopted once through CSSOM (a strict CSP
+/// allows it): while a receipt prints, nothing else of the operator's page
+/// does.
+fn adopt_page_print_sheet(document: &web_sys::Document) -> Result<(), wasm_bindgen::JsValue> {
+    if PAGE_SHEET.with(std::cell::Cell::get) {
+        return Ok(());
+    }
+    let sheet = web_sys::CssStyleSheet::new()?;
+    sheet.replace_sync(
+        "@media print { body:has([data-myna-printing]) * { visibility: hidden !important; } \
+         [data-myna-printing] { visibility: visible !important; position: absolute !important; \
+         top: 0 !important; left: 0 !important; width: 100% !important; } }",
+    )?;
+    let sheets = js_sys::Reflect::get(document, &"adoptedStyleSheets".into())?;
+    let list = js_sys::Array::from(&sheets);
+    list.push(&sheet);
+    js_sys::Reflect::set(document, &"adoptedStyleSheets".into(), &list)?;
+    PAGE_SHEET.with(|adopted| adopted.set(true));
+    Ok(())
 }

@@ -120,6 +120,31 @@ describe("the PHR journey", () => {
     const forged = jws.split(".");
     forged[1] = Buffer.from(JSON.stringify({ ...verified, event: "grant" })).toString("base64url");
     await assert.rejects(verifyReceipt(forged.join("."), jwks), /does not verify/);
+    // The receipt prints alone: the print stylesheets hide the rest of the
+    // page and the receipt's buttons (read as the print dialog opens).
+    await page.evaluate(() => {
+      window.print = () => {
+        const host = document.querySelector("[data-myna-printing]");
+        const receipt = host?.shadowRoot.querySelector(".receipt.printing");
+        window.printed = {
+          receipt: receipt && getComputedStyle(receipt).visibility,
+          receiptText: receipt?.textContent.includes("同意の撤回の控え"),
+          buttons: [...(receipt?.querySelectorAll("button") ?? [])].map((b) => getComputedStyle(b).display),
+          screen: getComputedStyle(host.shadowRoot.querySelector(".myna")).visibility,
+          page: getComputedStyle(document.querySelector("h1")).visibility,
+        };
+      };
+    });
+    await page.emulateMedia({ media: "print" });
+    await done.getByRole("button", { name: "控えを印刷する" }).click();
+    const printed = await page.evaluate(() => window.printed);
+    await page.emulateMedia({ media: "screen" });
+    assert.equal(printed.receipt, "visible");
+    assert.equal(printed.receiptText, true);
+    assert.ok(printed.buttons.length >= 2 && printed.buttons.every((d) => d === "none"), JSON.stringify(printed));
+    assert.equal(printed.screen, "hidden");
+    assert.equal(printed.page, "hidden");
+    assert.equal(await page.evaluate(() => document.querySelectorAll("[data-myna-printing]").length), 0);
     await check(page, "phr-6-revoked");
 
     const { grants } = await control(env, "grants");
