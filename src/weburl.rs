@@ -41,6 +41,30 @@ impl WebUrl {
     }
 }
 
+/// Hosts that are loopback, as tests on both sides check them.
+#[doc(hidden)]
+pub const LOOPBACK: [&str; 7] = [
+    "http://127.0.0.1/",
+    "http://127.1/",
+    "http://127.255.0.9/",
+    "http://[::1]/",
+    "http://[0:0:0:0:0:0:0:1]/",
+    "http://localhost:8080/",
+    "http://LOCALHOST/",
+];
+
+/// Hosts that are not, some of them close.
+#[doc(hidden)]
+pub const NOT_LOOPBACK: [&str; 7] = [
+    "http://example.jp/",
+    "http://[::2]/",
+    "http://10.0.0.1/",
+    "http://localhost.example/",
+    "http://127.example/",
+    "http://127.0.0.1.example/",
+    "http://[::ffff:127.0.0.1]/",
+];
+
 /// Parses an absolute URL; `None` when it is not one.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn parse(text: &str) -> Option<WebUrl> {
@@ -92,20 +116,10 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for text in [
-            "http://127.0.0.1/",
-            "http://127.1/",
-            "http://[::1]/",
-            "http://localhost:8080/",
-        ] {
+        for text in LOOPBACK {
             assert!(parse(text).unwrap().is_loopback(), "{text}");
         }
-        for text in [
-            "http://example.jp/",
-            "http://[::2]/",
-            "http://10.0.0.1/",
-            "http://localhost.example/",
-        ] {
+        for text in NOT_LOOPBACK {
             assert!(!parse(text).unwrap().is_loopback(), "{text}");
         }
         assert_eq!(parse("mailto:a@example.jp").unwrap().host, "");

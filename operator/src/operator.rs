@@ -2278,30 +2278,21 @@ fn check_start_body(body: &Map<String, Value>) -> Result<StartBody, Problem> {
             words,
         )),
     }
-    let special_care_confirmed = match body.get("specialCareConfirmed") {
+    // A confirmation the citizen gave on the screen: absent is false.
+    let mut flag = |key: &str| match body.get(key) {
         None | Some(Value::Null) => false,
         Some(Value::Bool(flag)) => *flag,
         Some(_) => {
             errors.push(structural(
-                "specialCareConfirmed",
+                key,
                 ErrorKind::WrongType(JsonType::Boolean),
                 words,
             ));
             false
         }
     };
-    let research_confirmed = match body.get("researchConfirmed") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(flag)) => *flag,
-        Some(_) => {
-            errors.push(structural(
-                "researchConfirmed",
-                ErrorKind::WrongType(JsonType::Boolean),
-                words,
-            ));
-            false
-        }
-    };
+    let special_care_confirmed = flag("specialCareConfirmed");
+    let research_confirmed = flag("researchConfirmed");
     let renews = match body.get("renews") {
         None | Some(Value::Null) => None,
         Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),

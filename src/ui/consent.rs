@@ -274,15 +274,7 @@ pub fn ConsentScreen(
                     <ul class="plain">
                         {move || special_labels.get().into_iter().map(|label| view! { <li>{label}</li> }).collect_view()}
                     </ul>
-                    <label>
-                        <input
-                            type="checkbox"
-                            prop:checked=move || confirmed.get()
-                            on:change=move |ev| confirmed.set(event_target_checked(&ev))
-                            disabled=busy
-                        />
-                        <span>{w.special_care_confirm}</span>
-                    </label>
+                    <Confirmation checked=confirmed busy=Signal::derive(busy) label=w.special_care_confirm />
                 </fieldset>
             </Show>
 
@@ -291,15 +283,7 @@ pub fn ConsentScreen(
                     <legend>{w.research_heading}</legend>
                     <p>{w.research_explain}</p>
                     <p><span class="item-label">{w.research_review_label}</span>" "<span class="text">{review}</span></p>
-                    <label>
-                        <input
-                            type="checkbox"
-                            prop:checked=move || research_confirmed.get()
-                            on:change=move |ev| research_confirmed.set(event_target_checked(&ev))
-                            disabled=busy
-                        />
-                        <span>{w.research_confirm}</span>
-                    </label>
+                    <Confirmation checked=research_confirmed busy=Signal::derive(busy) label=w.research_confirm />
                 </fieldset>
             })}
 
@@ -407,4 +391,28 @@ fn GroupDetails(
         </details>
     }
     .into_any()
+}
+
+/// A separate confirmation (special-care data, research use): a checkbox
+/// the citizen ticks before 同意 is possible, never pre-ticked.
+#[component]
+fn Confirmation(
+    /// Whether it is ticked.
+    checked: RwSignal<bool>,
+    /// While the screen is busy, it cannot change.
+    busy: Signal<bool>,
+    /// What the citizen confirms.
+    label: &'static str,
+) -> impl IntoView {
+    view! {
+        <label>
+            <input
+                type="checkbox"
+                prop:checked=move || checked.get()
+                on:change=move |ev| checked.set(event_target_checked(&ev))
+                disabled=move || busy.get()
+            />
+            <span>{label}</span>
+        </label>
+    }
 }
