@@ -18,13 +18,13 @@ const PARTS = [
     name: "consent path (index.js + consent.js + consent_bg.wasm)",
     files: ["index.js", "consent.js", "consent_bg.wasm"],
     target: 100 * KB,
-    ceiling: 210 * KB,
+    ceiling: 215 * KB,
   },
   {
     name: "whole package (every .js and .wasm)",
     files: readdirSync(PKG).filter((f) => f.endsWith(".js") || f.endsWith(".wasm")),
     target: 200 * KB,
-    ceiling: 430 * KB,
+    ceiling: 440 * KB,
   },
 ];
 
