@@ -26,7 +26,8 @@ test("a linkage shows as expired, with renewal, once the clock passes 90 days", 
   await page.reload();
   await card.getByText("期間終了").waitFor();
   await card.getByRole("button", { name: "同意を更新する" }).click();
-  await page.waitForURL(/\/phr\/$/);
+  // The consent page, told which consent the new one renews.
+  await page.waitForURL(/\/phr\/\?renews=[^&]+$/);
   await page.getByRole("button", { name: "同意してマイナポータルへ進む" }).waitFor();
   await page.goto(`${env.site}/phr/review.html`);
   await card.getByText("期間終了").waitFor();
