@@ -24,6 +24,12 @@ test("renewing a consent that ends soon withdraws the old one once the new one i
   await page.getByRole("button", { name: AGREE }).click();
   await atAuthority(page);
   await page.getByRole("heading", { name: "同意の手続が完了しました" }).waitFor();
+  // The first retrieval runs on the return page; let it end, so that the
+  // renewal's start does not meet the authority's per-second budget.
+  await page.waitForFunction(() => {
+    const root = document.querySelector("[data-myna-consent]")?.shadowRoot;
+    return root && !root.querySelector('[aria-busy="true"]');
+  });
   assert.equal((await activeGrants()).length, 1);
 
   // 30-day linkage, 20 days on: ending soon, with renewal offered.
@@ -33,7 +39,17 @@ test("renewing a consent that ends soon withdraws the old one once the new one i
   await old.getByText("まもなく終了").waitFor();
   await old.getByRole("button", { name: "同意を更新する" }).click();
   await page.waitForURL(/\/platform\/\?renews=/);
-  await page.getByRole("button", { name: AGREE }).click();
+  // The clock's jump makes the backend's upkeep run the linkage's due
+  // retrieval now, which can use up the authority's per-second budget for
+  // this client: the screen then says to try again, and the citizen does.
+  for (let attempt = 1; ; attempt++) {
+    await page.getByRole("button", { name: AGREE }).click();
+    const left = await page.waitForURL(/\/authorize\/signin/, { timeout: 5000 }).then(() => true, () => false);
+    if (left) break;
+    await page.getByText("もう一度お試しください", { exact: false }).waitFor();
+    assert.ok(attempt < 5, "the start keeps failing");
+    await page.waitForTimeout(1000);
+  }
   await atAuthority(page);
   await page.getByRole("heading", { name: "同意の手続が完了しました" }).waitFor();
   await page.getByText("同意を更新しました。以前の同意は撤回しました。").waitFor();
@@ -55,6 +71,7 @@ test("renewing a consent that ends soon withdraws the old one once the new one i
   await live.getByRole("button", { name: "同意の控えを見る" }).click();
   await live.getByText("以前の同意を更新したものです", { exact: false }).waitFor();
   assert.deepEqual(await axe(page), []);
-  assert.deepEqual(page.problems, []);
+  // The browser's own report of a 429 that the retry answered is expected.
+  assert.deepEqual(page.problems.filter((p) => !p.includes("429 (Too Many Requests)")), []);
   await page.context().close();
 });
