@@ -129,6 +129,26 @@ export async function control(env, path, body) {
   return response.json();
 }
 
+/**
+ * Presses 同意してマイナポータルへ進む and waits for the authority's page. The
+ * authority limits each client per second, and tests start one journey
+ * right after another (with the return page's first retrieval still
+ * running): when the screen says to try again, the test does, as a citizen
+ * would, up to five times. The browser's report of that 429 is taken out
+ * of `page.problems`.
+ */
+export async function agree(page) {
+  for (let attempt = 1; ; attempt++) {
+    await page.getByRole("button", { name: "同意してマイナポータルへ進む" }).click();
+    const left = await page.waitForURL(/\/authorize\/signin/, { timeout: 5000 }).then(() => true, () => false);
+    if (left) break;
+    await page.getByText("もう一度お試しください", { exact: false }).waitFor();
+    if (attempt >= 5) throw new Error("the start kept failing");
+    await page.waitForTimeout(1000);
+  }
+  page.problems = page.problems.filter((p) => !p.includes("429 (Too Many Requests)"));
+}
+
 /** Signs in at the authority's page and presses 同意する or 同意しない. */
 export async function atAuthority(page, { approve = true, citizen = "デジタル 太郎", pin = "1234" } = {}) {
   await page.waitForURL(/\/authorize\/signin/);

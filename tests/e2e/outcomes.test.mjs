@@ -5,13 +5,12 @@
 // its answer is replayed into a real journey to read what the citizen sees.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { atAuthority, axe, newPage, start } from "./harness.mjs";
+import { agree, atAuthority, axe, newPage, start } from "./harness.mjs";
 
 let env;
 before(async () => { env = await start(); });
 after(async () => { await env?.stop(); });
 
-const AGREE = "同意してマイナポータルへ進む";
 const NOT_COMPLETED = "手続は完了していません";
 
 /** Agrees, answers at the authority, and comes back to the platform's return page. */
@@ -21,7 +20,7 @@ async function returnWith(page, { approve = true, answer } = {}) {
       route.fulfill({ status: answer.status, contentType: "application/problem+json", body: JSON.stringify(answer.body) }));
   }
   await page.goto(`${env.site}/platform/`);
-  await page.getByRole("button", { name: AGREE }).click();
+  await agree(page);
   await atAuthority(page, { approve });
   await page.waitForURL(/\/platform\/callback\.html/);
   await page.getByRole("heading", { level: 2 }).first().waitFor();

@@ -5,13 +5,11 @@
 // of the same address, or the same address in another browser, is refused.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { atAuthority, newPage, start } from "./harness.mjs";
+import { agree, atAuthority, newPage, start } from "./harness.mjs";
 
 let env;
 before(async () => { env = await start(); });
 after(async () => { await env?.stop(); });
-
-const AGREE = "同意してマイナポータルへ進む";
 
 /**
  * Agrees on the platform site and approves at the authority; answers the
@@ -20,7 +18,7 @@ const AGREE = "同意してマイナポータルへ進む";
  */
 async function callbackAddress(page) {
   await page.goto(`${env.site}/platform/`);
-  await page.getByRole("button", { name: AGREE }).click();
+  await agree(page);
   await page.route(/\/demo\.js$/, (route) => route.abort());
   await atAuthority(page);
   await page.waitForURL(/\/platform\/callback\.html\?/);
