@@ -467,12 +467,17 @@ export class MynaConsent {
     });
     screens.set(host, handle);
     this.#handles.add(handle);
+    handle[NOTIFY](host, this.#loadingNotice(host));
+    return handle;
+  }
+
+  /** 画面を読み込んでいます…, while a module loads. */
+  #loadingNotice(host) {
     const text = host.ownerDocument.createElement("p");
     text.setAttribute("role", "status");
     text.setAttribute("data-myna-consent-loading", "");
     text.textContent = NOTICES[this.locale].loading;
-    handle[NOTIFY](host, text);
-    return handle;
+    return text;
   }
 
   #mount(part, host, mount) {
@@ -496,10 +501,7 @@ export class MynaConsent {
     };
     const retry = () => {
       if (handle[CLOSED]) return;
-      const text = host.ownerDocument.createElement("p");
-      text.setAttribute("role", "status");
-      text.textContent = NOTICES[this.locale].loading;
-      handle[NOTIFY](host, text);
+      handle[NOTIFY](host, this.#loadingNotice(host));
       start();
     };
     start();

@@ -31,13 +31,12 @@ impl WebUrl {
     /// compressed as RFC 5952 says), so a look at the text suffices and the
     /// browser package needs no IP address parser.
     pub fn is_loopback(&self) -> bool {
-        let mut parts = self.host.split('.');
-        let ipv4 = self.host.split('.').count() == 4
-            && self
-                .host
-                .split('.')
+        let parts: Vec<&str> = self.host.split('.').collect();
+        let ipv4 = parts.len() == 4
+            && parts
+                .iter()
                 .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
-        self.host == "localhost" || self.host == "[::1]" || (ipv4 && parts.next() == Some("127"))
+        self.host == "localhost" || self.host == "[::1]" || (ipv4 && parts[0] == "127")
     }
 }
 

@@ -113,6 +113,22 @@ impl ClientKey {
     }
 }
 
+/// The public JWK of a P-256 key (`kty`, `crv`, `x`, `y`) and its RFC 7638
+/// thumbprint: the DPoP key's `jkt`, the receipt keys' `kid`.
+pub(crate) fn p256_public_jwk(secret: &p256::SecretKey) -> (serde_json::Value, String) {
+    let point = secret.public_key().to_encoded_point(false);
+    // An uncompressed point always has both coordinates.
+    let coordinate = |c: Option<&_>| c.map(|c| URL_SAFE_NO_PAD.encode(c)).unwrap_or_default();
+    let (x, y) = (coordinate(point.x()), coordinate(point.y()));
+    // RFC 7638: the required members in lexicographic order, no spaces.
+    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
+    (
+        json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y }),
+        thumbprint,
+    )
+}
+
 /// The backend's DPoP key (ES256): tokens the authority binds to it are
 /// useless to anyone who copies them out of a database or a log.
 #[derive(Clone)]
@@ -135,16 +151,8 @@ impl DpopKey {
             p256::SecretKey::from_pkcs8_pem(pem).map_err(|_| KeyProblem::Pem("EC P-256"))?;
         let key =
             EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|_| KeyProblem::Pem("EC P-256"))?;
-        let point = secret.public_key().to_encoded_point(false);
-        let (Some(x), Some(y)) = (point.x(), point.y()) else {
-            return Err(KeyProblem::Pem("EC P-256"));
-        };
-        let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
-        // RFC 7638: the required members in lexicographic order, no spaces.
-        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-        let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
-        let jwk = serde_json::from_value(json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y }))
-            .map_err(|_| KeyProblem::Pem("EC P-256"))?;
+        let (public, thumbprint) = p256_public_jwk(&secret);
+        let jwk = serde_json::from_value(public).map_err(|_| KeyProblem::Pem("EC P-256"))?;
         Ok(Self {
             key,
             jwk,

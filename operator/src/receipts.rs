@@ -16,7 +16,6 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use myna_consent::consent::Receipt;
 use myna_consent::digest;
-use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use p256::pkcs8::EncodePrivateKey as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -107,23 +106,15 @@ fn signing_key(seed: [u8; 32]) -> SigningKey {
             Err(_) => candidate = Sha256::digest(candidate).into(),
         }
     };
-    let point = secret.public_key().to_encoded_point(false);
-    let (x, y) = match (point.x(), point.y()) {
-        (Some(x), Some(y)) => (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y)),
-        _ => unreachable!("an uncompressed point has both coordinates"),
-    };
-    // RFC 7638: the required members in lexicographic order, no spaces.
-    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-    let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
+    let (mut jwk, kid) = crate::proof::p256_public_jwk(&secret);
+    jwk["kid"] = kid.clone().into();
+    jwk["use"] = "sig".into();
+    jwk["alg"] = "ES256".into();
     let der = secret
         .to_pkcs8_der()
         .expect("a P-256 key always encodes as PKCS#8");
     let key = EncodingKey::from_ec_der(der.as_bytes());
-    SigningKey {
-        jwk: json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "use": "sig", "alg": "ES256" }),
-        kid,
-        key,
-    }
+    SigningKey { jwk, kid, key }
 }
 
 #[cfg(test)]

@@ -158,36 +158,31 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
     // this session decides (it refuses a state it did not give this
     // citizen, a used or expired one, a wrong issuer), so a genuine return
     // completes in any tab of the same browser and site.
-    if pending.is_none() {
+    let answer = if pending.is_none() {
         let handover = match flow::hand_over(&callback) {
             Ok(handover) => handover,
             Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
         };
-        return match sdk.backend.complete_handed_over(&handover).await {
-            Ok(consent) => granted(&sdk, consent, state, retrieval, option("retrieve")),
-            Err(e) => {
-                let failure = Failure::from_backend(&e);
-                let code = failure.code().unwrap_or(e.code());
-                Err(fail_because(failure, code, e.cause()))
+        sdk.backend.complete_handed_over(&handover).await
+    } else {
+        let checked = flow::check_callback(&callback, pending.as_ref(), now());
+        // Whatever the outcome, a callback for this transaction is now
+        // spent: a reload or a replay of the same address is refused.
+        if let Some(mut pending) =
+            pending.filter(|p| callback.state.as_deref() == Some(p.state.as_str()) && !p.used)
+        {
+            pending.used = true;
+            if sdk.save_pending(&pending).is_err() {
+                return Err(fail(Failure::Backend, "storage_unavailable"));
             }
-        };
-    }
-    let checked = flow::check_callback(&callback, pending.as_ref(), now());
-    // Whatever the outcome, a callback for this transaction is now spent:
-    // a reload or a replay of the same address is refused.
-    if let Some(mut pending) =
-        pending.filter(|p| callback.state.as_deref() == Some(p.state.as_str()) && !p.used)
-    {
-        pending.used = true;
-        if sdk.save_pending(&pending).is_err() {
-            return Err(fail(Failure::Backend, "storage_unavailable"));
         }
-    }
-    let completion = match checked {
-        Ok(completion) => completion,
-        Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
+        let completion = match checked {
+            Ok(completion) => completion,
+            Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
+        };
+        sdk.backend.complete(&completion).await
     };
-    let consent = match sdk.backend.complete(&completion).await {
+    let consent = match answer {
         Ok(consent) => consent,
         Err(e) => {
             let failure = Failure::from_backend(&e);
@@ -195,26 +190,14 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
             return Err(fail_because(failure, code, e.cause()));
         }
     };
-    granted(&sdk, consent, state, retrieval, option("retrieve"))
-}
-
-/// A completed authorization: the screen says so, `granted` fires, and the
-/// first retrieval starts when asked for.
-fn granted(
-    sdk: &Rc<Sdk>,
-    consent: ConsentView,
-    state: RwSignal<ReturnState>,
-    retrieval: RwSignal<Retrieval>,
-    retrieve: JsValue,
-) -> Result<JsValue, JsValue> {
     state.try_set(ReturnState::Granted {
         operator: consent.consent.operator.name.clone(),
         renewed: consent.renewed.as_ref().map(|r| r.withdrawn),
     });
     sdk.emit(Event::Granted, &consent);
-    if retrieve.is_truthy() {
+    if option("retrieve").is_truthy() {
         retrieval.try_set(Retrieval::Waiting);
-        let sdk = Rc::clone(sdk);
+        let sdk = Rc::clone(&sdk);
         let id = consent.consent.id.clone();
         leptos::task::spawn_local(async move {
             let outcome = retrieve_first(&sdk.backend, &id).await;
