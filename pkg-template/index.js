@@ -8,7 +8,7 @@
 // screens report a `wasm_blocked` error and the rest of the page runs on.
 
 const EVENTS = ["granted", "denied", "revoked", "renew", "error"];
-const OPTIONS = ["backend", "locale", "navigate", "userToken"];
+const OPTIONS = ["backend", "locale", "navigate", "userToken", "fetch"];
 const LOCALES = ["ja", "en"];
 const PARTS = ["consent", "account"];
 
@@ -141,7 +141,7 @@ function checkOptions(options) {
   if (options === null || typeof options !== "object") {
     throw new MynaConsentError("invalid_options", "MynaConsent.create() needs an options object.", "options");
   }
-  const { backend, locale, navigate, userToken } = options;
+  const { backend, locale, navigate, userToken, fetch } = options;
   // A path on this origin: "//host" and "/\\host" would leave it (browsers
   // read a backslash as a slash), taking the sign-in token along.
   if (typeof backend !== "string" || !backend.startsWith("/") || /^\/[\/\\]/.test(backend) || backend.includes("\\")) {
@@ -160,12 +160,15 @@ function checkOptions(options) {
       "userToken",
     );
   }
+  if (fetch !== undefined && fetch !== null && typeof fetch !== "function") {
+    throw new MynaConsentError("invalid_options", "options.fetch must be a function with the signature of the browser's fetch.", "fetch");
+  }
   for (const key of Object.keys(options)) {
     if (!OPTIONS.includes(key)) {
       console.warn(`myna-consent: unknown option "${key}" is ignored; the options are ${OPTIONS.join(", ")}.`);
     }
   }
-  return { backend, locale: locale ?? "ja", navigate: navigate ?? undefined, userToken: userToken ?? undefined };
+  return { backend, locale: locale ?? "ja", navigate: navigate ?? undefined, userToken: userToken ?? undefined, fetch: fetch ?? undefined };
 }
 
 function resolveTarget(target) {
@@ -438,8 +441,7 @@ export class MynaConsent {
     let core = this.#cores.get(part);
     if (!core) {
       core = bindings(part).then(async (glue) => {
-        const { backend, locale, navigate, userToken } = this.#options;
-        const inner = await glue.MynaConsent.create({ backend, locale, navigate, userToken });
+        const inner = await glue.MynaConsent.create(this.#options);
         for (const name of EVENTS) inner.on(name, (detail) => this.#emit(name, detail));
         return inner;
       });

@@ -250,6 +250,9 @@ pub struct Backend {
     /// `options.userToken`: answers (or promises) the operator's sign-in
     /// token, sent as `Authorization: Bearer`.
     user_token: Option<js_sys::Function>,
+    /// `options.fetch`: the function that makes the calls instead of the
+    /// browser's `fetch`, such as the test kit's fake backend.
+    fetch: Option<js_sys::Function>,
 }
 
 impl Backend {
@@ -258,7 +261,15 @@ impl Backend {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             user_token: None,
+            fetch: None,
         }
+    }
+
+    /// The same backend, called through `fetch` (same signature as the
+    /// browser's) instead of the browser's own.
+    pub fn with_fetch(mut self, fetch: js_sys::Function) -> Self {
+        self.fetch = Some(fetch);
+        self
     }
 
     /// The same backend, presenting the token `user_token` gives on every
@@ -350,6 +361,18 @@ impl Backend {
         .await
     }
 
+    /// The call's address, absolute: the page's origin and the backend's
+    /// path. A browser would resolve a path itself; a `fetch` given in
+    /// `options` (Node's, under a test runner) may not.
+    fn url(&self, path: &str) -> String {
+        let relative = format!("{}{path}", self.base);
+        web_sys::window()
+            .and_then(|window| window.location().href().ok())
+            .and_then(|page| web_sys::Url::new_with_base(&relative, &page).ok())
+            .map(|url| url.href())
+            .unwrap_or(relative)
+    }
+
     /// `Authorization: Bearer …` from `options.userToken`, if given. A
     /// token function that fails or answers no string is a network-class
     /// failure: the call is not made without the sign-in.
@@ -373,13 +396,12 @@ impl Backend {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, BackendError> {
-        let mut request =
-            Request::get(&format!("{}{path}", self.base)).header("Accept", "application/json");
+        let mut request = Request::get(&self.url(path)).header("Accept", "application/json");
         if let Some(authorization) = self.authorization().await? {
             request = request.header("Authorization", &authorization);
         }
-        let response = request.send().await.map_err(|_| BackendError::Network)?;
-        read(response).await
+        let request = request.build().map_err(|_| BackendError::Unexpected(0))?;
+        read(self.send(request).await?).await
     }
 
     async fn post<T: DeserializeOwned>(
@@ -387,7 +409,7 @@ impl Backend {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, BackendError> {
-        let mut request = Request::post(&format!("{}{path}", self.base))
+        let mut request = Request::post(&self.url(path))
             .header("Accept", "application/json")
             .header(CSRF_HEADER, "1");
         if let Some(authorization) = self.authorization().await? {
@@ -396,8 +418,25 @@ impl Backend {
         let request = request
             .json(body)
             .map_err(|_| BackendError::Unexpected(0))?;
-        let response = request.send().await.map_err(|_| BackendError::Network)?;
-        read(response).await
+        read(self.send(request).await?).await
+    }
+
+    /// Sends through `options.fetch` when given, else the browser's fetch.
+    async fn send(&self, request: Request) -> Result<Response, BackendError> {
+        let Some(fetch) = &self.fetch else {
+            return request.send().await.map_err(|_| BackendError::Network);
+        };
+        let request: web_sys::Request = request.into();
+        let answer = fetch
+            .call1(&wasm_bindgen::JsValue::NULL, &request)
+            .map_err(|_| BackendError::Network)?;
+        let answer = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&answer))
+            .await
+            .map_err(|_| BackendError::Network)?;
+        answer
+            .dyn_into::<web_sys::Response>()
+            .map(Response::from)
+            .map_err(|_| BackendError::Unexpected(0))
     }
 }
 

@@ -681,6 +681,41 @@ async fn decline_fires_denied_once_and_shares_nothing() {
 }
 
 #[wasm_bindgen_test]
+async fn after_declining_the_citizen_can_choose_again() {
+    // Issue 13: 同意しない was a dead end; a citizen who changes their mind
+    // goes back to the same choice, with the keyboard focus on it.
+    let navigations = Array::new();
+    let navigate = Function::new_with_args("url", "this.push(url)").bind0(&navigations);
+    let Fake { sdk, calls, .. } = fake(&started_route(true), Some(&navigate));
+    let denied = record(&sdk, "denied");
+    let host = host();
+    let _handle = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    let root = shadow(&host);
+    one(&root, "button", "同意しない").click();
+    settle().await;
+    one(&root, "button", "選び直す").click();
+    JsFuture::from(sleep(50)).await.expect("slept");
+    settle().await;
+    none(&root, "button", "選び直す");
+    let decline = one(&root, "button", "同意しない");
+    assert!(
+        active_in(&root) == JsValue::from(decline),
+        "the focus is back on the choice"
+    );
+    assert!(!text_of(&root).contains("あなたの情報は提供されません"));
+    one(&root, "button", "同意してマイナポータルへ進む").click();
+    settle().await;
+    assert_eq!(
+        posts(&calls).length(),
+        1,
+        "agreeing now starts the authorization"
+    );
+    assert_eq!(navigations.length(), 1);
+    assert_eq!(denied.length(), 1);
+}
+
+#[wasm_bindgen_test]
 async fn unmount_leaves_nothing_behind() {
     let Fake { sdk, .. } = fake(&no_routes(), None);
     let host = host();
@@ -841,24 +876,76 @@ fn completed_routes() -> JsValue {
 }
 
 #[wasm_bindgen_test]
-async fn a_good_callback_completes_once_and_a_replay_is_refused() {
+async fn a_good_callback_completes_once_and_the_same_callback_again_shares_its_outcome() {
+    // Issue 13: React's StrictMode runs an effect twice; the second call
+    // with the same callback must neither reach the backend again nor turn
+    // the success into a failure.
     let Fake { sdk, calls, base } = fake(&completed_routes(), None);
     set_pending(&base, "st-1", 1.0, false);
     let granted = record(&sdk, "granted");
+    let errors = record(&sdk, "error");
     let url = format!("https://op.example/cb?code=c-9&state=st-1&{ISS}");
-    let consent = complete(&sdk, &url).await.expect("completed");
+    let first = sdk.complete_authorization(url.clone(), JsValue::UNDEFINED);
+    let again = sdk.complete_authorization(url.clone(), JsValue::UNDEFINED);
+    let consent = JsFuture::from(first).await.expect("completed");
     assert_eq!(string(&consent, "id"), "c-1");
+    let same = JsFuture::from(again).await.expect("the same outcome");
+    assert_eq!(string(&same, "id"), "c-1");
+    let later = complete(&sdk, &url).await.expect("still the same outcome");
+    assert_eq!(string(&later, "id"), "c-1");
     assert_eq!(granted.length(), 1, "granted fires once");
-    assert_eq!(calls.length(), 1);
+    assert_eq!(errors.length(), 0, "no error: {:?}", errors);
+    assert_eq!(calls.length(), 1, "the backend is asked once");
     let body = json(&string(&calls.get(0), "body"));
     assert_eq!(string(&body, "code"), "c-9");
     assert_eq!(string(&body, "state"), "st-1");
     assert_eq!(string(&body, "iss"), "http://localhost:8081");
+}
 
-    let replay = complete(&sdk, &url).await.expect_err("replayed");
-    assert_eq!(string(&replay, "code"), "state_used");
-    assert_eq!(calls.length(), 1, "the replay never reaches the backend");
-    assert_eq!(granted.length(), 1);
+#[wasm_bindgen_test]
+async fn the_same_callback_in_the_same_target_shows_one_outcome() {
+    let Fake { sdk, calls, base } = fake(&completed_routes(), None);
+    set_pending(&base, "st-1", 1.0, false);
+    let (host, other) = (host(), host());
+    let url = format!("https://op.example/cb?code=c-9&state=st-1&{ISS}");
+    let with_target = |target: &Element| {
+        let options = Object::new();
+        Reflect::set(&options, &"target".into(), target).expect("set");
+        sdk.complete_authorization(url.clone(), options.into())
+    };
+    let first = with_target(&host);
+    let second = with_target(&host);
+    let elsewhere = with_target(&other);
+    for promise in [first, second, elsewhere] {
+        JsFuture::from(promise).await.expect("completed");
+    }
+    settle().await;
+    assert_eq!(host.child_element_count(), 1, "one screen, not two");
+    for target in [&host, &other] {
+        let text = text_of(&shadow(target));
+        assert!(text.contains("すこやか手帳株式会社"), "{text}");
+        assert!(!text.contains("手続は完了していません"), "{text}");
+    }
+    assert_eq!(calls.length(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn mounting_into_an_element_that_holds_a_screen_replaces_it() {
+    let Fake { sdk, .. } = fake(&no_routes(), None);
+    let host = host();
+    let _first = mount_phr(&sdk, &host, PHR);
+    let _second = mount_phr(&sdk, &host, PHR);
+    settle().await;
+    assert_eq!(host.child_element_count(), 1);
+    let review = sdk.mount_review(host.clone().into()).expect("mounted");
+    settle().await;
+    assert_eq!(
+        host.child_element_count(),
+        1,
+        "the review replaced the consent screen"
+    );
+    review.unmount();
+    assert_eq!(host.child_element_count(), 0);
 }
 
 #[wasm_bindgen_test]

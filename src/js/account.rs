@@ -30,8 +30,53 @@ impl MynaConsent {
         url: String,
         #[wasm_bindgen(unchecked_param_type = "CompleteOptions | undefined")] options: JsValue,
     ) -> js_sys::Promise {
+        let target = if options.is_object() {
+            js_sys::Reflect::get(&options, &"target".into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        };
+        // The same callback again (a framework's effect run twice, a second
+        // call on the same page): the first completion's outcome, shown in
+        // this target too, and no second call to the backend.
+        let base = self.sdk.backend.base().to_owned();
+        if let Some(completion) = completion_for(&base, &url) {
+            return match show_return(&self.sdk, &target, &completion) {
+                Ok(()) => completion.promise,
+                Err(e) => js_sys::Promise::reject(&e),
+            };
+        }
+        let completion = Completion {
+            base,
+            urls: vec![url.clone()],
+            state: RwSignal::new(ReturnState::Checking),
+            retrieval: RwSignal::new(Retrieval::None),
+            promise: js_sys::Promise::resolve(&JsValue::UNDEFINED),
+        };
+        if let Err(e) = show_return(&self.sdk, &target, &completion) {
+            return js_sys::Promise::reject(&e);
+        }
+        let (state, retrieval) = (completion.state, completion.retrieval);
+        let retrieve = if options.is_object() {
+            js_sys::Reflect::get(&options, &"retrieve".into())
+                .unwrap_or(JsValue::UNDEFINED)
+                .is_truthy()
+        } else {
+            false
+        };
         let sdk = Rc::clone(&self.sdk);
-        future_to_promise(async move { complete(sdk, url, options).await })
+        let promise =
+            future_to_promise(async move { complete(sdk, url, state, retrieval, retrieve).await });
+        let mut completion = Completion {
+            promise: promise.clone(),
+            ..completion
+        };
+        // The address bar loses the callback now, so that a second call
+        // that reads `location.href` again still finds this completion.
+        if let Some(stripped) = strip_callback_from_address_bar() {
+            completion.urls.push(stripped);
+        }
+        COMPLETIONS.with(|all| all.borrow_mut().push(completion));
+        promise
     }
 
     /// Shows the review screen (with revocation) in `target`.
@@ -112,29 +157,63 @@ impl MynaConsent {
     }
 }
 
-async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue, JsValue> {
+/// One callback's completion: the outcome every call with the same
+/// callback shares.
+#[derive(Clone)]
+struct Completion {
+    /// The backend it was completed at.
+    base: String,
+    /// The callback's address, and the address bar's once stripped of it.
+    urls: Vec<String>,
+    state: RwSignal<ReturnState>,
+    retrieval: RwSignal<Retrieval>,
+    /// Resolves with the consent, or rejects with the failure, once.
+    promise: js_sys::Promise,
+}
+
+thread_local! {
+    /// Every callback this page completed or is completing.
+    static COMPLETIONS: std::cell::RefCell<Vec<Completion>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn completion_for(base: &str, url: &str) -> Option<Completion> {
+    COMPLETIONS.with(|all| {
+        all.borrow()
+            .iter()
+            .find(|completion| {
+                completion.base == base && completion.urls.iter().any(|known| known == url)
+            })
+            .cloned()
+    })
+}
+
+/// Shows a completion's outcome in `target`, if one was given (replacing
+/// what the SDK showed there before).
+fn show_return(sdk: &Rc<Sdk>, target: &JsValue, completion: &Completion) -> Result<(), JsValue> {
+    if target.is_undefined() || target.is_null() {
+        return Ok(());
+    }
+    let host = resolve_target(target)?;
+    let locale = sdk.locale;
+    let (state, retrieval) = (completion.state, completion.retrieval);
+    let mounted = mount_in_shadow(
+        &host,
+        move || view! { <ReturnScreen locale=locale state=state retrieval=retrieval /> },
+    )?;
+    let handle = keep(sdk, mounted);
+    sdk.screens.borrow_mut().push(handle.id);
+    Ok(())
+}
+
+async fn complete(
+    sdk: Rc<Sdk>,
+    url: String,
+    state: RwSignal<ReturnState>,
+    retrieval: RwSignal<Retrieval>,
+    retrieve: bool,
+) -> Result<JsValue, JsValue> {
     let locale = sdk.locale;
     let w = words(locale);
-    let state = RwSignal::new(ReturnState::Checking);
-    let retrieval = RwSignal::new(Retrieval::None);
-    let option = |key: &str| {
-        if options.is_object() {
-            js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED)
-        } else {
-            JsValue::UNDEFINED
-        }
-    };
-    let target = option("target");
-    if !target.is_undefined() && !target.is_null() {
-        let host = resolve_target(&target)?;
-        let mounted = mount_in_shadow(
-            &host,
-            move || view! { <ReturnScreen locale=locale state=state retrieval=retrieval /> },
-        )?;
-        let handle = keep(&sdk, mounted);
-        sdk.screens.borrow_mut().push(handle.id);
-    }
-    strip_callback_from_address_bar();
 
     let fail_because = |failure: Failure, code: &str, cause: Option<&str>| {
         state.try_set(ReturnState::Failed(failure));
@@ -195,7 +274,7 @@ async fn complete(sdk: Rc<Sdk>, url: String, options: JsValue) -> Result<JsValue
         renewed: consent.renewed.as_ref().map(|r| r.withdrawn),
     });
     sdk.emit(Event::Granted, &consent);
-    if option("retrieve").is_truthy() {
+    if retrieve {
         retrieval.try_set(Retrieval::Waiting);
         let sdk = Rc::clone(&sdk);
         let id = consent.consent.id.clone();
@@ -258,7 +337,8 @@ async fn sleep_ms(ms: i32) {
 
 /// Removes code, state and the other callback parameters from the address
 /// bar, so they are neither bookmarked, shared nor replayed by a reload.
-fn strip_callback_from_address_bar() {
+/// Answers the address bar's new address, when it held a callback.
+fn strip_callback_from_address_bar() -> Option<String> {
     const CALLBACK: [&str; 6] = [
         "code",
         "state",
@@ -267,23 +347,19 @@ fn strip_callback_from_address_bar() {
         "error_description",
         "error_uri",
     ];
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let Ok(href) = window.location().href() else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::new(&href) else {
-        return;
-    };
+    let window = web_sys::window()?;
+    let href = window.location().href().ok()?;
+    let url = web_sys::Url::new(&href).ok()?;
     let params = url.search_params();
     if !CALLBACK.iter().any(|key| params.has(key)) {
-        return;
+        return None;
     }
     for key in CALLBACK {
         params.delete(key);
     }
+    let stripped = url.href();
     if let Ok(history) = window.history() {
-        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url.href()));
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&stripped));
     }
+    Some(stripped)
 }

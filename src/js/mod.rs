@@ -112,6 +112,12 @@ export interface MynaConsentOptions {
    * operator's own session cookie, or uses anonymous sessions.
    */
   userToken?: () => string | Promise<string>;
+  /**
+   * Makes the calls to the backend instead of the browser's `fetch`, with
+   * the same signature: for tests, the fake backend of
+   * `myna-consent/testing`.
+   */
+  fetch?: (request: Request) => Promise<Response>;
 }
 
 /** A consent as the operator backend reports it. */
@@ -254,13 +260,27 @@ fn keep(sdk: &Rc<Sdk>, mounted: Mounted) -> MountHandle {
             }),
         );
     });
-    SCREENS.with(|screens| {
+    // One screen per element: a second mount into the same element (a
+    // framework's effect run twice, a page that mounts again) replaces the
+    // first instead of stacking a second screen under it.
+    let host = mounted.wrapper().parent_node();
+    let (handle, replaced) = SCREENS.with(|screens| {
         let mut screens = screens.borrow_mut();
+        let replaced: Vec<u32> = screens
+            .1
+            .iter()
+            .filter(|(_, held)| host.is_some() && held.wrapper().parent_node() == host)
+            .map(|(id, _)| *id)
+            .collect();
         screens.0 = screens.0.wrapping_add(1);
         let id = screens.0;
         screens.1.push((id, mounted));
-        MountHandle { id }
-    })
+        (MountHandle { id }, replaced)
+    });
+    for id in replaced {
+        unmount(id);
+    }
+    handle
 }
 
 fn unmount(id: u32) {
@@ -484,6 +504,18 @@ impl MynaConsent {
                         Some("userToken"),
                     ))
                 }
+            },
+            Err(_) => {}
+        }
+        match js_sys::Reflect::get(options, &"fetch".into()) {
+            Ok(value) if value.is_undefined() || value.is_null() => {}
+            Ok(value) => match value.dyn_into::<js_sys::Function>() {
+                Ok(function) => backend = backend.with_fetch(function),
+                Err(_) => return Err(error(
+                    "invalid_options",
+                    "options.fetch must be a function with the signature of the browser's fetch.",
+                    Some("fetch"),
+                )),
             },
             Err(_) => {}
         }

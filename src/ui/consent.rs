@@ -131,6 +131,17 @@ pub fn ConsentScreen(
         stage.set(Stage::Declined);
         on_decline.run(());
     };
+    // Declining is not final: the citizen can go back to the choice, and
+    // the keyboard focus goes with them.
+    let decline_button = NodeRef::<leptos::html::Button>::new();
+    let choose_again = move |_| {
+        stage.set(Stage::Choosing);
+        request_animation_frame(move || {
+            if let Some(button) = decline_button.get_untracked() {
+                let _ = button.focus();
+            }
+        });
+    };
 
     let period_text = match req.period {
         Period::OneTime => w.period_one_time.to_owned(),
@@ -294,10 +305,15 @@ pub fn ConsentScreen(
                         <p class="outcome-title">{w.declined_title}</p>
                         <p>{w.declined_body}</p>
                     </div>
+                    <div class="actions single">
+                        <button type="button" class="secondary" on:click=choose_again>
+                            {w.choose_again}
+                        </button>
+                    </div>
                 }
             >
                 <div class="actions">
-                    <button type="button" class="secondary" on:click=decline disabled=busy>
+                    <button type="button" class="secondary" node_ref=decline_button on:click=decline disabled=busy>
                         {w.decline}
                     </button>
                     <button

@@ -36,8 +36,10 @@ pub struct Mounted {
     wrapper: web_sys::Element,
     container: web_sys::Element,
     handle: Option<Box<dyn Any>>,
-    /// The theme guard's timer, cleared on unmount.
-    guard: Option<(i32, wasm_bindgen::closure::Closure<dyn FnMut()>)>,
+    /// The theme guard's timer, cleared on unmount. The handle is kept as
+    /// the host gave it: a number in browsers, an object in Node (where
+    /// test runners with jsdom run the screens).
+    guard: Option<(JsValue, wasm_bindgen::closure::Closure<dyn FnMut()>)>,
 }
 
 impl Mounted {
@@ -64,22 +66,15 @@ impl Mounted {
         };
         run();
         let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(run);
-        if let Some(window) = web_sys::window() {
-            if let Ok(id) = window.set_interval_with_callback_and_timeout_and_arguments_0(
-                closure.as_ref().unchecked_ref(),
-                1000,
-            ) {
-                self.guard = Some((id, closure));
-            }
+        if let Ok(id) = timer("setInterval", closure.as_ref(), &JsValue::from_f64(1000.0)) {
+            self.guard = Some((id, closure));
         }
         self
     }
 
     fn clear(&mut self) {
         if let Some((id, _closure)) = self.guard.take() {
-            if let Some(window) = web_sys::window() {
-                window.clear_interval_with_handle(id);
-            }
+            let _ = timer("clearInterval", &id, &JsValue::UNDEFINED);
         }
         // Dropping the UnmountHandle disposes the reactive owner (effects,
         // listeners) and removes the rendered nodes.
@@ -92,6 +87,15 @@ impl Drop for Mounted {
     fn drop(&mut self) {
         self.clear();
     }
+}
+
+/// Calls the global `setInterval` or `clearInterval`. web-sys's bindings
+/// take the handle as an `i32`, which loses Node's timer objects.
+fn timer(name: &str, first: &JsValue, second: &JsValue) -> Result<JsValue, JsValue> {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &JsValue::from_str(name))?
+        .dyn_into::<js_sys::Function>()?
+        .call2(&global, first, second)
 }
 
 /// Mounts `view` into a fresh element appended to `host`, inside a shadow

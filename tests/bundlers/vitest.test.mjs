@@ -4,10 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { HERE, OUT } from "./lib.mjs";
 
-test("Vitest with jsdom: validate() and catalogue() pass in an operator's unit tests", () => {
+test("Vitest with jsdom: validate() and catalogue(), and an integrator's tests of every screen against the test kit", () => {
   mkdirSync(OUT, { recursive: true });
   const report = join(OUT, "vitest.json");
   rmSync(report, { force: true });
@@ -16,15 +16,19 @@ test("Vitest with jsdom: validate() and catalogue() pass in an operator's unit t
     "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], {
     cwd: HERE,
     encoding: "utf8",
-    timeout: 120_000,
+    timeout: 180_000,
     env: { ...process.env, CI: "1", NO_COLOR: "1" },
   });
   const output = `${run.stdout}\n${run.stderr}`;
   assert.equal(run.status, 0, `vitest exits with 0:\n${output}`);
   const result = JSON.parse(readFileSync(report, "utf8"));
-  const tests = result.testResults.flatMap((file) => file.assertionResults);
-  // The four tests of sdk.spec.js, each one run and passed (none skipped).
-  assert.equal(result.numTotalTests, 4, output);
-  assert.deepEqual(tests.map((t) => t.status), ["passed", "passed", "passed", "passed"]);
+  // Every test of both files ran and passed (none skipped): sdk.spec.js's
+  // four, and the sample integrator test's sixteen.
+  const perFile = Object.fromEntries(result.testResults.map((file) => [
+    basename(file.name), file.assertionResults.map((t) => t.status),
+  ]));
+  assert.deepEqual(Object.keys(perFile).sort(), ["integrator.spec.js", "sdk.spec.js"], output);
+  assert.deepEqual(perFile["sdk.spec.js"], Array(4).fill("passed"), output);
+  assert.deepEqual(perFile["integrator.spec.js"], Array(16).fill("passed"), output);
   assert.ok(result.success);
 });
