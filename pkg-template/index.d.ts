@@ -18,6 +18,17 @@ import type {
 } from "./consent.js";
 
 export type {
+  ApiId,
+  CategoryId,
+  CssVariable,
+  ErrorCode,
+  EventName,
+  ItemId,
+  ValidationErrorCode,
+} from "./generated.js";
+import type { ErrorCode } from "./generated.js";
+
+export type {
   Availability,
   Catalogue,
   CompleteOptions,
@@ -36,12 +47,18 @@ export type {
   ValidationResult,
 } from "./consent.js";
 
-/** An error from the SDK: a stable `code`, a message for developers, and the field it concerns. */
+/**
+ * An error from the SDK: a stable `code` (docs/reference/errors.md), a
+ * `message` for developers in English, the `field` it concerns, and, where
+ * a citizen was shown words for it, those words as `citizenMessage`.
+ */
 export declare class MynaConsentError extends Error {
-  constructor(code: string, message: string, field?: string);
+  constructor(code: ErrorCode, message: string, field?: string, citizenMessage?: string);
   readonly name: "MynaConsentError";
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly field?: string;
+  /** What the citizen was told on the screen, in the screen's language. */
+  readonly citizenMessage?: string;
 }
 
 /** A part of the SDK, compiled on first use: the consent screen, or the return, review and revocation screens. */

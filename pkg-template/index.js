@@ -12,13 +12,18 @@ const OPTIONS = ["backend", "locale", "navigate", "userToken", "fetch"];
 const LOCALES = ["ja", "en"];
 const PARTS = ["consent", "account"];
 
-/** An error from the SDK: a stable `code`, a message for developers, and the field it concerns. */
+/**
+ * An error from the SDK: a stable `code`, a `message` for developers (in
+ * English), the `field` it concerns, and, where a citizen was shown words
+ * for it, those words as `citizenMessage`.
+ */
 export class MynaConsentError extends Error {
-  constructor(code, message, field) {
+  constructor(code, message, field, citizenMessage) {
     super(message);
     this.name = "MynaConsentError";
     this.code = code;
     if (field !== undefined) this.field = field;
+    if (citizenMessage !== undefined) this.citizenMessage = citizenMessage;
   }
 }
 
@@ -26,7 +31,7 @@ export class MynaConsentError extends Error {
 function asMynaError(error) {
   if (error instanceof MynaConsentError) return error;
   const code = typeof error?.code === "string" ? error.code : "internal";
-  const converted = new MynaConsentError(code, String(error?.message ?? error), error?.field);
+  const converted = new MynaConsentError(code, String(error?.message ?? error), error?.field, error?.citizenMessage);
   if (error instanceof Error) converted.cause = error;
   return converted;
 }
@@ -454,7 +459,10 @@ export class MynaConsent {
       return await core;
     } catch (cause) {
       const error = asMynaError(cause);
-      this.#emit("error", { code: error.code, message: error.message });
+      const detail = { code: error.code, message: error.message };
+      // What the widget's notice tells the citizen (#failureNotice).
+      if (LOAD_ERRORS.includes(error.code)) detail.citizenMessage = NOTICES[this.locale][error.code];
+      this.#emit("error", detail);
       throw error;
     }
   }
@@ -497,7 +505,9 @@ export class MynaConsent {
             handle[NOTIFY](host, this.#failureNotice(host, error, error.reload ? () => location.reload() : retry));
           } else {
             handle[ATTACH](null);
-            this.#emit("error", { code: error.code, message: error.message, field: error.field });
+            const detail = { code: error.code, message: error.message, field: error.field };
+            if (error.citizenMessage !== undefined) detail.citizenMessage = error.citizenMessage;
+            this.#emit("error", detail);
           }
         });
     };

@@ -17,6 +17,9 @@
 //!   browser's `URL` in wasm.
 //! - [`flow`] — the pending authorization transaction and every check on
 //!   the callback from Mynaportal before it reaches the backend.
+//! - [`surface`] — the JavaScript surface's closed vocabularies: event names
+//!   and every error code, with who reads each (the typings are generated
+//!   from it).
 //! - [`i18n`] — locales and the fixed words of the screens (a leaf: each
 //!   domain type owns its own words).
 //! - `backend` (feature `browser`) — the client of the operator backend.
@@ -33,6 +36,7 @@ pub mod flow;
 pub mod i18n;
 pub mod request;
 pub mod rfc3339;
+pub mod surface;
 pub mod weburl;
 
 #[cfg(feature = "browser")]

@@ -1101,6 +1101,16 @@ async fn each_failed_completion_says_what_happened() {
         let text = text_of(&shadow(&host));
         assert!(text.contains(words), "{cause}: {text}");
         assert!(!text.contains("同意しない"), "{cause}: {text}");
+        // Issue 13: the developer's message is English; the citizen's words
+        // travel apart, the same words the screen shows.
+        for failure in [&refused, &errors.get(0)] {
+            assert!(
+                string(failure, "message").is_ascii(),
+                "{cause}: {}",
+                string(failure, "message")
+            );
+            assert!(string(failure, "citizenMessage").contains(words), "{cause}");
+        }
         assert_eq!(
             text.contains("あなたの情報は提供されていません"),
             nothing_shared,

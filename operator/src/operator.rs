@@ -255,13 +255,11 @@ fn custom_error(code: &str, field: String, ja: String, en: String, locale: Local
     json!({ "code": code, "field": field, "message": message })
 }
 
-/// An authority error code from the callback, if it is a plain RFC 6749
-/// error token; anything else is not reflected back.
+/// An authority error code from the callback, if it is one of the
+/// standard codes the SDK's typings know (OAuth 2.0, OpenID Connect);
+/// anything else is not reflected back.
 fn callback_error_code(error: &str) -> &str {
-    let plain = !error.is_empty()
-        && error.len() <= 64
-        && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    if plain {
+    if myna_consent::surface::is_authority_error(error) {
         error
     } else {
         "authority_error"
@@ -2464,10 +2462,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn callback_error_codes_are_reflected_only_when_plain() {
+    fn callback_error_codes_are_reflected_only_when_standard() {
         assert_eq!(callback_error_code("access_denied"), "access_denied");
         assert_eq!(callback_error_code("server_error"), "server_error");
         assert_eq!(callback_error_code("<script>"), "authority_error");
         assert_eq!(callback_error_code(&"a".repeat(65)), "authority_error");
+        assert_eq!(callback_error_code("made_up_error"), "authority_error");
     }
 }

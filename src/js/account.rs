@@ -9,7 +9,9 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{error, keep, now, resolve_target, to_js, Event, MountHandle, MynaConsent, Sdk};
+use super::{
+    citizen_error, keep, now, resolve_target, to_js, Event, MountHandle, MynaConsent, Sdk,
+};
 use crate::backend::{Backend, BackendError, ConsentView, RetrievalView};
 use crate::flow;
 use crate::i18n::words;
@@ -99,8 +101,7 @@ impl MynaConsent {
         let on_renew =
             UnsyncCallback::new(move |consent: ConsentView| sdk.emit(Event::Renew, &consent));
         let sdk = Rc::clone(&self.sdk);
-        let on_error =
-            UnsyncCallback::new(move |e: BackendError| sdk.emit_backend_error(&e, &e.to_string()));
+        let on_error = UnsyncCallback::new(move |e: BackendError| sdk.emit_backend_error(&e, None));
         let mounted = mount_in_shadow(&host, move || {
             view! {
                 <ReviewScreen locale=locale backend=backend on_revoked=on_revoked on_renew=on_renew on_error=on_error />
@@ -126,9 +127,9 @@ impl MynaConsent {
                     to_js(&receipt)
                 }
                 Err(e) => {
-                    let message = words(sdk.locale).revoke_failed;
-                    sdk.emit_backend_error(&e, message);
-                    Err(error(e.code(), message, None))
+                    let citizen = words(sdk.locale).revoke_failed;
+                    sdk.emit_backend_error(&e, Some(citizen));
+                    Err(citizen_error(e.code(), &e.to_string(), citizen))
                 }
             }
         })
@@ -148,9 +149,9 @@ impl MynaConsent {
             match retrieve_until_settled(&sdk.backend, &consent_id).await {
                 Ok(view) => to_js(&view),
                 Err(e) => {
-                    let message = words(sdk.locale).retrieval_error;
-                    sdk.emit_backend_error(&e, message);
-                    Err(error(e.code(), message, None))
+                    let citizen = words(sdk.locale).retrieval_error;
+                    sdk.emit_backend_error(&e, Some(citizen));
+                    Err(citizen_error(e.code(), &e.to_string(), citizen))
                 }
             }
         })
@@ -215,22 +216,26 @@ async fn complete(
     let locale = sdk.locale;
     let w = words(locale);
 
-    let fail_because = |failure: Failure, code: &str, cause: Option<&str>| {
+    // The citizen reads the failure's words on the return screen; the
+    // developer gets what went wrong, in English.
+    let fail_because = |failure: Failure, code: &str, message: &str, cause: Option<&str>| {
         state.try_set(ReturnState::Failed(failure));
-        let message = failure.explain(w);
+        let citizen = failure.explain(w);
         if failure == Failure::DeclinedAtPortal {
             sdk.emit(Event::Denied, &serde_json::json!({ "stage": "mynaportal" }));
         } else {
-            sdk.emit_error_because(code, message, cause);
+            sdk.emit_failure(code, message, Some(citizen), cause);
         }
-        error(code, message, None)
+        citizen_error(code, message, citizen)
     };
-    let fail = |failure: Failure, code: &str| fail_because(failure, code, None);
+    let refused = |e: &flow::CallbackError| {
+        fail_because(Failure::from_callback(e), e.code(), &e.to_string(), None)
+    };
 
     let pending = sdk.load_pending();
     let callback = match flow::parse_callback(&url) {
         Ok(callback) => callback,
-        Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
+        Err(e) => return Err(refused(&e)),
     };
     // No transaction in this tab: the citizen came back in another tab, or
     // the Mynaportal app opened a new one. The backend's transaction for
@@ -240,7 +245,7 @@ async fn complete(
     let answer = if pending.is_none() {
         let handover = match flow::hand_over(&callback) {
             Ok(handover) => handover,
-            Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
+            Err(e) => return Err(refused(&e)),
         };
         sdk.backend.complete_handed_over(&handover).await
     } else {
@@ -252,12 +257,17 @@ async fn complete(
         {
             pending.used = true;
             if sdk.save_pending(&pending).is_err() {
-                return Err(fail(Failure::Backend, "storage_unavailable"));
+                return Err(fail_because(
+                    Failure::Backend,
+                    "storage_unavailable",
+                    "sessionStorage is unavailable.",
+                    None,
+                ));
             }
         }
         let completion = match checked {
             Ok(completion) => completion,
-            Err(e) => return Err(fail(Failure::from_callback(&e), e.code())),
+            Err(e) => return Err(refused(&e)),
         };
         sdk.backend.complete(&completion).await
     };
@@ -266,7 +276,7 @@ async fn complete(
         Err(e) => {
             let failure = Failure::from_backend(&e);
             let code = failure.code().unwrap_or(e.code());
-            return Err(fail_because(failure, code, e.cause()));
+            return Err(fail_because(failure, code, &e.to_string(), e.cause()));
         }
     };
     state.try_set(ReturnState::Granted {
@@ -281,7 +291,12 @@ async fn complete(
         leptos::task::spawn_local(async move {
             let outcome = retrieve_first(&sdk.backend, &id).await;
             if outcome != Retrieval::Done {
-                sdk.emit_error("retrieval_failed", words(sdk.locale).retrieval_error);
+                sdk.emit_failure(
+                    "retrieval_failed",
+                    "The first retrieval after the grant ended in an error or timed out.",
+                    Some(words(sdk.locale).retrieval_error),
+                    None,
+                );
             }
             retrieval.try_set(outcome);
         });

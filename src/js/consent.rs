@@ -132,7 +132,7 @@ impl MynaConsent {
                             }
                         },
                         Err(e) => {
-                            sdk.emit_error(e.code(), w.request_unavailable_title);
+                            sdk.emit_backend_error(&e, Some(w.request_unavailable_title));
                             match e {
                                 BackendError::Problem { status: 404, .. } => Loaded::NotFound,
                                 _ => Loaded::Unavailable,
@@ -231,13 +231,23 @@ fn consent_screen(
         let valid = for_agree.clone();
         let Some(reference) = reference.clone() else {
             stage.try_set(Stage::Failed);
-            sdk.emit_error("draft_request", words(sdk.locale).draft_not_sent);
+            sdk.emit_failure(
+                "draft_request",
+                "A draft is a preview and sends nothing; mount { request } to start.",
+                Some(words(sdk.locale).draft_not_sent),
+                None,
+            );
             return;
         };
         let renews = renews.clone();
         leptos::task::spawn_local(async move {
             let renews = renews.as_deref();
-            if let Err((code, cause)) = start(&sdk, &reference, renews, &valid, &chosen).await {
+            if let Err(StartFailure {
+                code,
+                message,
+                cause,
+            }) = start(&sdk, &reference, renews, &valid, &chosen).await
+            {
                 let misconfigured = cause.as_deref() == Some("configuration");
                 stage.try_set(if misconfigured {
                     Stage::Misconfigured
@@ -245,12 +255,12 @@ fn consent_screen(
                     Stage::Failed
                 });
                 let w = words(sdk.locale);
-                let message = if misconfigured {
+                let citizen = if misconfigured {
                     w.start_misconfigured
                 } else {
                     w.start_failed
                 };
-                sdk.emit_error_because(&code, message, cause.as_deref());
+                sdk.emit_failure(&code, &message, Some(citizen), cause.as_deref());
             }
         });
     });
@@ -263,24 +273,45 @@ fn consent_screen(
     }
 }
 
+/// Why an authorization could not start: the code, the developer's
+/// message, and the backend's cause.
+struct StartFailure {
+    code: String,
+    message: String,
+    cause: Option<String>,
+}
+
+impl StartFailure {
+    fn new(code: &'static str, message: &str) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            cause: None,
+        }
+    }
+}
+
 /// Creates the transaction at the backend for the request `reference`,
-/// remembers it, and leaves for Mynaportal. Answers the failure's code.
+/// remembers it, and leaves for Mynaportal.
 async fn start(
     sdk: &Sdk,
     reference: &str,
     renews: Option<&str>,
     valid: &request::ValidRequest,
     chosen: &[String],
-) -> Result<(), (String, Option<String>)> {
+) -> Result<(), StartFailure> {
     let request = valid.request();
     let shared = |id: &str| request.items.required.iter().chain(chosen).any(|x| x == id);
     let special = valid
         .special_care_items()
         .iter()
         .any(|item| shared(item.id));
-    let digest = request_digest(valid)
-        .await
-        .ok_or_else(|| ("digest_unavailable".to_owned(), None))?;
+    let digest = request_digest(valid).await.ok_or_else(|| {
+        StartFailure::new(
+            "digest_unavailable",
+            "SubtleCrypto is unavailable: the page is not a secure context.",
+        )
+    })?;
     let choice = StartChoice {
         request: reference.to_owned(),
         optional_items: chosen.to_vec(),
@@ -295,8 +326,17 @@ async fn start(
         .backend
         .start_authorization(&choice)
         .await
-        .map_err(|e| (e.code().to_owned(), e.cause().map(str::to_owned)))?;
-    let invalid_url = || ("invalid_authorization_url".to_owned(), None);
+        .map_err(|e| StartFailure {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+            cause: e.cause().map(str::to_owned),
+        })?;
+    let invalid_url = || {
+        StartFailure::new(
+            "invalid_authorization_url",
+            "The backend answered an authorization URL that is not http(s).",
+        )
+    };
     let target = crate::weburl::parse(&started.authorization_url).ok_or_else(invalid_url)?;
     if !matches!(target.scheme.as_str(), "https" | "http") {
         return Err(invalid_url());
@@ -308,21 +348,26 @@ async fn start(
         started_at: now(),
         used: false,
     };
-    let failed = |code: &str| (code.to_owned(), None);
     sdk.save_pending(&pending)
-        .map_err(|_| failed("storage_unavailable"))?;
+        .map_err(|_| StartFailure::new("storage_unavailable", "sessionStorage is unavailable."))?;
+    let navigation_failed = |_| {
+        StartFailure::new(
+            "navigation_failed",
+            "options.navigate threw, or the browser refused to navigate.",
+        )
+    };
     if let Some(navigate) = &sdk.navigate {
         return navigate
             .call1(&JsValue::NULL, &target.href.as_str().into())
             .map(|_| ())
-            .map_err(|_| failed("navigation_failed"));
+            .map_err(navigation_failed);
     }
     let location = web_sys::window()
         .map(|w| w.location())
-        .ok_or_else(|| failed("no_window"))?;
+        .ok_or_else(|| StartFailure::new("no_window", "No window to navigate from."))?;
     location
         .assign(target.href.as_str())
-        .map_err(|_| failed("navigation_failed"))
+        .map_err(navigation_failed)
 }
 
 fn validation_result(request: JsValue, locale: Option<Locale>) -> serde_json::Value {

@@ -13,9 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::backend::Backend;
-#[cfg(feature = "account-screens")]
-use crate::backend::BackendError;
+use crate::backend::{Backend, BackendError};
 use crate::flow::PendingTransaction;
 use crate::i18n::Locale;
 use crate::ui::Mounted;
@@ -29,13 +27,21 @@ mod consent;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
+import type { ApiId, CategoryId, ErrorCode, ItemId, PurposeCategory, ValidationErrorCode } from "./generated.js";
+export type { ApiId, CategoryId, CssVariable, ErrorCode, EventName, ItemId, PurposeCategory, ValidationErrorCode } from "./generated.js";
+
 /** A locale the SDK speaks; Japanese is the default. */
 export type Locale = "ja" | "en";
 
-/** An error from the SDK: a stable code, a message, and the field it concerns. */
+/**
+ * An error from the SDK: a stable code, a message for developers (English),
+ * the field it concerns, and, where a citizen is shown words for it, those
+ * words in the screen's language.
+ */
 export interface MynaConsentError extends Error {
-  code: string;
+  code: ErrorCode;
   field?: string;
+  citizenMessage?: string;
 }
 
 /** Someone the operator passes the data on to, accountable as the operator is. */
@@ -68,7 +74,7 @@ export interface ConsentRequest {
     privacyPolicyUrl: string;
     approvalId: string;
   };
-  items: { required?: string[]; optional?: string[] };
+  items: { required?: ItemId[]; optional?: ItemId[] };
   purposes: { category: PurposeCategory; description: string }[];
   period: { kind: "oneTime" } | { kind: "linkage"; days: number };
   recipients?: Recipient[];
@@ -85,14 +91,9 @@ export interface ConsentRequest {
   preview?: boolean;
 }
 
-export type PurposeCategory =
-  | "serviceProvision" | "healthManagement" | "identityVerification"
-  | "creditScreening" | "employment" | "welfare" | "research"
-  | "advertising" | "marketing" | "other";
-
 /** One problem with a request. */
 export interface ValidationError {
-  code: string;
+  code: ValidationErrorCode;
   /** JSON path such as "items.required[2]"; empty for the whole request. */
   field: string;
   message: string;
@@ -124,7 +125,7 @@ export interface MynaConsentOptions {
 export interface Consent {
   id: string;
   operator: ConsentRequest["operator"];
-  items: string[];
+  items: ItemId[];
   purposes: ConsentRequest["purposes"];
   recipients: Recipient[];
   period: ConsentRequest["period"];
@@ -162,7 +163,7 @@ export interface CompleteOptions {
 export interface RetrievalResult {
   id: string;
   status: "done" | "error" | "timeout";
-  items: { item: string; count: number }[];
+  items: { item: ItemId; count: number }[];
 }
 
 /** What each event passes to its listeners. */
@@ -172,8 +173,11 @@ export interface MynaConsentEvents {
   revoked: { consentId: string; receipt: ReceiptDocument };
   renew: Consent;
   error: {
-    code: string;
+    code: ErrorCode;
+    /** For developers, in English. */
     message: string;
+    /** What the citizen was told on the screen, in its language, where they were told something. */
+    citizenMessage?: string;
     field?: string;
     errors?: ValidationError[];
     /**
@@ -189,7 +193,7 @@ export interface MynaConsentEvents {
 }
 
 export type ValidationResult =
-  | { ok: true; request: ConsentRequest; needsSeparateConfirmation: boolean; specialCareItems: string[] }
+  | { ok: true; request: ConsentRequest; needsSeparateConfirmation: boolean; specialCareItems: ItemId[] }
   | { ok: false; errors: ValidationError[] };
 
 export type Availability =
@@ -198,16 +202,16 @@ export type Sensitivity = "general" | "health" | "specialCare";
 
 export interface Catalogue {
   locale: Locale;
-  apis: { id: string; number: number; name: string; provides: string }[];
+  apis: { id: ApiId; number: number; name: string; provides: string }[];
   categories: {
-    id: string;
+    id: CategoryId;
     label: string;
     explanation: string;
     items: {
-      id: string;
+      id: ItemId;
       label: string;
       explanation: string;
-      api: string | null;
+      api: ApiId | null;
       availability: Availability;
       sensitivity: Sensitivity;
     }[];
@@ -352,23 +356,24 @@ impl Sdk {
         }
     }
 
-    fn emit_error(&self, code: &str, message: &str) {
-        self.emit_error_because(code, message, None);
-    }
-
-    /// `error`, with the backend's `cause` when it gave one.
-    fn emit_error_because(&self, code: &str, message: &str, cause: Option<&str>) {
+    /// `error`: the code, the developer's `message` (English), what the
+    /// citizen was told on the screen (`citizenMessage`), and the backend's
+    /// `cause`, where there are.
+    fn emit_failure(&self, code: &str, message: &str, citizen: Option<&str>, cause: Option<&str>) {
         let mut detail = serde_json::json!({ "code": code, "message": message });
+        if let Some(citizen) = citizen {
+            detail["citizenMessage"] = citizen.into();
+        }
         if let Some(cause) = cause {
             detail["cause"] = cause.into();
         }
         self.emit(Event::Error, &detail);
     }
 
-    /// `error` for a failed backend call.
-    #[cfg(feature = "account-screens")]
-    fn emit_backend_error(&self, e: &BackendError, message: &str) {
-        self.emit_error_because(e.code(), message, e.cause());
+    /// `error` for a failed backend call, and the words the citizen was
+    /// shown for it, if any.
+    fn emit_backend_error(&self, e: &BackendError, citizen: Option<&str>) {
+        self.emit_failure(e.code(), &e.to_string(), citizen, e.cause());
     }
 
     /// `error` with `invalid_request` and every problem.
@@ -379,7 +384,8 @@ impl Sdk {
             Event::Error,
             &serde_json::json!({
                 "code": "invalid_request",
-                "message": words(self.locale).invalid_operator,
+                "message": format!("The consent request breaks {} rule(s); `errors` lists each one.", list.len()),
+                "citizenMessage": words(self.locale).invalid_operator,
                 "errors": list,
             }),
         );
@@ -631,6 +637,15 @@ fn from_js(value: &JsValue) -> Option<serde_json::Value> {
         map.insert(key.as_string()?, from_js(&item)?);
     }
     Some(Value::Object(map))
+}
+
+/// A JS `Error` for a failure the citizen was told about on a screen:
+/// `message` for developers, the citizen's words as `citizenMessage`.
+#[cfg(feature = "account-screens")]
+pub(crate) fn citizen_error(code: &str, message: &str, citizen: &str) -> JsValue {
+    let error = error(code, message, None);
+    let _ = js_sys::Reflect::set(&error, &"citizenMessage".into(), &citizen.into());
+    error
 }
 
 /// A JS `Error` with `code` and, where it applies, `field`.

@@ -28,7 +28,9 @@ use wasm_bindgen::{JsCast, JsValue};
 /// The SDK's stylesheet, compiled in: adopted by each shadow root through
 /// CSSOM, which a strict `style-src 'self'` policy allows (a `<style>`
 /// element would be inline style and blocked).
-pub const STYLESHEET: &str = include_str!("styles.css");
+///
+/// Compacted by the build script (`build.rs`) from `styles.css`.
+pub const STYLESHEET: &str = include_str!(concat!(env!("OUT_DIR"), "/styles.css"));
 
 /// A screen mounted into the page; dropping it (or [`Mounted::unmount`])
 /// removes every node, listener and reactive effect it created.

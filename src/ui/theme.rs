@@ -10,6 +10,21 @@
 //! shadow root, so it sees exactly what the browser resolved, wherever and
 //! however the variables were set. It runs at mount and again every second
 //! while the screen is shown, so that a variable changed later is caught.
+//!
+//! The theme variables (`docs/reference/css-variables.md` is generated from
+//! this list and the stylesheet's defaults, light and dark):
+//! - `--myna-color-text`: headings and body text, on the surface.
+//! - `--myna-color-muted`: explanations and hints, on the surface.
+//! - `--myna-color-border`: lines between sections, cards and fields.
+//! - `--myna-color-primary`: links and the text of 同意しない (on the surface), and the fill of 同意する.
+//! - `--myna-color-on-primary`: the text of 同意する, on the primary colour.
+//! - `--myna-color-surface`: the screen's background.
+//! - `--myna-color-alert`: warnings, special-care confirmations and failures, on the surface.
+//! - `--myna-color-ok`: confirmations such as an active consent, on the surface.
+//! - `--myna-color-focus`: the keyboard focus ring.
+//! - `--myna-radius`: the corners of buttons, cards and fields.
+//! - `--myna-font-family`: the screens' font.
+//! - `--myna-font-size`: the base font size; never below 16px.
 
 use wasm_bindgen::{JsCast, JsValue};
 

@@ -2,8 +2,17 @@
 // (pkg/index.d.ts) by `tsc --noEmit`: it fails if the declarations break,
 // leak internals, or stop refusing wrong use (each @ts-expect-error must
 // find an error).
-import { load, MynaConsent, MynaConsentError, type ConsentRequest, type Consent, type ReceiptDocument } from "myna-consent";
+import {
+  load, MynaConsent, MynaConsentError,
+  type ConsentRequest, type Consent, type ErrorCode, type EventName, type ItemId, type MynaConsentEvents, type ReceiptDocument,
+} from "myna-consent";
 import type { MynaConsentRequestElement } from "myna-consent/elements";
+import { createFakeBackend, SAMPLE_REQUEST, screenOf } from "myna-consent/testing";
+
+// The generated event names are exactly the events the SDK types.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const eventsAgree: Same<EventName, keyof MynaConsentEvents> = true;
+console.log(eventsAgree);
 
 const request: ConsentRequest = {
   operator: { name: "すこやか手帳株式会社", contact: "0120-000-000", privacyPolicyUrl: "https://example.jp/p", approvalId: "MPA-1" },
@@ -69,4 +78,37 @@ export async function operatorPage(consentId: string): Promise<void> {
   // @ts-expect-error: a period kind that does not exist
   const bad: ConsentRequest = { ...request, period: { kind: "forever" } };
   console.log(bad);
+
+  // Issue 13: item ids, error codes and event names are checked at compile time.
+  // @ts-expect-error: a data item the catalogue does not have
+  const typo: ConsentRequest = { ...request, items: { required: ["insurance.drug"] } };
+  console.log(typo);
+  const item: ItemId = "ehr.lab.hba1c";
+  console.log(item);
+  sdk.on("error", (detail) => {
+    if (detail.code === "revocation_failed") console.log(detail.citizenMessage, detail.cause);
+    // @ts-expect-error: no error has this code
+    if (detail.code === "revoke_failed") console.log("never");
+  });
+  try {
+    await sdk.revoke(consentId);
+  } catch (error) {
+    if (error instanceof MynaConsentError) {
+      const code: ErrorCode = error.code;
+      // @ts-expect-error: a code that does not exist, compared
+      if (error.code === "wasm_blocker") console.log(code);
+    }
+  }
+  // @ts-expect-error: an event name with a typo
+  sdk.on("revokd", () => {});
+
+  // The test kit, as an integrator's test uses it.
+  const fake = createFakeBackend({ requests: { "phr-90d": SAMPLE_REQUEST }, revocation: "failed" });
+  const tested = await MynaConsent.create({ backend: "/myna", fetch: fake.fetch, navigate: fake.navigate });
+  tested.mountConsent("#consent", { request: "phr-90d" });
+  console.log(screenOf("#consent")?.textContent, fake.calls.length, fake.authorizationUrl);
+  fake.set({ authorization: "declined", waitingPolls: 0 });
+  // @ts-expect-error: an outcome the fake does not script
+  fake.set({ authorization: "approved" });
+  await tested.completeAuthorization(fake.callbackUrl("http://localhost/return"));
 }

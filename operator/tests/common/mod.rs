@@ -787,5 +787,12 @@ pub async fn problem(response: reqwest::Response) -> (u16, Value) {
         )
     );
     assert_eq!(value["status"], status);
+    // Every code a page can meet is in the SDK's typings, which are
+    // generated from this list.
+    let code = value["code"].as_str().unwrap_or_default();
+    assert!(
+        myna_consent::surface::find(code).is_some(),
+        "the problem code {code:?} is listed in myna_consent::surface::ERROR_CODES"
+    );
     (status, value)
 }

@@ -138,7 +138,11 @@ describe("review, revocation and retrieval", () => {
   test("a failed revocation is shown as failed, changes nothing, and succeeds when retried", async () => {
     const consent = await granted();
     fake.set({ revocation: "failed" });
-    await expect(sdk.revoke(consent.id)).rejects.toMatchObject({ code: "revocation_failed" });
+    const failure = await sdk.revoke(consent.id).catch((error) => error);
+    expect(failure.code).toBe("revocation_failed");
+    // For the developer in English; for the citizen, apart, in their words.
+    expect(failure.message).toMatch(/^[\x20-\x7e]+$/);
+    expect(failure.citizenMessage).toContain("同意はまだ有効です");
     expect(fake.consents[0].status).toBe("active");
     fake.set({ revocation: "revoked" });
     const receipt = await sdk.revoke(consent.id);
