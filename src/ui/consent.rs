@@ -124,23 +124,17 @@ pub fn ConsentScreen(
             on_agree.run(chosen_ids());
         }
     };
-    let decline = move |_| {
-        if busy() {
-            return;
+    let declined = move || stage.get() == Stage::Declined;
+    // One button declines and, once declined, goes back to the choice: it
+    // stays the same element, so the keyboard focus stays on it. The second
+    // click of a double click (detail 2) does not undo the first.
+    let decline_or_choose_again = move |ev: leptos::ev::MouseEvent| match stage.get_untracked() {
+        Stage::Declined if ev.detail() < 2 => stage.set(Stage::Choosing),
+        Stage::Declined | Stage::Starting => {}
+        _ => {
+            stage.set(Stage::Declined);
+            on_decline.run(());
         }
-        stage.set(Stage::Declined);
-        on_decline.run(());
-    };
-    // Declining is not final: the citizen can go back to the choice, and
-    // the keyboard focus goes with them.
-    let decline_button = NodeRef::<leptos::html::Button>::new();
-    let choose_again = move |_| {
-        stage.set(Stage::Choosing);
-        request_animation_frame(move || {
-            if let Some(button) = decline_button.get_untracked() {
-                let _ = button.focus();
-            }
-        });
     };
 
     let period_text = match req.period {
@@ -298,45 +292,43 @@ pub fn ConsentScreen(
                 </fieldset>
             })}
 
-            <Show
-                when=move || stage.get() != Stage::Declined
-                fallback=move || view! {
-                    <div class="outcome" role="status">
-                        <p class="outcome-title">{w.declined_title}</p>
-                        <p>{w.declined_body}</p>
-                    </div>
-                    <div class="actions single">
-                        <button type="button" class="secondary" on:click=choose_again>
-                            {w.choose_again}
-                        </button>
-                    </div>
+            <Show when=declined>
+                <div class="outcome" role="status">
+                    <p class="outcome-title">{w.declined_title}</p>
+                    <p>{w.declined_body}</p>
+                </div>
+            </Show>
+            <div class="actions" class:single=declined>
+                <button
+                    type="button"
+                    class="secondary"
+                    on:click=decline_or_choose_again
+                    disabled=move || stage.get() == Stage::Starting
+                >
+                    {move || if declined() { w.choose_again } else { w.decline }}
+                </button>
+                <button
+                    type="button"
+                    class="primary"
+                    on:click=agree.clone()
+                    disabled=move || !can_agree()
+                    hidden=declined
+                    aria-describedby="myna-agree-hint"
+                >
+                    {w.agree}
+                </button>
+            </div>
+            <p
+                id="myna-agree-hint"
+                class="hint"
+                hidden=move || {
+                    declined()
+                        || ((!needs_confirmation() || confirmed.get())
+                            && (!needs_research_confirmation || research_confirmed.get()))
                 }
             >
-                <div class="actions">
-                    <button type="button" class="secondary" node_ref=decline_button on:click=decline disabled=busy>
-                        {w.decline}
-                    </button>
-                    <button
-                        type="button"
-                        class="primary"
-                        on:click=agree.clone()
-                        disabled=move || !can_agree()
-                        aria-describedby="myna-agree-hint"
-                    >
-                        {w.agree}
-                    </button>
-                </div>
-                <p
-                    id="myna-agree-hint"
-                    class="hint"
-                    hidden=move || {
-                        (!needs_confirmation() || confirmed.get())
-                            && (!needs_research_confirmation || research_confirmed.get())
-                    }
-                >
-                    {w.agree_hint}
-                </p>
-            </Show>
+                {w.agree_hint}
+            </p>
             <p class="status" role="status">
                 {move || match stage.get() {
                     Stage::Starting => w.starting,

@@ -72,6 +72,11 @@ const OK: Colour = Colour {
 
 const COLOURS: [Colour; 7] = [INK, MUTED, SURFACE, ACCENT, ON_ACCENT, ALERT, OK];
 
+/// The SDK's own text colour in its light and its dark scheme
+/// (`--_d-ink` in styles.css).
+const LIGHT_SCHEME_INK: Rgba = (26.0, 26.0, 26.0, 1.0);
+const DARK_SCHEME_INK: Rgba = (236.0, 236.0, 236.0, 1.0);
+
 /// The pairs that carry text: (text, background).
 const PAIRS: [(Colour, Colour); 6] = [
     // Mandated text, explanations, warnings, confirmations.
@@ -133,6 +138,20 @@ pub fn check(container: &web_sys::Element, already: &mut Vec<String>) -> Vec<Rej
             .and_then(|style| style.get_property_value(variable).ok())
             .is_some_and(|value| !value.trim().is_empty())
     };
+    // The SDK's own colours follow the operator's surface where it set one
+    // (a light surface in a dark-mode browser keeps light defaults for what
+    // it did not set), else the citizen's colour scheme.
+    let class_list = container.class_list();
+    if operator_set(SURFACE.variable) {
+        if let Some(surface) = computed(SURFACE.probe, "color").and_then(|c| parse_colour(&c)) {
+            let on = |ink| contrast(ink, surface);
+            let dark = on(LIGHT_SCHEME_INK) < on(DARK_SCHEME_INK);
+            let _ = class_list.toggle_with_force("scheme-dark", dark);
+            let _ = class_list.toggle_with_force("scheme-light", !dark);
+        }
+    } else {
+        let _ = class_list.remove_2("scheme-dark", "scheme-light");
+    }
     let mut rejections = Vec::new();
     // Falling back one pair can break another (a dark surface reset to
     // white under light text): go round until every pair holds. Each round
@@ -173,7 +192,6 @@ pub fn check(container: &web_sys::Element, already: &mut Vec<String>) -> Vec<Rej
         let Some((text, background, why)) = failed else {
             break;
         };
-        let class_list = container.class_list();
         for colour in [text, background] {
             let _ = class_list.add_1(&format!("safe-{}", colour.probe));
         }

@@ -4,7 +4,7 @@
 // refused; a legible dark theme is left as it is.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { newPage, shot, start } from "./harness.mjs";
+import { axe, newPage, shot, start } from "./harness.mjs";
 
 let env;
 before(async () => { env = await start(); });
@@ -138,6 +138,58 @@ describe("a theme that would hide mandated text", () => {
     assert.equal(seen.background, "rgb(18, 18, 18)");
     assert.equal(seen.heading.color, "rgb(240, 240, 240)");
     assert.deepEqual(seen.errors.filter((e) => e.code === "theme_rejected"), []);
+    await page.context().close();
+  });
+
+  test("with no theme, a device in dark mode gets the SDK's dark colours, and axe finds nothing", async () => {
+    // Issue 13: the screens followed no colour scheme; a citizen whose phone
+    // is dark got a bright white page inside a dark app.
+    const page = await newPage(env, { width: 360, height: 740 });
+    await page.emulateMedia({ colorScheme: "dark" });
+    // The demo site's own theme taken away (a guaranteed-invalid value is
+    // the same as none): the SDK's defaults alone.
+    const seen = await attack(page, { vars: { "--myna-color-primary": "initial", "--myna-color-surface": "initial" } });
+    assert.equal(seen.background, "rgb(27, 27, 29)");
+    assert.equal(seen.heading.color, "rgb(236, 236, 236)");
+    for (const part of [seen.heading, seen.explanation]) {
+      assert.ok(contrast(part.color, seen.background) >= 7, `${part.color} on ${seen.background}`);
+    }
+    for (const button of seen.buttons) {
+      const background = button.background === "rgba(0, 0, 0, 0)" ? seen.background : button.background;
+      assert.ok(contrast(button.color, background) >= 7, `${button.name}: ${button.color} on ${background}`);
+    }
+    assert.deepEqual(seen.errors, []);
+    assert.deepEqual(await axe(page), []);
+    await page.locator("#attacked").screenshot({ path: "test-output/e2e/theme-dark-default-360.png" });
+    // The same page in light mode is light again: the scheme is followed, not fixed.
+    await page.emulateMedia({ colorScheme: "light" });
+    const lightAgain = await page.evaluate(() => getComputedStyle(document.querySelector("#attacked > [data-myna-consent]").shadowRoot.querySelector(".myna")).backgroundColor);
+    assert.equal(lightAgain, "rgb(255, 255, 255)");
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test("an operator's light surface keeps light defaults in dark mode, and a dark one gets dark defaults in light mode", async () => {
+    // The SDK's own colours follow the operator's surface where it set one:
+    // the colours it did not set must still read on it.
+    const page = await newPage(env);
+    await page.emulateMedia({ colorScheme: "dark" });
+    const light = await attack(page, { vars: { "--myna-color-surface": "#fffdf5" } });
+    assert.equal(light.background, "rgb(255, 253, 245)");
+    assert.equal(light.heading.color, "rgb(26, 26, 26)");
+    assert.ok(contrast(light.explanation.color, light.background) >= 7, `${light.explanation.color} on ${light.background}`);
+    assert.deepEqual(light.errors, []);
+
+    await page.emulateMedia({ colorScheme: "light" });
+    const dark = await attack(page, { vars: { "--myna-color-surface": "#121212", "--myna-color-primary": "#8ab4f8", "--myna-color-on-primary": "#121212" } });
+    assert.equal(dark.background, "rgb(18, 18, 18)");
+    assert.equal(dark.heading.color, "rgb(236, 236, 236)");
+    for (const button of dark.buttons) {
+      const background = button.background === "rgba(0, 0, 0, 0)" ? dark.background : button.background;
+      assert.ok(contrast(button.color, background) >= 4.5, `${button.name}: ${button.color} on ${background}`);
+    }
+    assert.deepEqual(dark.errors, []);
+    assert.deepEqual(page.problems, []);
     await page.context().close();
   });
 });
