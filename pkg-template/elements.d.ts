@@ -1,4 +1,17 @@
-import type { ConsentRequest } from "./index.js";
+import type { ConsentRequest, MynaConsentEvents } from "./index.js";
+
+/**
+ * The events the elements dispatch (bubbling CustomEvents), each with the
+ * SDK event's detail: `element.addEventListener("myna-granted", (e) =>
+ * e.detail.id)` is typed.
+ */
+export interface MynaConsentElementEventMap {
+  "myna-granted": CustomEvent<MynaConsentEvents["granted"]>;
+  "myna-denied": CustomEvent<MynaConsentEvents["denied"]>;
+  "myna-revoked": CustomEvent<MynaConsentEvents["revoked"]>;
+  "myna-renew": CustomEvent<MynaConsentEvents["renew"]>;
+  "myna-error": CustomEvent<MynaConsentEvents["error"]>;
+}
 
 /** `<myna-consent-request backend="/myna" request="phr-90d" locale="ja">` */
 export declare class MynaConsentRequestElement extends HTMLElement {
@@ -12,6 +25,8 @@ export declare class MynaConsentRequestElement extends HTMLElement {
 export declare class MynaConsentReviewElement extends HTMLElement {}
 
 declare global {
+  // Every element hears them as they bubble.
+  interface HTMLElementEventMap extends MynaConsentElementEventMap {}
   interface HTMLElementTagNameMap {
     "myna-consent-request": MynaConsentRequestElement;
     "myna-consent-review": MynaConsentReviewElement;

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { HERE, OUT } from "./lib.mjs";
 
-test("Vitest with jsdom: validate() and catalogue(), and an integrator's tests of every screen against the test kit", () => {
+test("Vitest with jsdom: validate() and catalogue(), an integrator's tests of every screen against the test kit, and the React and Vue wrappers", () => {
   mkdirSync(OUT, { recursive: true });
   const report = join(OUT, "vitest.json");
   rmSync(report, { force: true });
@@ -22,13 +22,16 @@ test("Vitest with jsdom: validate() and catalogue(), and an integrator's tests o
   const output = `${run.stdout}\n${run.stderr}`;
   assert.equal(run.status, 0, `vitest exits with 0:\n${output}`);
   const result = JSON.parse(readFileSync(report, "utf8"));
-  // Every test of both files ran and passed (none skipped): sdk.spec.js's
-  // four, and the sample integrator test's sixteen.
+  // Every test of every file ran and passed (none skipped): sdk.spec.js,
+  // the sample integrator test, and the React (StrictMode) and Vue
+  // wrappers against the test kit.
+  const expected = { "integrator.spec.js": 16, "react.spec.js": 2, "sdk.spec.js": 4, "vue.spec.js": 1 };
   const perFile = Object.fromEntries(result.testResults.map((file) => [
     basename(file.name), file.assertionResults.map((t) => t.status),
   ]));
-  assert.deepEqual(Object.keys(perFile).sort(), ["integrator.spec.js", "sdk.spec.js"], output);
-  assert.deepEqual(perFile["sdk.spec.js"], Array(4).fill("passed"), output);
-  assert.deepEqual(perFile["integrator.spec.js"], Array(16).fill("passed"), output);
+  assert.deepEqual(Object.keys(perFile).sort(), Object.keys(expected), output);
+  for (const [file, count] of Object.entries(expected)) {
+    assert.deepEqual(perFile[file], Array(count).fill("passed"), `${file}\n${output}`);
+  }
   assert.ok(result.success);
 });

@@ -43,9 +43,10 @@ async function waitForPort(port, ms = 15000) {
 /**
  * Starts the sandbox and a browser. `operatorPort` fixes the sites' port
  * (a peer authority must know the redirect URIs first); `configure` may
- * change the parsed sandbox.json (as moved to the ports) before it is used.
+ * change the parsed sandbox.json (as moved to the ports) before it is used;
+ * `siteRoot` serves other static pages (its `www/`) than the repository's.
  */
-export async function start({ operatorPort, configure } = {}) {
+export async function start({ operatorPort, configure, siteRoot } = {}) {
   const [op, ap] = [operatorPort ?? await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), "myna-e2e-"));
   const text = readFileSync(join(ROOT, "sandbox", "sandbox.json"), "utf8")
@@ -57,6 +58,7 @@ export async function start({ operatorPort, configure } = {}) {
   const sandbox = spawn(join(ROOT, "target", "debug", "myna-sandbox"), [
     "--config", join(dir, "sandbox.json"), "--data-dir", join(dir, "data"),
     "--operator", `127.0.0.1:${op}`, "--authority", `127.0.0.1:${ap}`, "--sandbox-controls",
+    ...(siteRoot ? ["--site-root", siteRoot] : []),
   ], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   await waitForPort(op);
   await waitForPort(ap);

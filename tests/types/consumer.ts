@@ -59,6 +59,12 @@ export async function operatorPage(consentId: string): Promise<void> {
   if (element) {
     element.request = "phr-90d";
     element.draft = request;
+    // The elements' events carry the SDK events' details, typed.
+    element.addEventListener("myna-granted", (event) => console.log(event.detail.id, event.detail.items));
+    element.addEventListener("myna-error", (event) => {
+      // @ts-expect-error: no error has this code
+      if (event.detail.code === "not_a_code") console.log("never");
+    });
   }
 
   // @ts-expect-error: a request written in the page is not a request id

@@ -9,6 +9,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 export default defineConfig({
   root: here,
   cacheDir: join(here, "..", ".out", "vitest-cache"),
+  // The wrappers are linked from packages/ (file: dependencies): their
+  // imports of react, vue and myna-consent resolve from this project, as
+  // they would from an operator's node_modules.
+  resolve: { dedupe: ["react", "react-dom", "vue", "myna-consent"] },
   test: {
     environment: "jsdom",
     // *.spec.js: node --test would take *.test.js for its own.
