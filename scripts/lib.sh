@@ -98,6 +98,22 @@ build_pkg() {
       -o "pkg/${part}_bg.wasm" "pkg/${part}_bg.wasm"
   done
   cp pkg-template/* pkg/
+  package_extras pkg
+  mkdir -p pkg/reference
+  cp docs/reference/*.md pkg/reference/
+}
+
+# The licence texts and the changelog, which every published package carries: into pkg/, and
+# into the wrappers' folders (ignored by git: the root holds the one copy).
+package_extras() {
+  cp LICENSE-MIT LICENSE-APACHE CHANGELOG.md "$1/"
+}
+
+prepare_wrappers() {
+  local dir
+  for dir in packages/react packages/vue; do
+    package_extras "$dir"
+  done
 }
 
 pkg_feature() {
