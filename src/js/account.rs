@@ -32,52 +32,48 @@ impl MynaConsent {
         url: String,
         #[wasm_bindgen(unchecked_param_type = "CompleteOptions | undefined")] options: JsValue,
     ) -> js_sys::Promise {
-        let target = if options.is_object() {
-            js_sys::Reflect::get(&options, &"target".into()).unwrap_or(JsValue::UNDEFINED)
-        } else {
-            JsValue::UNDEFINED
+        let option = |key: &str| {
+            if options.is_object() {
+                js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED)
+            } else {
+                JsValue::UNDEFINED
+            }
         };
+        let target = option("target");
         // The same callback again (a framework's effect run twice, a second
         // call on the same page): the first completion's outcome, shown in
         // this target too, and no second call to the backend.
         let base = self.sdk.backend.base().to_owned();
         if let Some(completion) = completion_for(&base, &url) {
-            return match show_return(&self.sdk, &target, &completion) {
+            return match show_return(&self.sdk, &target, completion.state, completion.retrieval) {
                 Ok(()) => completion.promise,
                 Err(e) => js_sys::Promise::reject(&e),
             };
         }
-        let completion = Completion {
-            base,
-            urls: vec![url.clone()],
-            state: RwSignal::new(ReturnState::Checking),
-            retrieval: RwSignal::new(Retrieval::None),
-            promise: js_sys::Promise::resolve(&JsValue::UNDEFINED),
-        };
-        if let Err(e) = show_return(&self.sdk, &target, &completion) {
+        let (state, retrieval) = (
+            RwSignal::new(ReturnState::Checking),
+            RwSignal::new(Retrieval::None),
+        );
+        if let Err(e) = show_return(&self.sdk, &target, state, retrieval) {
             return js_sys::Promise::reject(&e);
         }
-        let (state, retrieval) = (completion.state, completion.retrieval);
-        let retrieve = if options.is_object() {
-            js_sys::Reflect::get(&options, &"retrieve".into())
-                .unwrap_or(JsValue::UNDEFINED)
-                .is_truthy()
-        } else {
-            false
-        };
+        let retrieve = option("retrieve").is_truthy();
         let sdk = Rc::clone(&self.sdk);
+        let mut urls = vec![url.clone()];
         let promise =
             future_to_promise(async move { complete(sdk, url, state, retrieval, retrieve).await });
-        let mut completion = Completion {
-            promise: promise.clone(),
-            ..completion
-        };
         // The address bar loses the callback now, so that a second call
         // that reads `location.href` again still finds this completion.
-        if let Some(stripped) = strip_callback_from_address_bar() {
-            completion.urls.push(stripped);
-        }
-        COMPLETIONS.with(|all| all.borrow_mut().push(completion));
+        urls.extend(strip_callback_from_address_bar());
+        COMPLETIONS.with(|all| {
+            all.borrow_mut().push(Completion {
+                base,
+                urls,
+                state,
+                retrieval,
+                promise: promise.clone(),
+            })
+        });
         promise
     }
 
@@ -190,13 +186,17 @@ fn completion_for(base: &str, url: &str) -> Option<Completion> {
 
 /// Shows a completion's outcome in `target`, if one was given (replacing
 /// what the SDK showed there before).
-fn show_return(sdk: &Rc<Sdk>, target: &JsValue, completion: &Completion) -> Result<(), JsValue> {
+fn show_return(
+    sdk: &Rc<Sdk>,
+    target: &JsValue,
+    state: RwSignal<ReturnState>,
+    retrieval: RwSignal<Retrieval>,
+) -> Result<(), JsValue> {
     if target.is_undefined() || target.is_null() {
         return Ok(());
     }
     let host = resolve_target(target)?;
     let locale = sdk.locale;
-    let (state, retrieval) = (completion.state, completion.retrieval);
     let mounted = mount_in_shadow(
         &host,
         move || view! { <ReturnScreen locale=locale state=state retrieval=retrieval /> },
