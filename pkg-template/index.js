@@ -282,6 +282,8 @@ export class MynaConsent {
   #options;
   #listeners = new Map(EVENTS.map((name) => [name, []]));
   #cores = new Map();
+  /** The parts' SDK instances once loaded, so that destroy() reaches them at once. */
+  #ready = new Map();
   #handles = new Set();
   #destroyed = false;
 
@@ -398,15 +400,18 @@ export class MynaConsent {
         console.error(error);
       }
     }
-    for (const core of this.#cores.values()) {
-      core.then((inner) => {
-        try {
-          inner.destroy();
-        } catch (error) {
-          console.error(error);
-        }
-      }, () => {});
-    }
+    // A loaded part's screens (the return screen) go now; a part still
+    // loading is destroyed as soon as it is there.
+    const destroy = (inner) => {
+      try {
+        inner.destroy();
+      } catch (error) {
+        console.error(error);
+      }
+    };
+    for (const inner of this.#ready.values()) destroy(inner);
+    for (const core of this.#cores.values()) core.then(destroy, () => {});
+    this.#ready.clear();
     this.#cores.clear();
   }
 
@@ -448,6 +453,7 @@ export class MynaConsent {
       core = bindings(part).then(async (glue) => {
         const inner = await glue.MynaConsent.create(this.#options);
         for (const name of EVENTS) inner.on(name, (detail) => this.#emit(name, detail));
+        if (!this.#destroyed) this.#ready.set(part, inner);
         return inner;
       });
       this.#cores.set(part, core);

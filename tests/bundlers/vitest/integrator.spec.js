@@ -174,3 +174,33 @@ describe("review, revocation and retrieval", () => {
     });
   }
 });
+
+describe("the SDK's lifecycle", () => {
+  test("mounting into an element that holds a screen replaces it", async () => {
+    const host = element("consent");
+    sdk.mountConsent(host, { request: "phr-90d" });
+    sdk.mountConsent(host, { request: "phr-90d" });
+    await until(() => text(host).includes("テスト運営株式会社"), "the consent screen");
+    sdk.mountReview(host);
+    await until(() => text(host).includes("同意の確認"), "the review screen");
+    expect(host.querySelectorAll(":scope > [data-myna-consent]")).toHaveLength(1);
+  });
+
+  test("destroy() removes every screen it made and calls no listener again", async () => {
+    await agreeOnTheConsentScreen();
+    const result = element("result");
+    await sdk.completeAuthorization(fake.callbackUrl(RETURN_PAGE), { target: result });
+    const review = element("review");
+    sdk.mountReview(review);
+    await until(() => text(review).includes("テスト運営株式会社"), "the review card");
+    const hosts = [document.getElementById("consent"), result, review];
+    for (const host of hosts) expect(host.querySelector("[data-myna-consent]")).not.toBeNull();
+    const heard = events.length;
+    sdk.destroy();
+    for (const host of hosts) expect(host.childNodes).toHaveLength(0);
+    expect(() => sdk.mountReview(review)).toThrow(expect.objectContaining({ code: "destroyed" }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events).toHaveLength(heard);
+  });
+});
+
