@@ -1351,6 +1351,14 @@ async fn a_failed_revocation_is_shown_as_failed_and_can_be_retried() {
     settle().await;
     assert!(text_of(&dialog).contains("撤回できませんでした。同意はまだ有効です。"));
     assert_eq!(revoked.length(), 0, "a failure is never reported as done");
+    // The developer's message apart from the words the citizen read.
+    let failure = errors.get(0);
+    assert!(
+        string(&failure, "message").is_ascii(),
+        "{}",
+        string(&failure, "message")
+    );
+    assert!(string(&failure, "citizenMessage").contains("撤回できませんでした"));
     assert_eq!(errors.length(), 1);
     let card = one(&root, "article", "すこやか手帳株式会社");
     assert!(

@@ -97,7 +97,9 @@ impl MynaConsent {
         let on_renew =
             UnsyncCallback::new(move |consent: ConsentView| sdk.emit(Event::Renew, &consent));
         let sdk = Rc::clone(&self.sdk);
-        let on_error = UnsyncCallback::new(move |e: BackendError| sdk.emit_backend_error(&e, None));
+        let on_error = UnsyncCallback::new(move |(e, citizen): (BackendError, Option<&str>)| {
+            sdk.emit_backend_error(&e, citizen)
+        });
         let mounted = mount_in_shadow(&host, move || {
             view! {
                 <ReviewScreen locale=locale backend=backend on_revoked=on_revoked on_renew=on_renew on_error=on_error />

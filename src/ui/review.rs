@@ -39,8 +39,9 @@ pub fn ReviewScreen(
     on_revoked: UnsyncCallback<(String, serde_json::Value)>,
     /// Called when the citizen asks to renew a consent.
     on_renew: UnsyncCallback<ConsentView>,
-    /// Called when a call to the backend failed.
-    on_error: UnsyncCallback<BackendError>,
+    /// Called when a call to the backend failed, with the words the
+    /// screen shows the citizen for it, if any.
+    on_error: UnsyncCallback<(BackendError, Option<&'static str>)>,
 ) -> impl IntoView {
     let w = words(locale);
     let load = RwSignal::new(Load::Loading);
@@ -55,7 +56,7 @@ pub fn ReviewScreen(
                 match backend.consents().await {
                     Ok(consents) => load.try_set(Load::Loaded(consents)),
                     Err(error) => {
-                        on_error.run(error);
+                        on_error.run((error, Some(w.load_failed)));
                         load.try_set(Load::Failed)
                     }
                 };
@@ -143,7 +144,7 @@ fn ConsentCard(
     backend: Backend,
     on_revoke: UnsyncCallback<ConsentView>,
     on_renew: UnsyncCallback<ConsentView>,
-    on_error: UnsyncCallback<BackendError>,
+    on_error: UnsyncCallback<(BackendError, Option<&'static str>)>,
 ) -> impl IntoView {
     let w = words(locale);
     let c = &consent.consent;
@@ -225,7 +226,7 @@ fn ConsentCard(
                 match backend.receipt(&id).await {
                     Ok(document) => receipt.try_set(Some(document)),
                     Err(error) => {
-                        on_error.run(error);
+                        on_error.run((error, None));
                         None
                     }
                 };

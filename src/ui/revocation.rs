@@ -31,7 +31,7 @@ pub fn RevocationDialog(
     /// Called after the backend confirmed the revocation.
     on_revoked: UnsyncCallback<(String, serde_json::Value)>,
     /// Called when the revocation failed.
-    on_error: UnsyncCallback<BackendError>,
+    on_error: UnsyncCallback<(BackendError, Option<&'static str>)>,
 ) -> impl IntoView {
     let w = words(locale);
     let backend = StoredValue::new(backend);
@@ -88,7 +88,7 @@ pub fn RevocationDialog(
                 }
                 Err(error) => {
                     step.try_set(Step::Failed);
-                    on_error.run(error);
+                    on_error.run((error, Some(w.revoke_failed)));
                 }
             }
             if let Some(dialog) = dialog_ref.get_untracked() {
