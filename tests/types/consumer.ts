@@ -107,6 +107,8 @@ export async function operatorPage(consentId: string): Promise<void> {
   }
   // @ts-expect-error: an event name with a typo
   sdk.on("revokd", () => {});
+  // @ts-expect-error: an option name with a typo (at run time, a console warning)
+  await MynaConsent.create({ backend: "/myna", locle: "en" });
 
   // The test kit, as an integrator's test uses it.
   const fake = createFakeBackend({ requests: { "phr-90d": SAMPLE_REQUEST }, revocation: "failed" });
