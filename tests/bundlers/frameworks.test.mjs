@@ -44,8 +44,9 @@ before(async () => {
   const entry = readdirSync(join(SITE, "www", "react", "assets")).find((name) => /^index-.*\.js$/.test(name));
   assert.match(readFileSync(join(SITE, "www", "react", "assets", entry), "utf8"), /react-dom-client\.development\.js/,
     "React's development build, where StrictMode runs effects twice");
-  // Each app gets a backend of its own: the loan site's, under its path,
-  // with its page as the redirect URI (registered at the authority too).
+  // Each app gets a backend and a client of its own, as the loan site's:
+  // under its path, with its page as the redirect URI. Its own client, so
+  // that no app shares the authority's per-client limit with another.
   env = await start({
     siteRoot: SITE,
     configure(config) {
@@ -53,8 +54,9 @@ before(async () => {
       const client = config.clients.find((c) => c.clientId === loan.clientId);
       for (const app of APPS) {
         const redirectUri = loan.redirectUri.replace("/loan/callback.html", `/${app}/index.html`);
-        config.operators.push({ ...structuredClone(loan), basePath: `/${app}/myna`, redirectUri });
-        client.redirectUris.push(redirectUri);
+        const clientId = `demo-${app}`;
+        config.clients.push({ ...structuredClone(client), clientId, redirectUris: [redirectUri] });
+        config.operators.push({ ...structuredClone(loan), basePath: `/${app}/myna`, clientId, redirectUri });
       }
     },
   });
