@@ -4,6 +4,8 @@
 // journey against the sandbox in Chromium under the demo's CSP: the consent
 // screen, Mynaportal, one outcome on return, the review screen. No
 // duplicate screens, no console errors, one completion call, axe clean.
+// Beside them, an integrator's browser test page drives the same journey
+// against the test kit alone.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -12,6 +14,8 @@ import { agree, atAuthority, axe, newPage, start } from "../e2e/harness.mjs";
 import { HERE, OUT } from "./lib.mjs";
 
 const APPS = ["react", "vue"];
+// Built beside them: an integrator's browser test page on the test kit.
+const BUILT = [...APPS, "kit"];
 const SITE = join(OUT, "framework-site");
 
 let env;
@@ -20,7 +24,7 @@ before(async () => {
   rmSync(SITE, { recursive: true, force: true });
   mkdirSync(join(SITE, "www"), { recursive: true });
   const vite = await import("vite8");
-  for (const app of APPS) {
+  for (const app of BUILT) {
     const warnings = [];
     const logger = vite.createLogger("warn");
     await vite.build({
@@ -105,3 +109,25 @@ for (const app of APPS) {
     await page.context().close();
   });
 }
+
+test("the test kit in a real browser: the journey with no server, under the demo CSP, axe clean", async () => {
+  const page = await newPage(env, { width: 360, height: 740 });
+  const network = [];
+  page.on("request", (request) => {
+    if (request.url().includes("/myna/")) network.push(request.url());
+  });
+  await page.goto(`${env.site}/kit/index.html`);
+  await page.getByRole("button", { name: "同意してマイナポータルへ進む" }).click();
+  await page.waitForFunction(() => window.kit?.fake.authorizationUrl);
+  assert.match(await page.evaluate(() => window.kit.fake.authorizationUrl), /^https:\/\/mynaportal\.fake\.invalid\/authorize\?/);
+  const id = await page.evaluate(() => window.kit.returnFromMynaportal());
+  assert.ok(id);
+  await page.getByText("同意の手続が完了しました").waitFor();
+  await page.getByRole("button", { name: "同意を撤回する" }).waitFor();
+  assert.deepEqual(await page.evaluate(() => window.kit.events), [["granted", null]]);
+  assert.deepEqual(network, [], "the fake answered every call: nothing went to the network");
+  assert.deepEqual(await axe(page), []);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
