@@ -236,6 +236,7 @@ pub struct Words {
     pub revoked_title: &'static str,
     pub revoked_body: &'static str,
     pub revoke_failed: &'static str,
+    pub receipt_unavailable: &'static str,
     pub revoke_retry: &'static str,
     pub close: &'static str,
 }
@@ -371,6 +372,7 @@ pub static JA: Words = Words {
     revoked_title: "同意を撤回しました",
     revoked_body: "{0}への情報の提供を止めました。撤回の控えを保存しておくことができます。",
     revoke_failed: "撤回できませんでした。同意はまだ有効です。時間をおいて、もう一度お試しください。",
+    receipt_unavailable: "同意の控えを表示できませんでした。時間をおいて、もう一度お試しください。",
     revoke_retry: "もう一度撤回する",
     close: "閉じる",
 };
@@ -506,6 +508,7 @@ pub static EN: Words = Words {
     revoked_title: "Your consent has been withdrawn",
     revoked_body: "Sharing with {0} has stopped. You can keep the withdrawal receipt.",
     revoke_failed: "Your consent could not be withdrawn and is still active. Please try again later.",
+    receipt_unavailable: "The consent receipt could not be shown. Please try again later.",
     revoke_retry: "Try withdrawing again",
     close: "Close",
 };

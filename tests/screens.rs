@@ -1331,6 +1331,41 @@ async fn revocation_dialog_traps_focus_and_escape_returns_it() {
 }
 
 #[wasm_bindgen_test]
+async fn a_receipt_that_cannot_be_fetched_says_so_and_can_be_fetched_again() {
+    // It used to fail in silence: the button did nothing the citizen could see.
+    let routes = review_routes(&[]);
+    let answers = Array::new();
+    answers.push(&json(r#"{ "network": true }"#));
+    answers.push(&json(
+        r#"{ "status": 200, "body": { "receipt": { "receiptId": "r-12", "event": "grant", "grantedAt": "2026-11-24T10:00:00+09:00" }, "sha256": "abc123" } }"#,
+    ));
+    Reflect::set(&routes, &"GET /consents/c-1/receipt".into(), &answers).expect("set");
+    let Fake { sdk, .. } = fake(&routes, None);
+    let errors = record(&sdk, "error");
+    let host = host();
+    let _handle = sdk.mount_review(host.clone().into()).expect("mounted");
+    settle().await;
+    let root = shadow(&host);
+    let card: JsValue = one(&root, "article", "すこやか手帳株式会社").into();
+    one(&card, "button", "同意の控えを見る").click();
+    settle().await;
+    let alerts = find_all(&card, "alert", None);
+    assert_eq!(alerts.length(), 1);
+    assert!(text_of(&alerts.get(0)).contains("同意の控えを表示できませんでした"));
+    assert_eq!(errors.length(), 1);
+    assert_eq!(string(&errors.get(0), "code"), "network");
+    assert!(string(&errors.get(0), "citizenMessage").contains("同意の控えを表示できませんでした"));
+    one(&card, "button", "同意の控えを見る").click();
+    settle().await;
+    assert_eq!(
+        find_all(&card, "alert", None).length(),
+        0,
+        "the failure is gone"
+    );
+    assert!(text_of(&card).contains("r-12"), "the receipt is shown");
+}
+
+#[wasm_bindgen_test]
 async fn a_failed_revocation_is_shown_as_failed_and_can_be_retried() {
     let Fake { sdk, calls, .. } = fake(&review_routes(&[REVOKE_FAILS, REVOKE_OK]), None);
     let revoked = record(&sdk, "revoked");

@@ -216,17 +216,21 @@ fn ConsentCard(
     );
     let can_revoke = status != ConsentStatus::Revoked;
     let receipt: RwSignal<Option<serde_json::Value>> = RwSignal::new(None);
+    // A receipt that cannot be fetched says so; the button tries again.
+    let receipt_failed = RwSignal::new(false);
     let show_receipt = {
         let backend = backend.clone();
         let id = c.id.clone();
         move |_| {
             let backend = backend.clone();
             let id = id.clone();
+            receipt_failed.set(false);
             spawn_local(async move {
                 match backend.receipt(&id).await {
                     Ok(document) => receipt.try_set(Some(document)),
                     Err(error) => {
-                        on_error.run((error, None));
+                        receipt_failed.try_set(true);
+                        on_error.run((error, Some(w.receipt_unavailable)));
                         None
                     }
                 };
@@ -271,6 +275,7 @@ fn ConsentCard(
                 })}
                 <button type="button" class="secondary" on:click=show_receipt>{w.show_receipt}</button>
             </div>
+            {move || receipt_failed.get().then(|| view! { <p role="alert" class="failure">{w.receipt_unavailable}</p> })}
             {move || receipt.get().map(|document| view! { <ReceiptView document=document locale=locale /> })}
         </article>
     }
