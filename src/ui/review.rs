@@ -215,25 +215,22 @@ fn ConsentCard(
         ConsentStatus::EndingSoon | ConsentStatus::Expired | ConsentStatus::Suspended
     );
     let can_revoke = status != ConsentStatus::Revoked;
-    let receipt: RwSignal<Option<serde_json::Value>> = RwSignal::new(None);
-    // A receipt that cannot be fetched says so; the button tries again.
-    let receipt_failed = RwSignal::new(false);
+    // The receipt once fetched; `Err` when it could not be, which the card
+    // says (the button tries again).
+    let receipt: RwSignal<Option<Result<serde_json::Value, ()>>> = RwSignal::new(None);
     let show_receipt = {
         let backend = backend.clone();
         let id = c.id.clone();
         move |_| {
             let backend = backend.clone();
             let id = id.clone();
-            receipt_failed.set(false);
+            // A second failure is a new alert, announced again.
+            receipt.set(None);
             spawn_local(async move {
-                match backend.receipt(&id).await {
-                    Ok(document) => receipt.try_set(Some(document)),
-                    Err(error) => {
-                        receipt_failed.try_set(true);
-                        on_error.run((error, Some(w.receipt_unavailable)));
-                        None
-                    }
-                };
+                let fetched = backend.receipt(&id).await.map_err(|error| {
+                    on_error.run((error, Some(w.receipt_unavailable)));
+                });
+                receipt.try_set(Some(fetched));
             });
         }
     };
@@ -275,8 +272,10 @@ fn ConsentCard(
                 })}
                 <button type="button" class="secondary" on:click=show_receipt>{w.show_receipt}</button>
             </div>
-            {move || receipt_failed.get().then(|| view! { <p role="alert" class="failure">{w.receipt_unavailable}</p> })}
-            {move || receipt.get().map(|document| view! { <ReceiptView document=document locale=locale /> })}
+            {move || receipt.get().map(|fetched| match fetched {
+                Ok(document) => view! { <ReceiptView document=document locale=locale /> }.into_any(),
+                Err(()) => view! { <p role="alert" class="failure">{w.receipt_unavailable}</p> }.into_any(),
+            })}
         </article>
     }
 }
