@@ -322,11 +322,10 @@ impl SqliteStore {
     /// whichever instance claims it once its lease runs out.
     pub fn open(db_path: &Path) -> Result<Self, StoreError> {
         let mut connection = Connection::open(db_path)?;
-        connection.busy_timeout(std::time::Duration::from_secs(5))?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.busy_timeout(BUSY_TIMEOUT)?;
+        use_wal(&connection)?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
-        connection.execute_batch(SCHEMA_V0)?;
         migrate(&mut connection)?;
 
         Ok(Self {
@@ -343,11 +342,36 @@ impl SqliteStore {
     }
 }
 
-/// Runs the migrations the file has not had, each with its version bump in
-/// one transaction (a second process opening the file waits, then finds
-/// the work done).
+/// How long a call waits for another connection's lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Puts the file in WAL mode, for good. Instances starting together on a
+/// new file race to switch it, and SQLite answers the loser at once with
+/// SQLITE_BUSY, without asking the busy handler (the lock upgrade could
+/// deadlock). The switch is safe to repeat, so it is, within the busy
+/// timeout.
+fn use_wal(connection: &Connection) -> Result<(), StoreError> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match connection.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if error.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// Creates the first schema and runs the migrations the file has not had,
+/// each with its version bump, in one transaction taken with the write
+/// lock first (so the busy handler waits for another instance's, and a
+/// second process opening the file finds the work done).
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA_V0)?;
     let version: Option<i64> = tx
         .query_row("SELECT MAX(version) FROM operator_schema", [], |row| {
             row.get(0)
