@@ -205,7 +205,8 @@ export function createFakeBackend(options = {}) {
       retention: consent.retention,
       withdrawalMethod: "review screen",
     };
-    const document = { receipt: JSON.parse(canonical(body)), sha256: await sha256Hex(canonical(body)) };
+    const text = canonical(body);
+    const document = { receipt: JSON.parse(text), sha256: await sha256Hex(text) };
     receipts.set(consent.id, document);
     return document;
   }

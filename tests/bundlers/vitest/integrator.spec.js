@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { MynaConsent } from "myna-consent";
 import { createFakeBackend, SAMPLE_REQUEST, screenOf } from "myna-consent/testing";
+import { waiter } from "./until.js";
 
 const RETURN_PAGE = "http://localhost:3000/myna/return";
 
@@ -12,14 +13,7 @@ let fake;
 let sdk;
 let events;
 
-async function until(check, what) {
-  for (let i = 0; i < 100; i++) {
-    const value = check();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = waiter(100);
 
 function element(id) {
   const host = document.createElement("section");

@@ -7,15 +7,9 @@ import { createRoot } from "react-dom/client";
 import { MynaConsent } from "myna-consent";
 import { createFakeBackend, SAMPLE_REQUEST, screenOf } from "myna-consent/testing";
 import { ConsentScreen, MynaConsentProvider, ReturnScreen, ReviewScreen } from "myna-consent-react";
+import { waiter } from "./until.js";
 
-async function until(check, what) {
-  for (let i = 0; i < 150; i++) {
-    const value = check();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = waiter(150);
 
 const screens = (container) => [...container.querySelectorAll("[data-myna-consent]")];
 const buttonIn = (container, name) =>

@@ -5,15 +5,9 @@ import { createApp, h } from "vue";
 import { MynaConsent } from "myna-consent";
 import { createFakeBackend, SAMPLE_REQUEST, screenOf } from "myna-consent/testing";
 import { MynaAuthorizationReturn, MynaConsentPlugin, MynaConsentRequest } from "myna-consent-vue";
+import { waiter } from "./until.js";
 
-async function until(check, what) {
-  for (let i = 0; i < 150; i++) {
-    const value = check();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = waiter(150);
 
 let app;
 afterEach(() => {
