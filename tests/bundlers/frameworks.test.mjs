@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { agree, atAuthority, axe, newPage, start } from "../e2e/harness.mjs";
-import { HERE, OUT } from "./lib.mjs";
+import { HERE, OUT, keepingWarnings } from "./lib.mjs";
 
 const APPS = ["react", "vue"];
 // Built beside them: an integrator's browser test page on the test kit.
@@ -25,8 +25,7 @@ before(async () => {
   mkdirSync(join(SITE, "www"), { recursive: true });
   const vite = await import("vite8");
   for (const app of BUILT) {
-    const warnings = [];
-    const logger = vite.createLogger("warn");
+    const { customLogger, warnings } = keepingWarnings(vite);
     await vite.build({
       root: join(HERE, "frameworks", app),
       base: `/${app}/`,
@@ -36,7 +35,7 @@ before(async () => {
       mode: "development",
       define: { "process.env.NODE_ENV": JSON.stringify("development") },
       cacheDir: join(OUT, `${app}-cache`),
-      customLogger: { ...logger, warn: (m, o) => { warnings.push(m); logger.warn(m, o); }, warnOnce: (m, o) => { warnings.push(m); logger.warnOnce(m, o); } },
+      customLogger,
       logLevel: "warn",
       // The wrappers are linked from packages/: their imports resolve from
       // this project, as from an operator's node_modules.

@@ -196,3 +196,18 @@ export async function checkApp(browser, outDir, { glue }) {
     await site.close();
   }
 }
+
+/**
+ * A Vite logger that prints warnings as usual and also keeps them, for
+ * the builds that must warn of nothing: `{ customLogger, warnings }`.
+ */
+export function keepingWarnings(vite) {
+  const warnings = [];
+  const logger = vite.createLogger("warn");
+  const customLogger = {
+    ...logger,
+    warn: (message, options) => { warnings.push(message); logger.warn(message, options); },
+    warnOnce: (message, options) => { warnings.push(message); logger.warnOnce(message, options); },
+  };
+  return { customLogger, warnings };
+}

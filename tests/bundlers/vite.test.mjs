@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { APP, OUT, checkApp, checkBuild, launch } from "./lib.mjs";
+import { APP, OUT, checkApp, checkBuild, keepingWarnings, launch } from "./lib.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -17,13 +17,7 @@ for (const [name, major] of [["vite6", 6], ["vite8", 8]]) {
     assert.equal(Number(vite.version.split(".")[0]), major, `${name} is Vite ${vite.version}`);
     const outDir = join(OUT, name);
     // A warning in an operator's build is a bug report waiting to happen.
-    const warnings = [];
-    const logger = vite.createLogger("warn");
-    const customLogger = {
-      ...logger,
-      warn: (message, options) => { warnings.push(message); logger.warn(message, options); },
-      warnOnce: (message, options) => { warnings.push(message); logger.warnOnce(message, options); },
-    };
+    const { customLogger, warnings } = keepingWarnings(vite);
     // No config file and no build.target: what `vite build` does by default.
     await vite.build({
       root: APP,
