@@ -332,3 +332,30 @@ fn every_code_the_sdk_raises_is_listed() {
         "only {seen} codes found: the scan lost its markers"
     );
 }
+
+/// The theme guard picks the SDK's light or dark colours by which of the
+/// two inks reads better on the operator's surface: its inks must be the
+/// stylesheet's `--_d-ink`, light and dark.
+#[test]
+fn the_guards_inks_are_the_stylesheets() {
+    let ink = variables()
+        .into_iter()
+        .find(|v| v.name == "--myna-color-text")
+        .expect("--myna-color-text");
+    for (name, hex) in [
+        ("LIGHT_SCHEME_INK", &ink.light),
+        ("DARK_SCHEME_INK", &ink.dark),
+    ] {
+        let channel = |at: usize| u8::from_str_radix(&hex[at..at + 2], 16).expect("a hex colour");
+        let expected = format!(
+            "const {name}: Rgba = ({}.0, {}.0, {}.0, 1.0);",
+            channel(1),
+            channel(3),
+            channel(5)
+        );
+        assert!(
+            THEME_SOURCE.contains(&expected),
+            "theme.rs has `{expected}`"
+        );
+    }
+}
