@@ -22,7 +22,8 @@ ensure_rust() {
     rustup target add wasm32-unknown-unknown
   fi
   local component
-  for component in rustfmt clippy; do
+  # rust-src: the package's wasm rebuilds std for size (see build_pkg).
+  for component in rustfmt clippy rust-src; do
     if ! rustup component list --installed | grep -q "^$component"; then
       step "installing $component"
       rustup component add "$component"
@@ -82,6 +83,11 @@ ensure_bundler_tests() {
 WASM_OPT_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
   --enable-mutable-globals --enable-reference-types --enable-multivalue)
 
+# The package's rustc flags. RUSTFLAGS replaces .cargo/config.toml's, so
+# erase_components is repeated here.
+PKG_RUSTFLAGS=(--cfg erase_components -Zunstable-options -Cpanic=immediate-abort
+  -Zlocation-detail=none -Zfmt-debug=none)
+
 # Builds the SDK's npm package into pkg/: release wasm, bindings, wasm-opt
 # (binaryen from npm: Debian's is too old), and pkg-template/.
 build_pkg() {
@@ -90,7 +96,14 @@ build_pkg() {
   local part
   for part in consent account; do
     # One crate, two feature sets: each module holds only its own screens.
-    cargo build --release --lib --target wasm32-unknown-unknown \
+    # std is rebuilt for size with the toolchain's own sources, so that a
+    # panic is a bare trap: no messages, no locations, no Debug text and none
+    # of the formatting code they need (about 28 KB gzip a module, see
+    # docs/size.md). These flags are unstable; RUSTC_BOOTSTRAP lets the
+    # stable toolchain take them, and they only touch this release build.
+    RUSTC_BOOTSTRAP=1 RUSTFLAGS="${PKG_RUSTFLAGS[*]}" \
+      cargo build --release --lib --target wasm32-unknown-unknown \
+      -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
       --no-default-features --features "$(pkg_feature "$part")"
     wasm-bindgen --target web --out-dir pkg --out-name "$part" \
       target/wasm32-unknown-unknown/release/myna_consent.wasm

@@ -96,7 +96,7 @@ impl ConsentStatus {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GrantError {
     /// The citizen chose an item that the request did not offer as optional.
-    #[error("item {0:?} was not offered as optional in the request")]
+    #[error("item \"{0}\" was not offered as optional in the request")]
     NotOffered(String),
 }
 
