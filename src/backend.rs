@@ -2,7 +2,6 @@
 //! call the screens make, with typed answers and typed failures. Tokens
 //! never come here: the backend keeps them.
 
-use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -205,18 +204,6 @@ struct ConsentList {
     consents: Vec<ConsentView>,
 }
 
-#[derive(Deserialize)]
-struct Problem {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    detail: Option<String>,
-    #[serde(default)]
-    cause: Option<String>,
-}
-
 /// What a page sends to start an authorization: which request (by id or
 /// token, never the request itself) and the citizen's choice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -396,12 +383,7 @@ impl Backend {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, BackendError> {
-        let mut request = Request::get(&self.url(path)).header("Accept", "application/json");
-        if let Some(authorization) = self.authorization().await? {
-            request = request.header("Authorization", &authorization);
-        }
-        let request = request.build().map_err(|_| BackendError::Unexpected(0))?;
-        read(self.send(request).await?).await
+        self.call("GET", path, None).await
     }
 
     async fn post<T: DeserializeOwned>(
@@ -409,59 +391,90 @@ impl Backend {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, BackendError> {
-        let mut request = Request::post(&self.url(path))
-            .header("Accept", "application/json")
-            .header(CSRF_HEADER, "1");
-        if let Some(authorization) = self.authorization().await? {
-            request = request.header("Authorization", &authorization);
-        }
-        let request = request
-            .json(body)
-            .map_err(|_| BackendError::Unexpected(0))?;
-        read(self.send(request).await?).await
+        let body = crate::wire::stringify(body, None).ok_or(BackendError::Unexpected(0))?;
+        self.call("POST", path, Some(body)).await
     }
 
-    /// Sends through `options.fetch` when given, else the browser's fetch.
-    async fn send(&self, request: Request) -> Result<Response, BackendError> {
-        let Some(fetch) = &self.fetch else {
-            return request.send().await.map_err(|_| BackendError::Network);
+    /// One call: JSON in and out, the CSRF header on every POST, the
+    /// operator's sign-in when given.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<T, BackendError> {
+        let headers = web_sys::Headers::new().map_err(|_| BackendError::Unexpected(0))?;
+        let set = |name: &str, value: &str| {
+            headers
+                .set(name, value)
+                .map_err(|_| BackendError::Unexpected(0))
         };
-        let request: web_sys::Request = request.into();
+        set("Accept", "application/json")?;
+        if let Some(authorization) = self.authorization().await? {
+            set("Authorization", &authorization)?;
+        }
+        let init = web_sys::RequestInit::new();
+        init.set_method(method);
+        if let Some(body) = body {
+            set(CSRF_HEADER, "1")?;
+            set("Content-Type", "application/json")?;
+            init.set_body(&body.into());
+        }
+        init.set_headers(&headers);
+        let request = web_sys::Request::new_with_str_and_init(&self.url(path), &init)
+            .map_err(|_| BackendError::Unexpected(0))?;
+        read(self.send(&request).await?).await
+    }
+
+    /// Sends through `options.fetch` when given, else the global `fetch`.
+    async fn send(&self, request: &web_sys::Request) -> Result<web_sys::Response, BackendError> {
+        let fetch = match &self.fetch {
+            Some(fetch) => fetch.clone(),
+            None => js_sys::Reflect::get(&js_sys::global(), &"fetch".into())
+                .ok()
+                .and_then(|fetch| fetch.dyn_into::<js_sys::Function>().ok())
+                .ok_or(BackendError::Network)?,
+        };
         let answer = fetch
-            .call1(&wasm_bindgen::JsValue::NULL, &request)
+            .call1(&wasm_bindgen::JsValue::NULL, request)
             .map_err(|_| BackendError::Network)?;
         let answer = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&answer))
             .await
             .map_err(|_| BackendError::Network)?;
         answer
             .dyn_into::<web_sys::Response>()
-            .map(Response::from)
             .map_err(|_| BackendError::Unexpected(0))
     }
 }
 
-async fn read<T: DeserializeOwned>(response: Response) -> Result<T, BackendError> {
+/// The answer, or the RFC 9457 problem it carries.
+async fn read<T: DeserializeOwned>(response: web_sys::Response) -> Result<T, BackendError> {
     let status = response.status();
+    let body = match response.json() {
+        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.ok(),
+        Err(_) => None,
+    };
+    let body = body.as_ref().and_then(crate::wire::from_js);
     if response.ok() {
-        return response
-            .json::<T>()
-            .await
-            .map_err(|_| BackendError::Unexpected(status));
+        return body
+            .and_then(|body| T::deserialize(&body).ok())
+            .ok_or(BackendError::Unexpected(status));
     }
-    match response.json::<Problem>().await {
-        Ok(Problem {
-            code: Some(code),
-            title,
-            detail,
-            cause,
-        }) => Err(BackendError::Problem {
+    let field = |name: &str| {
+        body.as_ref()
+            .and_then(|body| body.get(name))
+            .and_then(|value| value.as_str())
+            .map(str::to_owned)
+    };
+    match field("code") {
+        Some(code) => Err(BackendError::Problem {
             status,
             code,
-            title: title.unwrap_or_default(),
-            detail,
-            cause,
+            title: field("title").unwrap_or_default(),
+            detail: field("detail"),
+            cause: field("cause"),
         }),
-        _ => Err(BackendError::Unexpected(status)),
+        None => Err(BackendError::Unexpected(status)),
     }
 }
 

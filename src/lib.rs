@@ -25,6 +25,8 @@
 //! - `backend` (feature `browser`) — the client of the operator backend.
 //! - `ui` (feature `browser`) — the screens, in Leptos, each in a shadow root.
 //! - `js` (feature `browser`) — the JavaScript API.
+//! - `wire` (feature `browser`) — JSON between Rust and JavaScript values,
+//!   the text left to the browser.
 //!
 //! The domain modules are plain Rust with no browser dependency, so the
 //! sandbox validates requests with the same code and tests run natively.
@@ -45,3 +47,5 @@ pub mod backend;
 pub mod js;
 #[cfg(feature = "browser")]
 pub mod ui;
+#[cfg(feature = "browser")]
+pub mod wire;

@@ -8,8 +8,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use super::{
-    error, from_js, keep, now, parse_locale, resolve_target, to_js, Event, MountHandle,
-    MynaConsent, Sdk,
+    error, keep, now, parse_locale, resolve_target, to_js, Event, MountHandle, MynaConsent, Sdk,
 };
 use crate::backend::{BackendError, StartChoice};
 use crate::catalogue;
@@ -194,7 +193,7 @@ impl MynaConsent {
         draft: &JsValue,
     ) -> Result<MountHandle, JsValue> {
         let locale = self.sdk.locale;
-        let value = from_js(draft).unwrap_or(serde_json::Value::Null);
+        let value = crate::wire::from_js(draft).unwrap_or(serde_json::Value::Null);
         let mounted = match request::parse(&value) {
             Ok(valid) => {
                 let sdk = Rc::clone(&self.sdk);
@@ -373,7 +372,7 @@ async fn start(
 fn validation_result(request: JsValue, locale: Option<Locale>) -> serde_json::Value {
     use serde_json::json;
     // Functions, symbols and BigInts are not JSON: the whole request is invalid.
-    let value = from_js(&request);
+    let value = crate::wire::from_js(&request);
     let locale = locale
         .or_else(|| {
             let code = value.as_ref()?.get("locale")?.as_str()?;

@@ -398,7 +398,7 @@ impl Sdk {
     #[cfg(feature = "account-screens")]
     fn load_pending(&self) -> Option<PendingTransaction> {
         let text = session_storage()?.get_item(&self.pending_key()).ok()??;
-        serde_json::from_str(&text).ok()
+        crate::wire::parse(&text)
     }
 
     fn save_pending(&self, pending: &PendingTransaction) -> Result<(), JsValue> {
@@ -409,8 +409,8 @@ impl Sdk {
                 None,
             )
         })?;
-        let text =
-            serde_json::to_string(pending).map_err(|e| error("internal", &e.to_string(), None))?;
+        let text = crate::wire::stringify(pending, None)
+            .ok_or_else(|| error("internal", "the transaction could not be written.", None))?;
         storage.set_item(&self.pending_key(), &text)
     }
 }
@@ -584,59 +584,9 @@ fn parse_locale(code: Option<&str>) -> Result<Locale, JsValue> {
 }
 
 /// Plain JS objects (not `Map`s) for JSON data.
-///
-/// Through JSON text rather than serde-wasm-bindgen: the browser's
-/// `JSON.parse` is fast and already there, and the package is smaller.
 fn to_js(value: &impl Serialize) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(value).map_err(|e| error("internal", &e.to_string(), None))?;
-    js_sys::JSON::parse(&text)
-}
-
-/// A JSON value from a JS value: strings, finite numbers, booleans, null,
-/// arrays and plain objects (their own enumerable string keys, skipping
-/// `undefined` as JSON does). Anything else (a function, a symbol, a
-/// BigInt, a number that is not finite) is not JSON: `None`.
-#[cfg(feature = "consent-screen")]
-fn from_js(value: &JsValue) -> Option<serde_json::Value> {
-    use serde_json::Value;
-    if value.is_null() {
-        return Some(Value::Null);
-    }
-    if let Some(text) = value.as_string() {
-        return Some(Value::String(text));
-    }
-    if let Some(flag) = value.as_bool() {
-        return Some(Value::Bool(flag));
-    }
-    if let Some(number) = value.as_f64() {
-        const SAFE: f64 = 9_007_199_254_740_991.0;
-        return if number.fract() == 0.0 && number.abs() <= SAFE {
-            Some(Value::from(number as i64))
-        } else {
-            serde_json::Number::from_f64(number).map(Value::Number)
-        };
-    }
-    if js_sys::Array::is_array(value) {
-        let array: &js_sys::Array = value.unchecked_ref();
-        return array
-            .iter()
-            .map(|item| from_js(&item))
-            .collect::<Option<Vec<_>>>()
-            .map(Value::Array);
-    }
-    if !value.is_object() || value.is_function() {
-        return None;
-    }
-    let object: &js_sys::Object = value.unchecked_ref();
-    let mut map = serde_json::Map::new();
-    for key in js_sys::Object::keys(object).iter() {
-        let item = js_sys::Reflect::get(object, &key).ok()?;
-        if item.is_undefined() {
-            continue;
-        }
-        map.insert(key.as_string()?, from_js(&item)?);
-    }
-    Some(Value::Object(map))
+    crate::wire::to_js_from(value)
+        .ok_or_else(|| error("internal", "a value could not be written as JSON.", None))
 }
 
 /// A JS `Error` for a failure the citizen was told about on a screen:

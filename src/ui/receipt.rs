@@ -47,7 +47,7 @@ pub fn ReceiptView(
         None
     };
     let file_name = format!("myna-consent-receipt-{}.json", receipt_id);
-    let json = serde_json::to_string_pretty(&document).unwrap_or_default();
+    let json = crate::wire::stringify(&document, Some(2)).unwrap_or_default();
     let download = move |_| {
         // Saving is a convenience: if the browser refuses, the facts stay on screen.
         let _ = save(&file_name, &json, "application/json");
