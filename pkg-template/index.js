@@ -58,9 +58,34 @@ export function load(part = "consent") {
   return promise.then(() => undefined);
 }
 
-/** The part's bindings, once its module is compiled. */
-function bindings(part) {
-  return load(part).then(() => loading.get(part));
+/**
+ * The part's bindings, once its module is compiled and, for English, once
+ * it holds the English text: the modules carry only the Japanese, and en.js
+ * comes on demand, so a page in Japanese never downloads it.
+ */
+async function bindings(part, locale) {
+  await load(part);
+  const glue = await loading.get(part);
+  if (isEnglish(locale)) glue.MynaConsent.useEnglish(await english(part));
+  return glue;
+}
+
+let englishText;
+
+function english(part) {
+  if (!englishText) {
+    // The chunk name keeps the file recognisable after webpack renames it.
+    englishText = import(/* webpackChunkName: "myna-consent-en" */ "./en.js").then((module) => module.default);
+    englishText.catch(() => (englishText = undefined));
+  }
+  return englishText.catch((cause) => {
+    throw loadError(part, cause);
+  });
+}
+
+/** "en", "en-US", "EN_gb": as the modules read a locale code. */
+function isEnglish(locale) {
+  return typeof locale === "string" && locale.split(/[-_]/)[0].toLowerCase() === "en";
 }
 
 async function instantiate(part) {
@@ -298,7 +323,7 @@ export class MynaConsent {
 
   /** The catalogue of APIs and data items; rejects with `unknown_locale`. Works in Node. */
   static async catalogue(locale) {
-    const glue = await bindings("consent");
+    const glue = await bindings("consent", locale);
     try {
       return glue.MynaConsent.catalogue(locale);
     } catch (error) {
@@ -308,7 +333,7 @@ export class MynaConsent {
 
   /** Checks a request against every rule, reporting every problem at once. Works in Node. */
   static async validate(request, locale) {
-    const glue = await bindings("consent");
+    const glue = await bindings("consent", locale ?? request?.locale);
     try {
       return glue.MynaConsent.validate(request, locale);
     } catch (error) {
@@ -450,7 +475,7 @@ export class MynaConsent {
     this.#alive();
     let core = this.#cores.get(part);
     if (!core) {
-      core = bindings(part).then(async (glue) => {
+      core = bindings(part, this.locale).then(async (glue) => {
         const inner = await glue.MynaConsent.create(this.#options);
         for (const name of EVENTS) inner.on(name, (detail) => this.#emit(name, detail));
         if (!this.#destroyed) this.#ready.set(part, inner);

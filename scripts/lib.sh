@@ -84,9 +84,10 @@ WASM_OPT_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enab
   --enable-mutable-globals --enable-reference-types --enable-multivalue)
 
 # The package's rustc flags. RUSTFLAGS replaces .cargo/config.toml's, so
-# erase_components is repeated here.
-PKG_RUSTFLAGS=(--cfg erase_components -Zunstable-options -Cpanic=immediate-abort
-  -Zlocation-detail=none -Zfmt-debug=none)
+# erase_components is repeated here. english_on_demand leaves the English
+# text out of both modules: en.js brings it when a page asks (src/i18n.rs).
+PKG_RUSTFLAGS=(--cfg erase_components --cfg english_on_demand -Zunstable-options
+  -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none)
 
 # Builds the SDK's npm package into pkg/: release wasm, bindings, wasm-opt
 # (binaryen from npm: Debian's is too old), and pkg-template/.

@@ -37,27 +37,115 @@ impl Locale {
     }
 }
 
-/// A text in both locales.
+/// A text in both locales. In the npm package (`--cfg english_on_demand`)
+/// it holds only the Japanese, and the English comes from the table that
+/// [`english::load`] was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Text {
     /// Japanese (primary).
     pub ja: &'static str,
     /// English.
+    #[cfg(not(english_on_demand))]
     pub en: &'static str,
 }
 
 impl Text {
     /// A text from its Japanese and English forms.
+    #[cfg_attr(english_on_demand, allow(unused_variables))]
     pub const fn new(ja: &'static str, en: &'static str) -> Self {
-        Self { ja, en }
+        Self {
+            ja,
+            #[cfg(not(english_on_demand))]
+            en,
+        }
     }
 
     /// The text in `locale`.
     pub fn get(&self, locale: Locale) -> &'static str {
         match locale {
             Locale::Ja => self.ja,
+            #[cfg(not(english_on_demand))]
             Locale::En => self.en,
+            #[cfg(english_on_demand)]
+            Locale::En => english::get(self.ja),
         }
+    }
+}
+
+/// The key of a Japanese text in `en.js`: its 32-bit FNV-1a hash, written
+/// in base 36. Shorter than the Japanese itself, which the module already
+/// holds; `tests/generated.rs` checks that no two texts share a key.
+pub fn english_key(ja: &str) -> u32 {
+    ja.bytes().fold(0x811c_9dc5, |hash: u32, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// English on demand, for the npm package: each module is built without
+/// the English of [`Text`] and [`Words`], and the page hands it the table
+/// (generated as `en.js` by `tests/generated.rs`) the first time it needs
+/// English. A page in Japanese never downloads it.
+#[cfg(english_on_demand)]
+pub mod english {
+    use std::cell::RefCell;
+
+    use super::{english_key, Words, JA};
+
+    struct Table {
+        /// By key.
+        texts: Vec<(u32, &'static str)>,
+        words: &'static Words,
+    }
+
+    thread_local! {
+        static TABLE: RefCell<Option<&'static Table>> = const { RefCell::new(None) };
+    }
+
+    /// Takes the table (base-36 key to English) once; later calls keep the
+    /// first. The strings live as long as the page, as compiled-in text
+    /// would.
+    pub fn load(entries: Vec<(String, String)>) {
+        if loaded() {
+            return;
+        }
+        let mut texts: Vec<(u32, &'static str)> = entries
+            .into_iter()
+            .filter_map(|(key, en)| Some((u32::from_str_radix(&key, 36).ok()?, &*en.leak())))
+            .collect();
+        texts.sort_unstable();
+        let words = Box::leak(Box::new(JA.map(|ja| find(&texts, ja))));
+        let table: &'static Table = Box::leak(Box::new(Table { texts, words }));
+        TABLE.with(|slot| *slot.borrow_mut() = Some(table));
+    }
+
+    /// Whether the table is loaded.
+    pub fn loaded() -> bool {
+        TABLE.with(|slot| slot.borrow().is_some())
+    }
+
+    /// The English of `ja`; `ja` itself until the table is loaded (or if it
+    /// lacks the text, which `tests/generated.rs` rules out).
+    pub fn get(ja: &'static str) -> &'static str {
+        TABLE.with(|slot| match *slot.borrow() {
+            Some(table) => find(&table.texts, ja),
+            None => ja,
+        })
+    }
+
+    /// The screens' English words; Japanese until the table is loaded.
+    pub fn words() -> &'static Words {
+        TABLE.with(|slot| match *slot.borrow() {
+            Some(table) => table.words,
+            None => &JA,
+        })
+    }
+
+    fn find(texts: &[(u32, &'static str)], ja: &'static str) -> &'static str {
+        let key = english_key(ja);
+        texts
+            .binary_search_by(|(at, _)| at.cmp(&key))
+            .map(|at| texts[at].1)
+            .unwrap_or(ja)
     }
 }
 
@@ -95,150 +183,175 @@ pub fn fill(template: &str, args: &[&str]) -> String {
     text
 }
 
-/// Every fixed text of the screens, in one locale; each field is named after
-/// the place it appears. Templates take their arguments through [`fill`].
-#[derive(Debug)]
-#[allow(missing_docs)]
-pub struct Words {
+/// Declares [`Words`] from its field names, with the two views of it that
+/// English on demand needs: [`Words::map`] and [`Words::fields`].
+macro_rules! words {
+    ($($(#[$doc:meta])* $field:ident,)*) => {
+        /// Every fixed text of the screens, in one locale; each field is named after
+        /// the place it appears. Templates take their arguments through [`fill`].
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        pub struct Words {
+            $($(#[$doc])* pub $field: &'static str,)*
+        }
+
+        impl Words {
+            /// The same words, each passed through `f`: English from Japanese,
+            /// when the English text is loaded on demand.
+            pub fn map(&self, f: impl Fn(&'static str) -> &'static str) -> Words {
+                Words {
+                    $($field: f(self.$field),)*
+                }
+            }
+
+            /// Every field's name and text, in order.
+            pub fn fields(&self) -> Vec<(&'static str, &'static str)> {
+                vec![$((stringify!($field), self.$field),)*]
+            }
+        }
+    };
+}
+
+words! {
     // Consent screen.
-    pub consent_eyebrow: &'static str,
-    pub consent_title: &'static str,
-    pub consent_intro: &'static str,
-    pub operator_heading: &'static str,
-    pub operator_name: &'static str,
-    pub approval_id: &'static str,
-    pub contact: &'static str,
-    pub privacy_policy: &'static str,
-    pub privacy_policy_link: &'static str,
-    pub items_heading: &'static str,
-    pub items_shared_now: &'static str,
-    pub items_shared_before: &'static str,
-    pub required_items: &'static str,
-    pub optional_items: &'static str,
-    pub optional_hint: &'static str,
-    pub category_summary: &'static str,
-    pub show_items: &'static str,
-    pub special_care_badge: &'static str,
-    pub purposes_heading: &'static str,
-    pub recipients_heading: &'static str,
-    pub recipients_intro: &'static str,
-    pub no_recipients: &'static str,
-    pub recipient_contact: &'static str,
-    pub recipient_approval: &'static str,
-    pub recipient_purpose: &'static str,
-    pub recipient_policy_link: &'static str,
-    pub period_heading: &'static str,
-    pub period_linkage: &'static str,
-    pub period_one_time: &'static str,
-    pub retention_heading: &'static str,
-    pub retention_label: &'static str,
-    pub withdraw_how: &'static str,
-    pub next_heading: &'static str,
-    pub next_step: &'static str,
-    pub next_step_smartphone: &'static str,
-    pub research_heading: &'static str,
-    pub research_explain: &'static str,
-    pub research_review_label: &'static str,
-    pub research_confirm: &'static str,
-    pub special_care_heading: &'static str,
-    pub special_care_explain: &'static str,
-    pub special_care_confirm: &'static str,
-    pub agree: &'static str,
-    pub agree_hint: &'static str,
-    pub decline: &'static str,
-    pub starting: &'static str,
-    pub declined_title: &'static str,
-    pub declined_body: &'static str,
-    pub choose_again: &'static str,
-    pub start_failed: &'static str,
-    pub start_misconfigured: &'static str,
-    pub retry: &'static str,
-    pub request_loading: &'static str,
-    pub request_unavailable_title: &'static str,
-    pub request_not_found: &'static str,
-    pub request_unavailable: &'static str,
-    pub draft_notice: &'static str,
-    pub draft_not_sent: &'static str,
+    consent_eyebrow,
+    consent_title,
+    consent_intro,
+    operator_heading,
+    operator_name,
+    approval_id,
+    contact,
+    privacy_policy,
+    privacy_policy_link,
+    items_heading,
+    items_shared_now,
+    items_shared_before,
+    required_items,
+    optional_items,
+    optional_hint,
+    category_summary,
+    show_items,
+    special_care_badge,
+    purposes_heading,
+    recipients_heading,
+    recipients_intro,
+    no_recipients,
+    recipient_contact,
+    recipient_approval,
+    recipient_purpose,
+    recipient_policy_link,
+    period_heading,
+    period_linkage,
+    period_one_time,
+    retention_heading,
+    retention_label,
+    withdraw_how,
+    next_heading,
+    next_step,
+    next_step_smartphone,
+    research_heading,
+    research_explain,
+    research_review_label,
+    research_confirm,
+    special_care_heading,
+    special_care_explain,
+    special_care_confirm,
+    agree,
+    agree_hint,
+    decline,
+    starting,
+    declined_title,
+    declined_body,
+    choose_again,
+    start_failed,
+    start_misconfigured,
+    retry,
+    request_loading,
+    request_unavailable_title,
+    request_not_found,
+    request_unavailable,
+    draft_notice,
+    draft_not_sent,
     // Operator-facing error panel.
-    pub invalid_title: &'static str,
-    pub invalid_citizen: &'static str,
-    pub invalid_operator: &'static str,
+    invalid_title,
+    invalid_citizen,
+    invalid_operator,
     // Return screen.
-    pub returning: &'static str,
-    pub granted_title: &'static str,
-    pub granted_body: &'static str,
-    pub not_completed_title: &'static str,
-    pub declined_at_portal: &'static str,
-    pub expired: &'static str,
-    pub tampered: &'static str,
-    pub used: &'static str,
-    pub backend_problem: &'static str,
-    pub nothing_granted: &'static str,
-    pub configuration_problem: &'static str,
-    pub temporarily_unavailable: &'static str,
-    pub outcome_uncertain: &'static str,
-    pub contact_operator: &'static str,
-    pub network: &'static str,
-    pub nothing_shared: &'static str,
-    pub start_again: &'static str,
-    pub retrieval_heading: &'static str,
-    pub retrieval_waiting: &'static str,
-    pub retrieval_done: &'static str,
-    pub retrieval_error: &'static str,
-    pub retrieval_timeout: &'static str,
+    returning,
+    granted_title,
+    granted_body,
+    not_completed_title,
+    declined_at_portal,
+    expired,
+    tampered,
+    used,
+    backend_problem,
+    nothing_granted,
+    configuration_problem,
+    temporarily_unavailable,
+    outcome_uncertain,
+    contact_operator,
+    network,
+    nothing_shared,
+    start_again,
+    retrieval_heading,
+    retrieval_waiting,
+    retrieval_done,
+    retrieval_error,
+    retrieval_timeout,
     // Review screen.
-    pub review_title: &'static str,
-    pub review_intro: &'static str,
-    pub review_empty: &'static str,
-    pub loading: &'static str,
-    pub load_failed: &'static str,
-    pub granted_on: &'static str,
-    pub ends_on: &'static str,
-    pub days_left: &'static str,
-    pub days_left_value: &'static str,
-    pub last_day: &'static str,
-    pub one_time: &'static str,
-    pub status: &'static str,
-    pub last_retrieval: &'static str,
-    pub never_retrieved: &'static str,
+    review_title,
+    review_intro,
+    review_empty,
+    loading,
+    load_failed,
+    granted_on,
+    ends_on,
+    days_left,
+    days_left_value,
+    last_day,
+    one_time,
+    status,
+    last_retrieval,
+    never_retrieved,
     /// After the last retrieval line, when automatic retrievals failed;
     /// `{0}`: when the next try is.
-    pub retrieval_retry: &'static str,
-    pub suspended_explain: &'static str,
-    pub expired_explain: &'static str,
-    pub ending_soon_explain: &'static str,
-    pub renew: &'static str,
-    pub revoke: &'static str,
-    pub show_receipt: &'static str,
-    pub download_receipt: &'static str,
-    pub receipt_heading: &'static str,
-    pub receipt_digest: &'static str,
-    pub receipt_digest_explained: &'static str,
-    pub receipt_renews: &'static str,
-    pub signed_receipt_explained: &'static str,
-    pub download_signed_receipt: &'static str,
-    pub print_receipt: &'static str,
-    pub receipt_replaced: &'static str,
-    pub renewal_withdrew_old: &'static str,
-    pub renewal_old_still_active: &'static str,
-    pub revocation_receipt_heading: &'static str,
-    pub receipt_id_label: &'static str,
-    pub granted_at_label: &'static str,
-    pub revoked_at_label: &'static str,
-    pub jst_suffix: &'static str,
+    retrieval_retry,
+    suspended_explain,
+    expired_explain,
+    ending_soon_explain,
+    renew,
+    revoke,
+    show_receipt,
+    download_receipt,
+    receipt_heading,
+    receipt_digest,
+    receipt_digest_explained,
+    receipt_renews,
+    signed_receipt_explained,
+    download_signed_receipt,
+    print_receipt,
+    receipt_replaced,
+    renewal_withdrew_old,
+    renewal_old_still_active,
+    revocation_receipt_heading,
+    receipt_id_label,
+    granted_at_label,
+    revoked_at_label,
+    jst_suffix,
     // Revocation dialog.
-    pub revoke_title: &'static str,
-    pub revoke_what_stops: &'static str,
-    pub revoke_retrieved: &'static str,
-    pub revoke_confirm: &'static str,
-    pub revoke_cancel: &'static str,
-    pub revoking: &'static str,
-    pub revoked_title: &'static str,
-    pub revoked_body: &'static str,
-    pub revoke_failed: &'static str,
-    pub receipt_unavailable: &'static str,
-    pub revoke_retry: &'static str,
-    pub close: &'static str,
+    revoke_title,
+    revoke_what_stops,
+    revoke_retrieved,
+    revoke_confirm,
+    revoke_cancel,
+    revoking,
+    revoked_title,
+    revoked_body,
+    revoke_failed,
+    receipt_unavailable,
+    revoke_retry,
+    close,
 }
 
 /// Japanese, the primary text.
@@ -377,7 +490,9 @@ pub static JA: Words = Words {
     close: "閉じる",
 };
 
-/// English, the second locale.
+/// English, the second locale. The npm package leaves it out and takes it
+/// from `en.js` when a page asks for English ([`english`]).
+#[cfg(not(english_on_demand))]
 pub static EN: Words = Words {
     consent_eyebrow: "Sharing your information through Mynaportal",
     consent_title: "{0} asks for your consent to receive your information",
@@ -517,6 +632,9 @@ pub static EN: Words = Words {
 pub fn words(locale: Locale) -> &'static Words {
     match locale {
         Locale::Ja => &JA,
+        #[cfg(not(english_on_demand))]
         Locale::En => &EN,
+        #[cfg(english_on_demand)]
+        Locale::En => english::words(),
     }
 }

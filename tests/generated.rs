@@ -359,3 +359,163 @@ fn the_guards_inks_are_the_stylesheets() {
         );
     }
 }
+
+/// The string literal at the start of `text` (after blanks and a comma),
+/// unescaped, and the rest; `None` if there is none.
+fn literal(text: &str) -> Option<(String, &str)> {
+    let text = text.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+    let mut chars = text.strip_prefix('"')?.char_indices();
+    let mut out = String::new();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &text[at + 2..])),
+            '\\' => match chars.next()?.1 {
+                'n' => out.push('\n'),
+                '"' => out.push('"'),
+                '\\' => out.push('\\'),
+                // A line continuation: the newline and the next line's indent go.
+                '\n' => {
+                    let rest = &text[at + 2..];
+                    let skip = rest.len() - rest.trim_start().len();
+                    for _ in 0..rest[..skip].chars().count() {
+                        chars.next();
+                    }
+                }
+                other => panic!("an escape the scan does not know: \\{other}"),
+            },
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// Every `Text::new("…", "…")` in the crate's sources, as (Japanese, English).
+fn text_literals() -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut folders = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).expect("source");
+            for (at, _) in source.match_indices("Text::new(") {
+                let call = &source[at + "Text::new(".len()..];
+                if source[..at].ends_with("pub const fn ") || call.starts_with("ja:") {
+                    continue;
+                }
+                let (ja, rest) = literal(call).unwrap_or_else(|| {
+                    panic!("{}: Text::new takes two string literals", path.display())
+                });
+                let (en, _) = literal(rest).unwrap_or_else(|| {
+                    panic!("{}: Text::new takes two string literals", path.display())
+                });
+                pairs.push((ja, en));
+            }
+        }
+    }
+    pairs
+}
+
+/// The package's English, keyed by the Japanese: every `Text` of the
+/// sources and every field of the screens' words.
+fn english() -> std::collections::BTreeMap<String, String> {
+    use myna_consent::i18n::{EN, JA};
+    let words = JA
+        .fields()
+        .into_iter()
+        .zip(EN.fields())
+        .map(|((field, ja), (same, en))| {
+            assert_eq!(field, same);
+            (ja.to_owned(), en.to_owned())
+        });
+    let mut table = std::collections::BTreeMap::new();
+    for (ja, en) in text_literals().into_iter().chain(words) {
+        if let Some(other) = table.insert(ja.clone(), en.clone()) {
+            assert_eq!(other, en, "「{ja}」 has two English texts");
+        }
+    }
+    table
+}
+
+#[test]
+fn english_on_demand_holds_every_text() {
+    use myna_consent::consent::ConsentStatus;
+    let table = english();
+    // Every text reachable through the crate's own lists is in the table,
+    // with its English: the source scan missed nothing they hold.
+    let both = |text: myna_consent::i18n::Text| (text.get(Locale::Ja), text.get(Locale::En));
+    let mut texts = Vec::new();
+    for api in catalogue::apis() {
+        texts.extend([both(api.name), both(api.provides)]);
+    }
+    for category in catalogue::categories() {
+        texts.extend([both(category.label), both(category.explanation)]);
+    }
+    for item in catalogue::items() {
+        texts.extend([both(item.label), both(item.explanation)]);
+    }
+    for purpose in PurposeCategory::ALL {
+        texts.push((purpose.label(Locale::Ja), purpose.label(Locale::En)));
+    }
+    for status in [
+        ConsentStatus::Active,
+        ConsentStatus::EndingSoon,
+        ConsentStatus::Expired,
+        ConsentStatus::Revoked,
+        ConsentStatus::Suspended,
+    ] {
+        texts.push((status.label(Locale::Ja), status.label(Locale::En)));
+    }
+    for (ja, en) in texts {
+        assert_eq!(table.get(ja).map(String::as_str), Some(en), "「{ja}」");
+    }
+    // Keyed by the FNV-1a hash of the Japanese, which the module holds.
+    let mut keyed = std::collections::BTreeMap::new();
+    for (ja, en) in table.iter().filter(|(ja, _)| !ja.is_empty()) {
+        let key = myna_consent::i18n::english_key(ja);
+        if let Some(other) = keyed.insert(key, (ja, en)) {
+            panic!("「{ja}」 and 「{}」 share the key {key}", other.0);
+        }
+    }
+    let mut js = format!(
+        "// {HEADER}\n// The English of the screens and the catalogue, keyed by the FNV-1a hash of\n// the Japanese (base 36): the package entry loads it only when a page asks\n// for English.\nexport default {{\n"
+    );
+    // In the order of the English, which gzip packs best.
+    let mut entries: Vec<(u32, &String)> =
+        keyed.into_iter().map(|(key, (_, en))| (key, en)).collect();
+    entries.sort_by(|a, b| a.1.cmp(b.1));
+    for (key, en) in entries {
+        let _ = writeln!(
+            js,
+            "  {}: {},",
+            base36(key),
+            serde_json::to_string(en).expect("text")
+        );
+    }
+    js.push_str("};\n");
+    generated("pkg-template/en.js", &js);
+}
+
+fn base36(mut n: u32) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(char::from_digit(n % 36, 36).expect("a digit"));
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    let key: String = digits.into_iter().rev().collect();
+    // A key that starts with a digit is written as a string.
+    if key.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("\"{key}\"")
+    } else {
+        key
+    }
+}

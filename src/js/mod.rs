@@ -417,6 +417,24 @@ impl Sdk {
 
 #[wasm_bindgen]
 impl MynaConsent {
+    /// English on demand: the package entry hands over the table that
+    /// `en.js` holds (Japanese to English) before anything is shown in
+    /// English. A module built with its English compiled in ignores it.
+    #[wasm_bindgen(js_name = useEnglish, skip_typescript)]
+    pub fn use_english(table: JsValue) {
+        #[cfg(english_on_demand)]
+        if let Some(serde_json::Value::Object(members)) = crate::wire::from_js(&table) {
+            crate::i18n::english::load(
+                members
+                    .into_iter()
+                    .filter_map(|(ja, en)| Some((ja, en.as_str()?.to_owned())))
+                    .collect(),
+            );
+        }
+        #[cfg(not(english_on_demand))]
+        let _ = table;
+    }
+
     /// Creates the SDK for one operator backend.
     #[wasm_bindgen(unchecked_return_type = "Promise<MynaConsent>")]
     pub fn create(

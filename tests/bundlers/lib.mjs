@@ -111,6 +111,9 @@ export function launch() {
  * #app; only the consent part was fetched (`glue` from checkBuild); nothing
  * was logged as an error or a warning.
  */
+/** The consent button in English: text only en.js holds. */
+const ENGLISH_AGREE = "Agree and go to Mynaportal";
+
 export async function checkApp(browser, outDir, { glue }) {
   const site = await serve(outDir);
   const context = await browser.newContext({ locale: "ja-JP" });
@@ -135,6 +138,13 @@ export async function checkApp(browser, outDir, { glue }) {
     });
     const requested = [];
     page.on("request", (request) => requested.push(request.url()));
+    // Scripts that carry the English text, whatever name the bundler gave them.
+    const englishScripts = [];
+    page.on("response", async (response) => {
+      if (!new URL(response.url()).pathname.endsWith(".js")) return;
+      const body = await response.text().catch(() => "");
+      if (body.includes(ENGLISH_AGREE)) englishScripts.push(new URL(response.url()).pathname);
+    });
 
     let release;
     const held = new Promise((done) => { release = done; });
@@ -187,6 +197,18 @@ export async function checkApp(browser, outDir, { glue }) {
     const paths = requested.map((url) => new URL(url).pathname);
     assert.ok(paths.includes(glue.consent), `the consent chunk ${glue.consent} was loaded`);
     assert.ok(!paths.includes(glue.account), `the account chunk ${glue.account} was not loaded`);
+    // A page in Japanese never downloads the English text.
+    await page.waitForTimeout(100);
+    assert.deepEqual(englishScripts, [], "no English text on a Japanese page");
+
+    // The same page in English: the English text comes as a chunk of its own.
+    await page.goto(`${site.url}?locale=en`);
+    await page.getByRole("article", { name: new RegExp(OPERATOR) })
+      .getByRole("button", { name: ENGLISH_AGREE }).waitFor({ timeout: 20_000 })
+      .catch(explain("no consent screen in English"));
+    // The response bodies are read in this process, a moment after the page used them.
+    for (let waited = 0; englishScripts.length === 0 && waited < 2000; waited += 50) await page.waitForTimeout(50);
+    assert.equal(englishScripts.length, 1, `the English text loaded once: ${englishScripts}`);
 
     // The page settles: late errors (a panic after the first render) count too.
     await page.waitForTimeout(300);

@@ -91,6 +91,10 @@ test("catalogue() lists the APIs and the categories of data items", async () => 
     if (item.api !== null) assert.ok(apis.has(item.api), `${item.id} names a listed API (${item.api})`);
   }
   assert.equal(items.find((item) => item.id === "insurance.drugs").api !== null, true);
+  // English comes from en.js, read from disk like the module; Japanese stays the default.
+  assert.equal(items.find((item) => item.id === "insurance.drugs").label, "Medicine information");
+  const japanese = (await MynaConsent.catalogue()).categories.flatMap((category) => category.items);
+  assert.equal(japanese.find((item) => item.id === "insurance.drugs").label, "薬剤情報");
   await assert.rejects(MynaConsent.catalogue("fr"), (error) => error instanceof MynaConsentError && error.code === "unknown_locale");
   assert.deepEqual(fetched, [], "still nothing fetched");
 });

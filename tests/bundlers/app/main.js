@@ -8,7 +8,9 @@ import { request } from "./request.js";
 document.body.dataset.host = "painted";
 
 // No top-level await: Vite 6's default target (es2020) does not allow it.
-MynaConsent.create({ backend: "/myna", locale: "ja" })
+// ?locale=en: the same page in English, whose text the SDK imports on demand.
+const locale = new URLSearchParams(location.search).get("locale") ?? "ja";
+MynaConsent.create({ backend: "/myna", locale })
   .then((sdk) => {
     // Errors surface on the console, where the test looks for them.
     sdk.on("error", (detail) => console.error(`myna-consent error: ${detail.code}: ${detail.message}`));
