@@ -112,9 +112,27 @@ build_pkg() {
       -o "pkg/${part}_bg.wasm" "pkg/${part}_bg.wasm"
   done
   cp pkg-template/* pkg/
+  minify_pkg
   package_extras pkg
   mkdir -p pkg/reference
   cp docs/reference/*.md pkg/reference/
+}
+
+# The scripts a page loads, minified as the peer we measure against ships
+# its own (about 6 KB gzip less on the consent path), each with a source map
+# that holds the readable source. Bundlers' hints survive: webpack's and
+# Vite's comments on the dynamic imports, and index.js's Node-only import,
+# whose specifier must stay a variable that bundlers cannot follow (hence
+# no reduce_vars or collapse_vars). The test kit stays as written.
+minify_pkg() {
+  local file
+  for file in index.js elements.js consent.js account.js en.js; do
+    node_modules/.bin/terser "pkg/$file" --module --mangle \
+      --compress reduce_vars=false,collapse_vars=false \
+      --comments '/webpack[A-Z]|@vite-ignore/' \
+      --source-map "includeSources,url='$file.map'" \
+      -o "pkg/$file"
+  done
 }
 
 # The licence texts and the changelog, which every published package carries: into pkg/, and
