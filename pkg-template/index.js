@@ -333,7 +333,8 @@ export class MynaConsent {
 
   /** Checks a request against every rule, reporting every problem at once. Works in Node. */
   static async validate(request, locale) {
-    const glue = await bindings("consent", locale ?? request?.locale);
+    // Its messages are compiled into the module in both languages: no en.js.
+    const glue = await bindings("consent");
     try {
       return glue.MynaConsent.validate(request, locale);
     } catch (error) {
