@@ -58,9 +58,9 @@ pub fn from_js(value: &JsValue) -> Option<Value> {
 }
 
 /// `value` as a plain JS value: objects (not `Map`s), arrays, strings,
-/// numbers, booleans and null. Object members keep their order, which is
-/// serde_json's (sorted by key), so `JSON.stringify` of the result is what
-/// serde_json would have written.
+/// numbers, booleans and null. Object members come in the `Value`'s order:
+/// sorted by key (serde_json's map), also for a struct, whose fields
+/// `serde_json::to_string` would have written in declaration order.
 pub fn to_js(value: &Value) -> JsValue {
     match value {
         Value::Null => JsValue::NULL,
@@ -70,9 +70,26 @@ pub fn to_js(value: &Value) -> JsValue {
         Value::Array(items) => items.iter().map(to_js).collect::<js_sys::Array>().into(),
         Value::Object(members) => {
             let object = js_sys::Object::new();
-            for (key, item) in members {
+            for (name, item) in members {
+                let key = JsValue::from_str(name);
+                let item = to_js(item);
+                // A `__proto__` member is data, as JSON.parse makes it: a
+                // plain assignment would set the object's prototype instead.
                 // Defining a property on a fresh plain object cannot fail.
-                let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), &to_js(item));
+                let _ = if name == "__proto__" {
+                    let descriptor = js_sys::Object::new();
+                    for (name, value) in [
+                        ("value", item),
+                        ("writable", true.into()),
+                        ("enumerable", true.into()),
+                        ("configurable", true.into()),
+                    ] {
+                        let _ = js_sys::Reflect::set(&descriptor, &name.into(), &value);
+                    }
+                    js_sys::Reflect::define_property(&object, &key, &descriptor)
+                } else {
+                    js_sys::Reflect::set(&object, &key, &item)
+                };
             }
             object.into()
         }

@@ -278,3 +278,34 @@ mod theme {
         assert!(ratio > 3.0 && ratio < 4.5, "{ratio}");
     }
 }
+
+/// JSON crosses to JavaScript as `JSON.parse` would have made it: a
+/// `__proto__` member is data, not the object's prototype, and whole
+/// numbers stay whole.
+#[wasm_bindgen_test]
+fn json_values_cross_to_javascript_as_json_parse_makes_them() {
+    let value = serde_json::json!({
+        "__proto__": { "polluted": true },
+        "count": 3,
+        "items": ["a", null, false, -7],
+    });
+    let crossed = myna_consent::wire::to_js(&value);
+    let object: &js_sys::Object = crossed.unchecked_ref();
+    let keys: Vec<String> = js_sys::Object::keys(object)
+        .iter()
+        .filter_map(|key| key.as_string())
+        .collect();
+    assert_eq!(keys, ["__proto__", "count", "items"]);
+    assert!(
+        get(&crossed, "polluted").is_undefined(),
+        "the prototype is untouched"
+    );
+    assert_eq!(
+        JSON::stringify(&crossed)
+            .expect("JSON")
+            .as_string()
+            .as_deref(),
+        Some(r#"{"__proto__":{"polluted":true},"count":3,"items":["a",null,false,-7]}"#)
+    );
+    assert_eq!(myna_consent::wire::from_js(&crossed), Some(value));
+}
