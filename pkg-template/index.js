@@ -64,23 +64,34 @@ export function load(part = "consent") {
  * comes on demand, so a page in Japanese never downloads it.
  */
 async function bindings(part, locale) {
+  // Both at once: the English text does not wait for the module.
+  const text = isEnglish(locale) ? english() : null;
+  // Handled below, after the module; meanwhile no unhandled rejection.
+  text?.catch(() => {});
   await load(part);
   const glue = await loading.get(part);
-  if (isEnglish(locale)) glue.MynaConsent.useEnglish(await english(part));
+  if (text) glue.MynaConsent.useEnglish(await text);
   return glue;
 }
 
 let englishText;
 
-function english(part) {
+/** en.js's table, imported once; a failure rejects with `load_failed`. */
+function english() {
   if (!englishText) {
     // The chunk name keeps the file recognisable after webpack renames it.
-    englishText = import(/* webpackChunkName: "myna-consent-en" */ "./en.js").then((module) => module.default);
-    englishText.catch(() => (englishText = undefined));
+    englishText = import(/* webpackChunkName: "myna-consent-en" */ "./en.js").then(
+      (module) => module.default,
+      (cause) => {
+        const error = new MynaConsentError("load_failed", `The SDK's English text (en.js) could not be loaded: ${String(cause?.message ?? cause)}`);
+        error.cause = cause;
+        // As for a module: a failed import stays failed until the page reloads.
+        error.reload = true;
+        throw error;
+      },
+    );
   }
-  return englishText.catch((cause) => {
-    throw loadError(part, cause);
-  });
+  return englishText;
 }
 
 /** "en", "en-US", "EN_gb": as the modules read a locale code. */
