@@ -93,6 +93,14 @@ PKG_RUSTFLAGS=(--cfg erase_components --cfg english_on_demand -Zunstable-options
 # (binaryen from npm: Debian's is too old), and pkg-template/.
 build_pkg() {
   step "building the npm package into pkg/: the consent module and the account module"
+  # -Cpanic=immediate-abort came with Rust 1.92; unstable flags can change
+  # with the toolchain, so say which one this build was made with.
+  local minor
+  minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+  if [ "$minor" -lt 92 ]; then
+    echo "the package build needs Rust 1.92 or later (for -Cpanic=immediate-abort); this is $(rustc --version)" >&2
+    return 1
+  fi
   rm -rf pkg
   local part
   for part in consent account; do
@@ -126,12 +134,13 @@ build_pkg() {
 # no reduce_vars or collapse_vars). The test kit stays as written.
 minify_pkg() {
   local file
+  # From inside pkg/, so that each map names its source as the file beside it.
   for file in index.js elements.js consent.js account.js en.js; do
-    node_modules/.bin/terser "pkg/$file" --module --mangle \
+    (cd pkg && ../node_modules/.bin/terser "$file" --module --mangle \
       --compress reduce_vars=false,collapse_vars=false \
-      --comments '/webpack[A-Z]|@vite-ignore/' \
+      --comments '/webpack[A-Z]|@vite-ignore|@ts-self-types/' \
       --source-map "includeSources,url='$file.map'" \
-      -o "pkg/$file"
+      -o "$file")
   done
 }
 
