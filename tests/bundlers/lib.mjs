@@ -104,6 +104,9 @@ export function launch() {
   });
 }
 
+/** The consent button in English: text only en.js holds. */
+const ENGLISH_AGREE = "Agree and go to Mynaportal";
+
 /**
  * Opens a built app under the CSP and checks it the way a citizen meets it:
  * the page paints and shows a loading notice while the WebAssembly is held
@@ -111,9 +114,6 @@ export function launch() {
  * #app; only the consent part was fetched (`glue` from checkBuild); nothing
  * was logged as an error or a warning.
  */
-/** The consent button in English: text only en.js holds. */
-const ENGLISH_AGREE = "Agree and go to Mynaportal";
-
 export async function checkApp(browser, outDir, { glue }) {
   const site = await serve(outDir);
   const context = await browser.newContext({ locale: "ja-JP" });
