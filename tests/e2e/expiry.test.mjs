@@ -15,6 +15,9 @@ test("a linkage shows as expired, with renewal, once the clock passes 90 days", 
   await page.getByRole("button", { name: "同意してマイナポータルへ進む" }).click();
   await atAuthority(page);
   await page.getByRole("heading", { name: "同意の手続が完了しました" }).waitFor();
+  // The return page's first retrieval runs after the heading: let it finish
+  // before the clock moves, or it meets an ended grant (a 502 in the console).
+  await page.getByText("情報の取得が完了しました。").waitFor({ timeout: 15_000 });
 
   await control(env, "clock", { advanceDays: 76 });
   await page.goto(`${env.site}/phr/review.html`);
