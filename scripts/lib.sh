@@ -83,10 +83,13 @@ ensure_bundler_tests() {
 WASM_OPT_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
   --enable-mutable-globals --enable-reference-types --enable-multivalue)
 
-# The package's rustc flags. RUSTFLAGS replaces .cargo/config.toml's, so
-# erase_components is repeated here. english_on_demand leaves the English
-# text out of both modules: en.js brings it when a page asks (src/i18n.rs).
-PKG_RUSTFLAGS=(--cfg erase_components --cfg english_on_demand -Zunstable-options
+# The package's cfgs, which scripts/test's clippy also builds with.
+# RUSTFLAGS replaces .cargo/config.toml's, so erase_components is repeated
+# here. english_on_demand leaves the English text out of both modules:
+# en.js brings it when a page asks (src/i18n.rs).
+PKG_CFG=(--cfg erase_components --cfg english_on_demand)
+# The package's rustc flags: its cfgs, and std's size flags (build_pkg).
+PKG_RUSTFLAGS=("${PKG_CFG[@]}" -Zunstable-options
   -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none)
 
 # Builds the SDK's npm package into pkg/: release wasm, bindings, wasm-opt
@@ -107,7 +110,7 @@ build_pkg() {
     # One crate, two feature sets: each module holds only its own screens.
     # std is rebuilt for size with the toolchain's own sources, so that a
     # panic is a bare trap: no messages, no locations, no Debug text and none
-    # of the formatting code they need (about 28 KB gzip a module, see
+    # of the formatting code they need (about 25 KB gzip a module, see
     # docs/size.md). These flags are unstable; RUSTC_BOOTSTRAP lets the
     # stable toolchain take them, and they only touch this release build.
     RUSTC_BOOTSTRAP=1 RUSTFLAGS="${PKG_RUSTFLAGS[*]}" \
