@@ -102,12 +102,16 @@ pub mod english {
     }
 
     /// Takes the table (base-36 key to English) once; later calls keep the
-    /// first. The strings live as long as the page, as compiled-in text
-    /// would.
-    pub fn load(entries: Vec<(String, String)>) {
+    /// first, and do not read theirs. A table that `entries` cannot read
+    /// (`None`) is not taken. The strings live as long as the page, as
+    /// compiled-in text would.
+    pub fn load(entries: impl FnOnce() -> Option<Vec<(String, String)>>) {
         if loaded() {
             return;
         }
+        let Some(entries) = entries() else {
+            return;
+        };
         let mut texts: Vec<(u32, &'static str)> = entries
             .into_iter()
             .filter_map(|(key, en)| Some((u32::from_str_radix(&key, 36).ok()?, &*en.leak())))
@@ -119,7 +123,7 @@ pub mod english {
     }
 
     /// Whether the table is loaded.
-    pub fn loaded() -> bool {
+    fn loaded() -> bool {
         TABLE.with(|slot| slot.borrow().is_some())
     }
 

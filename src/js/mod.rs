@@ -423,18 +423,15 @@ impl MynaConsent {
     #[wasm_bindgen(js_name = useEnglish, skip_typescript)]
     pub fn use_english(table: JsValue) {
         #[cfg(english_on_demand)]
-        if crate::i18n::english::loaded() {
-            return;
-        }
-        #[cfg(english_on_demand)]
-        if let Some(serde_json::Value::Object(members)) = crate::wire::from_js(&table) {
-            crate::i18n::english::load(
+        crate::i18n::english::load(|| match crate::wire::from_js(&table)? {
+            serde_json::Value::Object(members) => Some(
                 members
                     .into_iter()
                     .filter_map(|(key, en)| Some((key, en.as_str()?.to_owned())))
                     .collect(),
-            );
-        }
+            ),
+            _ => None,
+        });
         #[cfg(not(english_on_demand))]
         let _ = table;
     }
