@@ -161,8 +161,14 @@ impl<'de> Deserialize<'de> for ConsentView {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
         let object = serde_json::Value::deserialize(deserializer)?;
-        let consent = Consent::deserialize(&object).map_err(D::Error::custom)?;
-        let computed = Computed::deserialize(&object).map_err(D::Error::custom)?;
+        // Without serde_json's messages (crate::shape): the SDK only asks
+        // whether the backend's answer is a consent.
+        let (Some(consent), Some(computed)) = (
+            crate::shape::read::<Consent>(&object),
+            crate::shape::read::<Computed>(&object),
+        ) else {
+            return Err(D::Error::custom("not a consent view"));
+        };
         Ok(Self {
             consent,
             status: computed.status,
@@ -457,7 +463,7 @@ async fn read<T: DeserializeOwned>(response: web_sys::Response) -> Result<T, Bac
     let body = body.as_ref().and_then(crate::wire::from_js);
     if response.ok() {
         return body
-            .and_then(|body| T::deserialize(&body).ok())
+            .and_then(|body| crate::shape::read(&body))
             .ok_or(BackendError::Unexpected(status));
     }
     let field = |name: &str| {

@@ -13,6 +13,8 @@
 //! - [`digest`] — SHA-256 hex, shared by receipts and requests.
 //! - [`rfc3339`] — timestamps on the wire, as `time` writes them, without
 //!   `time`'s formatting in the browser package.
+//! - [`shape`] — a typed value from a JSON value, without serde_json's
+//!   error messages (which would cost each wasm module their formatting).
 //! - [`weburl`] — WHATWG URL parsing: the `url` crate natively, the
 //!   browser's `URL` in wasm.
 //! - [`flow`] — the pending authorization transaction and every check on
@@ -38,6 +40,7 @@ pub mod flow;
 pub mod i18n;
 pub mod request;
 pub mod rfc3339;
+pub mod shape;
 pub mod surface;
 pub mod weburl;
 

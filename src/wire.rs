@@ -104,7 +104,7 @@ pub fn to_js_from(value: &impl Serialize) -> Option<JsValue> {
 /// A Rust value from a JS value, or `None` if it is not JSON or does not
 /// have the shape of `T`.
 pub fn from_js_into<T: DeserializeOwned>(value: &JsValue) -> Option<T> {
-    T::deserialize(&from_js(value)?).ok()
+    crate::shape::read(&from_js(value)?)
 }
 
 /// JSON text for a Rust value, written by the browser's `JSON.stringify`;
