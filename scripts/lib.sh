@@ -119,6 +119,9 @@ build_pkg() {
       --no-default-features --features "$(pkg_feature "$part")"
     wasm-bindgen --target web --out-dir pkg --out-name "$part" \
       target/wasm32-unknown-unknown/release/myna_consent.wasm
+    # wasm-streams' classes, which server_fn brings and nothing reaches
+    # (scripts/drop-streams.mjs), out before wasm-opt drops their code.
+    node scripts/drop-streams.mjs "pkg/$part"
     node_modules/.bin/wasm-opt -Oz "${WASM_OPT_FEATURES[@]}" \
       -o "pkg/${part}_bg.wasm" "pkg/${part}_bg.wasm"
   done

@@ -258,7 +258,8 @@ pub fn decimal(text: &str) -> Option<f64> {
         part.bytes()
             .fold(0.0, |n, b| n * 10.0 + f64::from(b - b'0'))
     };
-    let magnitude = value(whole) + value(fraction) / 10f64.powi(fraction.len() as i32);
+    let scale = fraction.bytes().fold(1.0, |scale, _| scale * 10.0);
+    let magnitude = value(whole) + value(fraction) / scale;
     Some(if negative { -magnitude } else { magnitude })
 }
 
@@ -323,7 +324,9 @@ fn luminance((r, g, b): (f64, f64, f64)) -> f64 {
         if c <= 0.040_45 {
             c / 12.92
         } else {
-            ((c + 0.055) / 1.055).powf(2.4)
+            // The browser's Math.pow: f64::powf would bring libm's pow
+            // (about 1.4 KB) into each module.
+            js_sys::Math::pow((c + 0.055) / 1.055, 2.4)
         }
     };
     0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
