@@ -125,7 +125,7 @@ impl MynaConsent {
                     to_js(&receipt)
                 }
                 Err(e) => {
-                    let citizen = words(sdk.locale).revoke_failed;
+                    let citizen = words(sdk.locale).revoke_failed();
                     sdk.emit_backend_error(&e, Some(citizen));
                     Err(citizen_error(e.code(), &e.to_string(), citizen))
                 }
@@ -147,7 +147,7 @@ impl MynaConsent {
             match retrieve_until_settled(&sdk.backend, &consent_id).await {
                 Ok(view) => to_js(&view),
                 Err(e) => {
-                    let citizen = words(sdk.locale).retrieval_error;
+                    let citizen = words(sdk.locale).retrieval_error();
                     sdk.emit_backend_error(&e, Some(citizen));
                     Err(citizen_error(e.code(), &e.to_string(), citizen))
                 }
@@ -296,7 +296,7 @@ async fn complete(
                 sdk.emit_failure(
                     "retrieval_failed",
                     "The first retrieval after the grant ended in an error or timed out.",
-                    Some(words(sdk.locale).retrieval_error),
+                    Some(words(sdk.locale).retrieval_error()),
                     None,
                 );
             }

@@ -131,7 +131,7 @@ impl MynaConsent {
                             }
                         },
                         Err(e) => {
-                            sdk.emit_backend_error(&e, Some(w.request_unavailable_title));
+                            sdk.emit_backend_error(&e, Some(w.request_unavailable_title()));
                             match e {
                                 BackendError::Problem { status: 404, .. } => Loaded::NotFound,
                                 _ => Loaded::Unavailable,
@@ -152,7 +152,7 @@ impl MynaConsent {
             let retry = StoredValue::new_local(load);
             move || match loaded.get() {
                 Loaded::Loading => view! {
-                    <p class="screen" role="status" lang=locale.code()>{w.request_loading}</p>
+                    <p class="screen" role="status" lang=locale.code()>{w.request_loading()}</p>
                 }
                 .into_any(),
                 Loaded::Ready(valid) => consent_screen(
@@ -167,15 +167,15 @@ impl MynaConsent {
                 }
                 Loaded::NotFound | Loaded::Unavailable => {
                     let body = if loaded.get_untracked() == Loaded::NotFound {
-                        w.request_not_found
+                        w.request_not_found()
                     } else {
-                        w.request_unavailable
+                        w.request_unavailable()
                     };
                     view! {
                         <article class="screen unavailable" role="alert" aria-labelledby="myna-unavailable-title" lang=locale.code()>
-                            <h2 id="myna-unavailable-title">{w.request_unavailable_title}</h2>
+                            <h2 id="myna-unavailable-title">{w.request_unavailable_title()}</h2>
                             <p>{body}</p>
-                            <button type="button" class="secondary" on:click=move |_| retry.with_value(|load| load())>{w.retry}</button>
+                            <button type="button" class="secondary" on:click=move |_| retry.with_value(|load| load())>{w.retry()}</button>
                         </article>
                     }
                     .into_any()
@@ -233,7 +233,7 @@ fn consent_screen(
             sdk.emit_failure(
                 "draft_request",
                 "A draft is a preview and sends nothing; mount { request } to start.",
-                Some(words(sdk.locale).draft_not_sent),
+                Some(words(sdk.locale).draft_not_sent()),
                 None,
             );
             return;
@@ -255,9 +255,9 @@ fn consent_screen(
                 });
                 let w = words(sdk.locale);
                 let citizen = if misconfigured {
-                    w.start_misconfigured
+                    w.start_misconfigured()
                 } else {
-                    w.start_failed
+                    w.start_failed()
                 };
                 sdk.emit_failure(&code, &message, Some(citizen), cause.as_deref());
             }

@@ -385,7 +385,7 @@ impl Sdk {
             &serde_json::json!({
                 "code": "invalid_request",
                 "message": format!("The consent request breaks {} rule(s); `errors` lists each one.", list.len()),
-                "citizenMessage": words(self.locale).invalid_operator,
+                "citizenMessage": words(self.locale).invalid_operator(),
                 "errors": list,
             }),
         );

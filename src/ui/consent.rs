@@ -138,16 +138,16 @@ pub fn ConsentScreen(
     };
 
     let period_text = match req.period {
-        Period::OneTime => w.period_one_time.to_owned(),
+        Period::OneTime => w.period_one_time().to_owned(),
         Period::Linkage { days } => {
             let end = jst_date(now + Duration::days(i64::from(days)));
             fill(
-                w.period_linkage,
+                w.period_linkage(),
                 &[&i18n::format_date(end, locale), &days.to_string()],
             )
         }
     };
-    let title = fill(w.consent_title, &[&req.operator.name]);
+    let title = fill(w.consent_title(), &[&req.operator.name]);
     let operator = req.operator.clone();
 
     let optional_view = (!choices.is_empty()).then(|| {
@@ -158,7 +158,7 @@ pub fn ConsentScreen(
                 let label = if g.items.len() == 1 {
                     g.items[0].label.get(locale).to_owned()
                 } else {
-                    fill(w.category_summary, &[g.category.label.get(locale), &g.items.len().to_string()])
+                    fill(w.category_summary(), &[g.category.label.get(locale), &g.items.len().to_string()])
                 };
                 let special = g.items.iter().any(|item| item.sensitivity == Sensitivity::SpecialCare);
                 view! {
@@ -171,7 +171,7 @@ pub fn ConsentScreen(
                                 disabled=busy
                             />
                             <span>{label}</span>
-                            {special.then(|| view! { " " <span class="badge special">{w.special_care_badge}</span> })}
+                            {special.then(|| view! { " " <span class="badge special">{w.special_care_badge()}</span> })}
                         </label>
                         <GroupDetails group=g.clone() locale=locale />
                     </li>
@@ -180,8 +180,8 @@ pub fn ConsentScreen(
             .collect_view();
         view! {
             <fieldset class="optional">
-                <legend>{w.optional_items}</legend>
-                <p class="hint">{w.optional_hint}</p>
+                <legend>{w.optional_items()}</legend>
+                <p class="hint">{w.optional_hint()}</p>
                 <ul class="choices">{rows}</ul>
             </fieldset>
         }
@@ -206,96 +206,96 @@ pub fn ConsentScreen(
             .map(|g| view! { <li><GroupDetails group=g.clone() locale=locale summary=true /></li> })
             .collect_view();
         view! {
-            <h4>{w.required_items}</h4>
+            <h4>{w.required_items()}</h4>
             <ul class="groups">{groups}</ul>
         }
     });
 
     view! {
         <article class="screen consent" aria-labelledby="myna-consent-title" lang=locale.code()>
-            <p class="eyebrow">{w.consent_eyebrow}</p>
+            <p class="eyebrow">{w.consent_eyebrow()}</p>
             <h2 id="myna-consent-title" class="text">{title}</h2>
-            <p>{w.consent_intro}</p>
-            {draft.then(|| view! { <p class="draft" role="note">{w.draft_notice}</p> })}
+            <p>{w.consent_intro()}</p>
+            {draft.then(|| view! { <p class="draft" role="note">{w.draft_notice()}</p> })}
 
             <section aria-labelledby="myna-operator">
-                <h3 id="myna-operator">{w.operator_heading}</h3>
+                <h3 id="myna-operator">{w.operator_heading()}</h3>
                 <dl class="facts">
-                    <dt>{w.operator_name}</dt>
+                    <dt>{w.operator_name()}</dt>
                     <dd class="text">{operator.name.clone()}</dd>
-                    <dt>{w.approval_id}</dt>
+                    <dt>{w.approval_id()}</dt>
                     <dd class="text">{operator.approval_id.clone()}</dd>
-                    <dt>{w.contact}</dt>
+                    <dt>{w.contact()}</dt>
                     <dd class="text">{operator.contact.clone()}</dd>
-                    <dt>{w.privacy_policy}</dt>
+                    <dt>{w.privacy_policy()}</dt>
                     <dd>
                         <a href=operator.privacy_policy_url.clone() target="_blank" rel="noopener noreferrer">
-                            {w.privacy_policy_link}
+                            {w.privacy_policy_link()}
                         </a>
                     </dd>
                 </dl>
             </section>
 
             <section aria-labelledby="myna-items">
-                <h3 id="myna-items">{w.items_heading}</h3>
+                <h3 id="myna-items">{w.items_heading()}</h3>
                 {required_view}
                 {optional_view}
             </section>
 
             <section aria-labelledby="myna-purposes">
-                <h3 id="myna-purposes">{w.purposes_heading}</h3>
+                <h3 id="myna-purposes">{w.purposes_heading()}</h3>
                 <ul class="plain">{purposes}</ul>
             </section>
 
             <section aria-labelledby="myna-recipients">
-                <h3 id="myna-recipients">{w.recipients_heading}</h3>
+                <h3 id="myna-recipients">{w.recipients_heading()}</h3>
                 <RecipientList recipients=req.recipients.clone() locale=locale />
             </section>
 
             <section aria-labelledby="myna-period">
-                <h3 id="myna-period">{w.period_heading}</h3>
+                <h3 id="myna-period">{w.period_heading()}</h3>
                 <p class="period">{period_text}</p>
             </section>
 
             <section aria-labelledby="myna-retention">
-                <h3 id="myna-retention">{w.retention_heading}</h3>
-                <h4>{w.retention_label}</h4>
+                <h3 id="myna-retention">{w.retention_heading()}</h3>
+                <h4>{w.retention_label()}</h4>
                 <p class="text">{req.retention.clone()}</p>
-                <p>{w.withdraw_how}</p>
+                <p>{w.withdraw_how()}</p>
             </section>
 
             <section aria-labelledby="myna-next">
-                <h3 id="myna-next">{w.next_heading}</h3>
+                <h3 id="myna-next">{w.next_heading()}</h3>
                 <div class="notice">
-                    <p>{w.next_step}</p>
-                    <p>{w.next_step_smartphone}</p>
+                    <p>{w.next_step()}</p>
+                    <p>{w.next_step_smartphone()}</p>
                 </div>
             </section>
 
             <Show when=needs_confirmation>
                 <fieldset class="special-care">
-                    <legend>{w.special_care_heading}</legend>
-                    <p>{w.special_care_explain}</p>
+                    <legend>{w.special_care_heading()}</legend>
+                    <p>{w.special_care_explain()}</p>
                     <ul class="plain">
                         {move || special_labels.get().into_iter().map(|label| view! { <li>{label}</li> }).collect_view()}
                     </ul>
-                    <Confirmation checked=confirmed busy=Signal::derive(busy) label=w.special_care_confirm />
+                    <Confirmation checked=confirmed busy=Signal::derive(busy) label=w.special_care_confirm() />
                 </fieldset>
             </Show>
 
             {ethics_review.map(|review| view! {
                 <fieldset class="special-care research">
-                    <legend>{w.research_heading}</legend>
-                    <p>{w.research_explain}</p>
-                    <p><span class="item-label">{w.research_review_label}</span>" "<span class="text">{review}</span></p>
-                    <Confirmation checked=research_confirmed busy=Signal::derive(busy) label=w.research_confirm />
+                    <legend>{w.research_heading()}</legend>
+                    <p>{w.research_explain()}</p>
+                    <p><span class="item-label">{w.research_review_label()}</span>" "<span class="text">{review}</span></p>
+                    <Confirmation checked=research_confirmed busy=Signal::derive(busy) label=w.research_confirm() />
                 </fieldset>
             })}
 
             <Show when=declined>
                 <div class="outcome" role="status">
-                    <p class="outcome-title">{w.declined_title}</p>
-                    <p>{w.declined_body}</p>
+                    <p class="outcome-title">{w.declined_title()}</p>
+                    <p>{w.declined_body()}</p>
                 </div>
             </Show>
             <div class="actions" class:single=declined>
@@ -305,7 +305,7 @@ pub fn ConsentScreen(
                     on:click=decline_or_choose_again
                     disabled=move || stage.get() == Stage::Starting
                 >
-                    {move || if declined() { w.choose_again } else { w.decline }}
+                    {move || if declined() { w.choose_again() } else { w.decline() }}
                 </button>
                 <button
                     type="button"
@@ -315,7 +315,7 @@ pub fn ConsentScreen(
                     hidden=declined
                     aria-describedby="myna-agree-hint"
                 >
-                    {w.agree}
+                    {w.agree()}
                 </button>
             </div>
             <p
@@ -327,14 +327,14 @@ pub fn ConsentScreen(
                             && (!needs_research_confirmation || research_confirmed.get()))
                 }
             >
-                {w.agree_hint}
+                {w.agree_hint()}
             </p>
             <p class="status" role="status">
                 {move || match stage.get() {
-                    Stage::Starting => w.starting,
-                    Stage::Failed if draft => w.draft_not_sent,
-                    Stage::Failed => w.start_failed,
-                    Stage::Misconfigured => w.start_misconfigured,
+                    Stage::Starting => w.starting(),
+                    Stage::Failed if draft => w.draft_not_sent(),
+                    Stage::Failed => w.start_failed(),
+                    Stage::Misconfigured => w.start_misconfigured(),
                     _ => "",
                 }}
             </p>
@@ -364,7 +364,7 @@ fn GroupDetails(
             view! {
                 <li>
                     <span class="item-label">{item.label.get(locale)}</span>
-                    {special.then(|| view! { <span class="badge special">{w.special_care_badge}</span> })}
+                    {special.then(|| view! { <span class="badge special">{w.special_care_badge()}</span> })}
                     <p class="explanation">{item.explanation.get(locale)}</p>
                 </li>
             }
@@ -377,7 +377,7 @@ fn GroupDetails(
             <div class="group single">
                 {summary.then(|| view! {
                     <span class="item-label">{item.label.get(locale)}</span>
-                    {special.then(|| view! { <span class="badge special">{w.special_care_badge}</span> })}
+                    {special.then(|| view! { <span class="badge special">{w.special_care_badge()}</span> })}
                 })}
                 <p class="explanation">{item.explanation.get(locale)}</p>
             </div>
@@ -385,7 +385,7 @@ fn GroupDetails(
         .into_any();
     }
     let label = fill(
-        w.category_summary,
+        w.category_summary(),
         &[
             group.category.label.get(locale),
             &group.items.len().to_string(),
@@ -393,7 +393,7 @@ fn GroupDetails(
     );
     view! {
         <details class="group">
-            <summary>{if summary { label } else { fill(w.show_items, &[group.category.label.get(locale)]) }}</summary>
+            <summary>{if summary { label } else { fill(w.show_items(), &[group.category.label.get(locale)]) }}</summary>
             <p class="explanation">{group.category.explanation.get(locale)}</p>
             <ul class="items">{items}</ul>
         </details>

@@ -34,10 +34,10 @@ pub fn InvalidRequestPanel(
         .collect_view();
     view! {
         <article class="screen invalid" role="alert" aria-labelledby="myna-invalid-title" lang=locale.code()>
-            <h2 id="myna-invalid-title">{w.invalid_title}</h2>
-            <p>{w.invalid_citizen}</p>
+            <h2 id="myna-invalid-title">{w.invalid_title()}</h2>
+            <p>{w.invalid_citizen()}</p>
             <section class="developer">
-                <p>{w.invalid_operator}</p>
+                <p>{w.invalid_operator()}</p>
                 <ul class="errors">{rows}</ul>
             </section>
         </article>

@@ -76,16 +76,16 @@ impl Failure {
     /// What happened, in plain words.
     pub fn explain(self, w: &'static Words) -> &'static str {
         match self {
-            Self::DeclinedAtPortal => w.declined_at_portal,
-            Self::Expired => w.expired,
-            Self::Tampered => w.tampered,
-            Self::Used => w.used,
-            Self::NothingGranted => w.nothing_granted,
-            Self::Configuration => w.configuration_problem,
-            Self::Temporary => w.temporarily_unavailable,
-            Self::Uncertain => w.outcome_uncertain,
-            Self::Backend => w.backend_problem,
-            Self::Network => w.network,
+            Self::DeclinedAtPortal => w.declined_at_portal(),
+            Self::Expired => w.expired(),
+            Self::Tampered => w.tampered(),
+            Self::Used => w.used(),
+            Self::NothingGranted => w.nothing_granted(),
+            Self::Configuration => w.configuration_problem(),
+            Self::Temporary => w.temporarily_unavailable(),
+            Self::Uncertain => w.outcome_uncertain(),
+            Self::Backend => w.backend_problem(),
+            Self::Network => w.network(),
         }
     }
 
@@ -110,8 +110,8 @@ impl Failure {
     /// What the citizen should do, if there is something to add.
     fn next(self, w: &'static Words) -> Option<&'static str> {
         match self {
-            Self::DeclinedAtPortal | Self::Expired | Self::Tampered => Some(w.start_again),
-            Self::NothingGranted | Self::Configuration => Some(w.contact_operator),
+            Self::DeclinedAtPortal | Self::Expired | Self::Tampered => Some(w.start_again()),
+            Self::NothingGranted | Self::Configuration => Some(w.contact_operator()),
             Self::Temporary | Self::Uncertain | Self::Used | Self::Backend | Self::Network => None,
         }
     }
@@ -162,24 +162,24 @@ pub fn ReturnScreen(
     let body = move || {
         match state.get() {
         ReturnState::Checking => view! {
-            <p role="status" class="progress">{w.returning}</p>
+            <p role="status" class="progress">{w.returning()}</p>
         }
         .into_any(),
         ReturnState::Granted { operator, renewed } => view! {
             <div role="status">
-                <h2 id="myna-return-title">{w.granted_title}</h2>
-                <p class="text">{fill(w.granted_body, &[&operator])}</p>
+                <h2 id="myna-return-title">{w.granted_title()}</h2>
+                <p class="text">{fill(w.granted_body(), &[&operator])}</p>
                 {renewed.map(|withdrawn| view! {
-                    <p>{if withdrawn { w.renewal_withdrew_old } else { w.renewal_old_still_active }}</p>
+                    <p>{if withdrawn { w.renewal_withdrew_old() } else { w.renewal_old_still_active() }}</p>
                 })}
             </div>
         }
         .into_any(),
         ReturnState::Failed(failure) => view! {
             <div role="alert">
-                <h2 id="myna-return-title">{w.not_completed_title}</h2>
+                <h2 id="myna-return-title">{w.not_completed_title()}</h2>
                 <p>{failure.explain(w)}</p>
-                {failure.nothing_shared().then(|| view! { <p>{w.nothing_shared}</p> })}
+                {failure.nothing_shared().then(|| view! { <p>{w.nothing_shared()}</p> })}
                 {failure.next(w).map(|next| view! { <p>{next}</p> })}
             </div>
         }
@@ -189,14 +189,14 @@ pub fn ReturnScreen(
     let progress = move || {
         let (text, busy) = match retrieval.get() {
             Retrieval::None => return None,
-            Retrieval::Waiting => (w.retrieval_waiting, true),
-            Retrieval::Done => (w.retrieval_done, false),
-            Retrieval::Error => (w.retrieval_error, false),
-            Retrieval::Timeout => (w.retrieval_timeout, false),
+            Retrieval::Waiting => (w.retrieval_waiting(), true),
+            Retrieval::Done => (w.retrieval_done(), false),
+            Retrieval::Error => (w.retrieval_error(), false),
+            Retrieval::Timeout => (w.retrieval_timeout(), false),
         };
         Some(view! {
             <section aria-labelledby="myna-retrieval-title" class="retrieval">
-                <h3 id="myna-retrieval-title">{w.retrieval_heading}</h3>
+                <h3 id="myna-retrieval-title">{w.retrieval_heading()}</h3>
                 <p role="status" aria-busy=busy.to_string()>{text}</p>
             </section>
         })

@@ -26,23 +26,23 @@ pub fn ReceiptView(
     let (heading, when_label, when) = if revocation {
         let at = Some(text("revokedAt")).filter(|t| !t.is_empty());
         (
-            w.revocation_receipt_heading,
-            w.revoked_at_label,
+            w.revocation_receipt_heading(),
+            w.revoked_at_label(),
             at.unwrap_or_else(|| text("issuedAt")),
         )
     } else {
-        (w.receipt_heading, w.granted_at_label, text("grantedAt"))
+        (w.receipt_heading(), w.granted_at_label(), text("grantedAt"))
     };
     // Japan's time, written as a person reads it; the file keeps RFC 3339.
     let when = crate::rfc3339::own::parse(&when)
-        .map(|at| format!("{}{}", format_date_time(at, locale), w.jst_suffix))
+        .map(|at| format!("{}{}", format_date_time(at, locale), w.jst_suffix()))
         .unwrap_or(when);
     let digest = document["sha256"].as_str().unwrap_or_default().to_owned();
     // A renewal is said on both receipts.
     let renewal_note = if receipt["replacedBy"].is_string() {
-        Some(w.receipt_replaced)
+        Some(w.receipt_replaced())
     } else if receipt["renews"].is_string() {
-        Some(w.receipt_renews)
+        Some(w.receipt_renews())
     } else {
         None
     };
@@ -59,8 +59,8 @@ pub fn ReceiptView(
             let _ = save(&file_name, &jws, "application/jose");
         };
         view! {
-            <p class="hint">{w.signed_receipt_explained}</p>
-            <button type="button" class="secondary" on:click=download>{w.download_signed_receipt}</button>
+            <p class="hint">{w.signed_receipt_explained()}</p>
+            <button type="button" class="secondary" on:click=download>{w.download_signed_receipt()}</button>
         }
     });
     let section = NodeRef::<leptos::html::Section>::new();
@@ -73,17 +73,17 @@ pub fn ReceiptView(
         <section class="receipt" aria-label=heading node_ref=section>
             <h4>{heading}</h4>
             <dl class="facts">
-                <dt>{w.receipt_id_label}</dt>
+                <dt>{w.receipt_id_label()}</dt>
                 <dd><code>{receipt_id}</code></dd>
                 <dt>{when_label}</dt>
                 <dd>{when}</dd>
-                <dt>{w.receipt_digest}</dt>
+                <dt>{w.receipt_digest()}</dt>
                 <dd><code class="digest">{digest}</code></dd>
             </dl>
             {renewal_note.map(|note| view! { <p>{note}</p> })}
-            <p class="hint">{w.receipt_digest_explained}</p>
-            <button type="button" class="secondary" on:click=print>{w.print_receipt}</button>
-            <button type="button" class="secondary" on:click=download>{w.download_receipt}</button>
+            <p class="hint">{w.receipt_digest_explained()}</p>
+            <button type="button" class="secondary" on:click=print>{w.print_receipt()}</button>
+            <button type="button" class="secondary" on:click=download>{w.download_receipt()}</button>
             {signed}
         </section>
     }

@@ -18,22 +18,22 @@ pub fn RecipientList(
 ) -> impl IntoView {
     let w = words(locale);
     if recipients.is_empty() {
-        return view! { <p>{w.no_recipients}</p> }.into_any();
+        return view! { <p>{w.no_recipients()}</p> }.into_any();
     }
     let rows = recipients
         .into_iter()
         .map(|r| {
-            let link = fill(w.recipient_policy_link, &[&r.name]);
+            let link = fill(w.recipient_policy_link(), &[&r.name]);
             let policy = (!r.privacy_policy_url.is_empty()).then(|| {
                 view! {
                     <a href=r.privacy_policy_url.clone() target="_blank" rel="noopener noreferrer" class="text">{link}</a>
                 }
             });
             let contact = (!r.contact.is_empty()).then(|| {
-                view! { <dt>{w.recipient_contact}</dt><dd class="text">{r.contact.clone()}</dd> }
+                view! { <dt>{w.recipient_contact()}</dt><dd class="text">{r.contact.clone()}</dd> }
             });
             let approval = r.approval_id.clone().map(|id| {
-                view! { <dt>{w.recipient_approval}</dt><dd class="text">{id}</dd> }
+                view! { <dt>{w.recipient_approval()}</dt><dd class="text">{id}</dd> }
             });
             view! {
                 <li class="recipient">
@@ -41,7 +41,7 @@ pub fn RecipientList(
                     <dl class="facts">
                         {contact}
                         {approval}
-                        <dt>{w.recipient_purpose}</dt>
+                        <dt>{w.recipient_purpose()}</dt>
                         <dd>
                             <span class="purpose-category">{r.purpose_category.label(locale)}</span>
                             <span class="text">{r.purpose.clone()}</span>
@@ -53,7 +53,7 @@ pub fn RecipientList(
         })
         .collect_view();
     view! {
-        <p>{w.recipients_intro}</p>
+        <p>{w.recipients_intro()}</p>
         <ul class="plain recipients">{rows}</ul>
     }
     .into_any()

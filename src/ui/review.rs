@@ -56,7 +56,7 @@ pub fn ReviewScreen(
                 match backend.consents().await {
                     Ok(consents) => load.try_set(Load::Loaded(consents)),
                     Err(error) => {
-                        on_error.run((error, Some(w.load_failed)));
+                        on_error.run((error, Some(w.load_failed())));
                         load.try_set(Load::Failed)
                     }
                 };
@@ -83,19 +83,19 @@ pub fn ReviewScreen(
         let backend = backend.clone();
         let fetch = fetch.clone();
         move || match load.get() {
-            Load::Loading => view! { <p role="status">{w.loading}</p> }.into_any(),
+            Load::Loading => view! { <p role="status">{w.loading()}</p> }.into_any(),
             Load::Failed => {
                 let fetch = fetch.clone();
                 view! {
                     <div role="alert">
-                        <p>{w.load_failed}</p>
-                        <button type="button" class="secondary" on:click=move |_| fetch()>{w.retry}</button>
+                        <p>{w.load_failed()}</p>
+                        <button type="button" class="secondary" on:click=move |_| fetch()>{w.retry()}</button>
                     </div>
                 }
                 .into_any()
             }
             Load::Loaded(consents) if consents.is_empty() => {
-                view! { <p>{w.review_empty}</p> }.into_any()
+                view! { <p>{w.review_empty()}</p> }.into_any()
             }
             Load::Loaded(consents) => {
                 let cards = consents
@@ -122,8 +122,8 @@ pub fn ReviewScreen(
 
     view! {
         <article class="screen review" aria-labelledby="myna-review-title" lang=locale.code()>
-            <h2 id="myna-review-title">{w.review_title}</h2>
-            <p>{w.review_intro}</p>
+            <h2 id="myna-review-title">{w.review_title()}</h2>
+            <p>{w.review_intro()}</p>
             {list}
             <RevocationDialog
                 locale=locale
@@ -151,13 +151,13 @@ fn ConsentCard(
     let status = consent.status;
     let heading_id = format!("myna-consent-{}", sanitize_id(&c.id));
     let explain = match status {
-        ConsentStatus::Suspended => Some(w.suspended_explain),
-        ConsentStatus::Expired => Some(w.expired_explain),
-        ConsentStatus::EndingSoon => Some(w.ending_soon_explain),
+        ConsentStatus::Suspended => Some(w.suspended_explain()),
+        ConsentStatus::Expired => Some(w.expired_explain()),
+        ConsentStatus::EndingSoon => Some(w.ending_soon_explain()),
         ConsentStatus::Active | ConsentStatus::Revoked => None,
     };
     let ends = match c.period {
-        Period::OneTime => w.one_time.to_owned(),
+        Period::OneTime => w.one_time().to_owned(),
         Period::Linkage { .. } => c
             .end_date()
             .map(|date| i18n::format_date(date, locale))
@@ -165,20 +165,25 @@ fn ConsentCard(
             .unwrap_or_default(),
     };
     let days_left = match (status, consent.days_left) {
-        (ConsentStatus::Active | ConsentStatus::EndingSoon, Some(0)) => Some(w.last_day.to_owned()),
+        (ConsentStatus::Active | ConsentStatus::EndingSoon, Some(0)) => {
+            Some(w.last_day().to_owned())
+        }
         (ConsentStatus::Active | ConsentStatus::EndingSoon, Some(days)) => {
-            Some(fill(w.days_left_value, &[&days.to_string()]))
+            Some(fill(w.days_left_value(), &[&days.to_string()]))
         }
         _ => None,
     };
     let last = consent
         .last_retrieval_at
         .map(|at| format_date_time(at, locale))
-        .unwrap_or_else(|| w.never_retrieved.to_owned());
+        .unwrap_or_else(|| w.never_retrieved().to_owned());
     // Automatic retrievals that keep failing are said plainly, with when
     // the next try is, so that an old date does not go unexplained.
     let retry = match (consent.retrieval_failures, consent.next_retrieval_at) {
-        (1.., Some(next)) => Some(fill(w.retrieval_retry, &[&format_date_time(next, locale)])),
+        (1.., Some(next)) => Some(fill(
+            w.retrieval_retry(),
+            &[&format_date_time(next, locale)],
+        )),
         _ => None,
     };
     let purposes = c
@@ -197,7 +202,7 @@ fn ConsentCard(
             view! {
                 <li>
                     <details class="group">
-                        <summary>{fill(w.category_summary, &[g.category.label.get(locale), &count.to_string()])}</summary>
+                        <summary>{fill(w.category_summary(), &[g.category.label.get(locale), &count.to_string()])}</summary>
                         <ul class="items">{labels}</ul>
                     </details>
                 </li>
@@ -207,8 +212,8 @@ fn ConsentCard(
         .collect_view();
     // A live consent shares now; an ended one shared before.
     let items_heading = match status {
-        ConsentStatus::Expired | ConsentStatus::Revoked => w.items_shared_before,
-        _ => w.items_shared_now,
+        ConsentStatus::Expired | ConsentStatus::Revoked => w.items_shared_before(),
+        _ => w.items_shared_now(),
     };
     let can_renew = matches!(
         status,
@@ -228,7 +233,7 @@ fn ConsentCard(
             receipt.set(None);
             spawn_local(async move {
                 let fetched = backend.receipt(&id).await.map_err(|error| {
-                    on_error.run((error, Some(w.receipt_unavailable)));
+                    on_error.run((error, Some(w.receipt_unavailable())));
                 });
                 receipt.try_set(Some(fetched));
             });
@@ -241,40 +246,40 @@ fn ConsentCard(
         <article class=format!("consent-card status-{}", status.code()) aria-labelledby=labelled_by>
             <h3 id=heading_id class="text">{c.operator.name.clone()}</h3>
             <p class="status-line">
-                <span class="status-label">{w.status}": "</span>
+                <span class="status-label">{w.status()}": "</span>
                 <strong class=format!("badge status {}", status.code())>{status.label(locale)}</strong>
             </p>
             {explain.map(|text| view! { <p class="status-explain">{text}</p> })}
             <dl class="facts">
-                <dt>{w.granted_on}</dt>
+                <dt>{w.granted_on()}</dt>
                 <dd>{i18n::format_date(jst_date(c.granted_at), locale)}</dd>
-                <dt>{w.ends_on}</dt>
+                <dt>{w.ends_on()}</dt>
                 <dd>{ends}</dd>
-                {days_left.map(|text| view! { <dt>{w.days_left}</dt><dd>{text}</dd> })}
-                <dt>{w.last_retrieval}</dt>
+                {days_left.map(|text| view! { <dt>{w.days_left()}</dt><dd>{text}</dd> })}
+                <dt>{w.last_retrieval()}</dt>
                 <dd>{last}{retry.map(|text| view! { <span class="retry">{text}</span> })}</dd>
             </dl>
             <h4>{items_heading}</h4>
             <ul class="groups">{items}</ul>
-            <h4>{w.purposes_heading}</h4>
+            <h4>{w.purposes_heading()}</h4>
             <ul class="plain">{purposes}</ul>
             // Who else receives the data, always said, even when no one does.
-            <h4>{w.recipients_heading}</h4>
+            <h4>{w.recipients_heading()}</h4>
             <RecipientList recipients=c.recipients.clone() locale=locale />
-            <h4>{w.retention_label}</h4>
+            <h4>{w.retention_label()}</h4>
             <p class="text">{c.retention.clone()}</p>
             <div class="card-actions">
                 {can_renew.then(|| view! {
-                    <button type="button" class="primary" on:click=move |_| on_renew.run(for_renew.clone())>{w.renew}</button>
+                    <button type="button" class="primary" on:click=move |_| on_renew.run(for_renew.clone())>{w.renew()}</button>
                 })}
                 {can_revoke.then(|| view! {
-                    <button type="button" class="secondary" on:click=move |_| on_revoke.run(for_revoke.clone())>{w.revoke}</button>
+                    <button type="button" class="secondary" on:click=move |_| on_revoke.run(for_revoke.clone())>{w.revoke()}</button>
                 })}
-                <button type="button" class="secondary" on:click=show_receipt>{w.show_receipt}</button>
+                <button type="button" class="secondary" on:click=show_receipt>{w.show_receipt()}</button>
             </div>
             {move || receipt.get().map(|fetched| match fetched {
                 Ok(document) => view! { <ReceiptView document=document locale=locale /> }.into_any(),
-                Err(()) => view! { <p role="alert" class="failure">{w.receipt_unavailable}</p> }.into_any(),
+                Err(()) => view! { <p role="alert" class="failure">{w.receipt_unavailable()}</p> }.into_any(),
             })}
         </article>
     }

@@ -88,7 +88,7 @@ pub fn RevocationDialog(
                 }
                 Err(error) => {
                     step.try_set(Step::Failed);
-                    on_error.run((error, Some(w.revoke_failed)));
+                    on_error.run((error, Some(w.revoke_failed())));
                 }
             }
             if let Some(dialog) = dialog_ref.get_untracked() {
@@ -111,11 +111,11 @@ pub fn RevocationDialog(
         let retention = consent.consent.retention.clone();
         Some(match step.get() {
             Step::Done(document) => view! {
-                <h2 id="myna-revoke-title">{w.revoked_title}</h2>
-                <p role="status" class="text">{fill(w.revoked_body, &[&operator])}</p>
+                <h2 id="myna-revoke-title">{w.revoked_title()}</h2>
+                <p role="status" class="text">{fill(w.revoked_body(), &[&operator])}</p>
                 <ReceiptView document=document locale=locale />
                 <div class="actions single">
-                    <button type="button" class="primary" on:click=move |_| close()>{w.close}</button>
+                    <button type="button" class="primary" on:click=move |_| close()>{w.close()}</button>
                 </div>
             }
             .into_any(),
@@ -123,18 +123,18 @@ pub fn RevocationDialog(
                 let revoking = current == Step::Revoking;
                 let failed = current == Step::Failed;
                 view! {
-                    <h2 id="myna-revoke-title">{w.revoke_title}</h2>
-                    <p class="text">{fill(w.revoke_what_stops, &[&operator])}</p>
-                    <h3>{w.revoke_retrieved}</h3>
+                    <h2 id="myna-revoke-title">{w.revoke_title()}</h2>
+                    <p class="text">{fill(w.revoke_what_stops(), &[&operator])}</p>
+                    <h3>{w.revoke_retrieved()}</h3>
                     <p class="text">{retention}</p>
-                    {failed.then(|| view! { <p role="alert" class="failure">{w.revoke_failed}</p> })}
-                    {revoking.then(|| view! { <p role="status">{w.revoking}</p> })}
+                    {failed.then(|| view! { <p role="alert" class="failure">{w.revoke_failed()}</p> })}
+                    {revoking.then(|| view! { <p role="status">{w.revoking()}</p> })}
                     <div class="actions">
                         <button type="button" class="secondary" on:click=move |_| close() disabled=revoking>
-                            {w.revoke_cancel}
+                            {w.revoke_cancel()}
                         </button>
                         <button type="button" class="danger" on:click=move |_| revoke() disabled=revoking>
-                            {if failed { w.revoke_retry } else { w.revoke_confirm }}
+                            {if failed { w.revoke_retry() } else { w.revoke_confirm() }}
                         </button>
                     </div>
                 }
