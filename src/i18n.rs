@@ -187,202 +187,239 @@ pub fn fill(template: &str, args: &[&str]) -> String {
     text
 }
 
-/// Declares [`Words`] from its field names: [`Texts`] to write them out by
-/// name, an accessor per text, and the two views that English on demand
-/// needs, [`Words::map`] and [`Words::fields`].
+/// Declares [`Words`] from its texts' names, in groups that each hold
+/// only in the builds that show them: [`Texts`] to write them out by name,
+/// an accessor per text, and the two views that English on demand needs,
+/// [`Words::map`] and [`Words::fields`].
 macro_rules! words {
-    ($($(#[$doc:meta])* $field:ident,)*) => {
+    ($($group:ident($when:meta) { $($(#[$doc:meta])* $field:ident,)* })*) => {
         /// Every fixed text of the screens in one locale, written out by
-        /// name: how [`JA`] and [`EN`] are declared.
+        /// name: how [`JA`] and [`EN`] are declared. Only the groups of
+        /// this build reach [`Words`], so a module keeps only its own text.
         #[allow(missing_docs)]
         pub struct Texts {
-            $($(#[$doc])* pub $field: &'static str,)*
+            $($($(#[$doc])* pub $field: &'static str,)*)*
         }
 
-        /// Each text's place in [`Words`].
-        #[allow(non_camel_case_types)]
-        enum Field {
-            $($field,)*
-        }
+        $(
+            /// Each text's place in its group of [`Words`].
+            #[allow(non_camel_case_types, dead_code)]
+            mod $group {
+                pub enum Field {
+                    $($field,)*
+                }
+                pub const COUNT: usize = [$(Field::$field,)*].len();
+            }
+        )*
 
-        const FIELDS: usize = [$(Field::$field,)*].len();
-
-        /// Every fixed text of the screens, in one locale; each is named after
-        /// the place it appears. Templates take their arguments through
-        /// [`fill`]. An array rather than a struct of fields, so that
-        /// [`Words::map`] is one loop, not one call per text: with English on
-        /// demand that saved about 3 KB gzip in each module (docs/size.md).
+        /// Every fixed text of the screens, in one locale; each is named
+        /// after the place it appears. Templates take their arguments
+        /// through [`fill`]. Arrays rather than a struct of fields, so that
+        /// [`Words::map`] is a loop, not one call per text (about 3 KB gzip
+        /// per module with English on demand); a group only in the builds
+        /// that show it, so the consent module does not carry the account
+        /// screens' text, nor the account module the consent screen's.
         #[derive(Debug)]
-        pub struct Words([&'static str; FIELDS]);
+        pub struct Words {
+            $(
+                #[cfg($when)]
+                $group: [&'static str; $group::COUNT],
+            )*
+        }
 
         impl Words {
-            /// The words, written out by name.
+            /// The words of this build, from all of them written out by name.
             pub const fn new(texts: Texts) -> Words {
-                Words([$(texts.$field,)*])
+                Words {
+                    $(
+                        #[cfg($when)]
+                        $group: [$(texts.$field,)*],
+                    )*
+                }
             }
 
-            $(
+            $($(
                 $(#[$doc])*
+                #[cfg($when)]
                 #[allow(missing_docs)]
                 pub fn $field(&self) -> &'static str {
-                    self.0[Field::$field as usize]
+                    self.$group[$group::Field::$field as usize]
                 }
-            )*
+            )*)*
 
             /// The same words, each passed through `f`: English from Japanese,
             /// when the English text is loaded on demand.
             pub fn map(&self, f: impl Fn(&'static str) -> &'static str) -> Words {
-                Words(self.0.map(f))
+                Words {
+                    $(
+                        #[cfg($when)]
+                        $group: self.$group.map(&f),
+                    )*
+                }
             }
 
-            /// Every field's name and text, in order.
+            /// Every text's name and text, in order (the texts of this build).
             pub fn fields(&self) -> Vec<(&'static str, &'static str)> {
-                vec![$((stringify!($field), self.$field()),)*]
+                let mut all = Vec::new();
+                $(
+                    #[cfg($when)]
+                    all.extend([$((stringify!($field), self.$field()),)*]);
+                )*
+                all
             }
         }
     };
 }
 
 words! {
-    // Consent screen.
-    consent_eyebrow,
-    consent_title,
-    consent_intro,
-    operator_heading,
-    operator_name,
-    approval_id,
-    contact,
-    privacy_policy,
-    privacy_policy_link,
-    items_heading,
-    items_shared_now,
-    items_shared_before,
-    required_items,
-    optional_items,
-    optional_hint,
-    category_summary,
-    show_items,
-    special_care_badge,
-    purposes_heading,
-    recipients_heading,
-    recipients_intro,
-    no_recipients,
-    recipient_contact,
-    recipient_approval,
-    recipient_purpose,
-    recipient_policy_link,
-    period_heading,
-    period_linkage,
-    period_one_time,
-    retention_heading,
-    retention_label,
-    withdraw_how,
-    next_heading,
-    next_step,
-    next_step_smartphone,
-    research_heading,
-    research_explain,
-    research_review_label,
-    research_confirm,
-    special_care_heading,
-    special_care_explain,
-    special_care_confirm,
-    agree,
-    agree_hint,
-    decline,
-    starting,
-    declined_title,
-    declined_body,
-    choose_again,
-    start_failed,
-    start_misconfigured,
-    retry,
-    request_loading,
-    request_unavailable_title,
-    request_not_found,
-    request_unavailable,
-    draft_notice,
-    draft_not_sent,
-    // Operator-facing error panel.
-    invalid_title,
-    invalid_citizen,
-    invalid_operator,
-    // Return screen.
-    returning,
-    granted_title,
-    granted_body,
-    not_completed_title,
-    declined_at_portal,
-    expired,
-    tampered,
-    used,
-    backend_problem,
-    nothing_granted,
-    configuration_problem,
-    temporarily_unavailable,
-    outcome_uncertain,
-    contact_operator,
-    network,
-    nothing_shared,
-    start_again,
-    retrieval_heading,
-    retrieval_waiting,
-    retrieval_done,
-    retrieval_error,
-    retrieval_timeout,
-    // Review screen.
-    review_title,
-    review_intro,
-    review_empty,
-    loading,
-    load_failed,
-    granted_on,
-    ends_on,
-    days_left,
-    days_left_value,
-    last_day,
-    one_time,
-    status,
-    last_retrieval,
-    never_retrieved,
-    /// After the last retrieval line, when automatic retrievals failed;
+    shared(all()) {
+        // Consent screen.
+        category_summary,
+        purposes_heading,
+        recipients_heading,
+        recipients_intro,
+        no_recipients,
+        recipient_contact,
+        recipient_approval,
+        recipient_purpose,
+        recipient_policy_link,
+        retention_label,
+        retry,
+        // Operator-facing error panel.
+        invalid_operator,
+        // Review screen.
+        status,
+    }
+    consent(any(feature = "consent-screen", not(feature = "account-screens"))) {
+        // Consent screen.
+        consent_eyebrow,
+        consent_title,
+        consent_intro,
+        operator_heading,
+        operator_name,
+        approval_id,
+        contact,
+        privacy_policy,
+        privacy_policy_link,
+        items_heading,
+        required_items,
+        optional_items,
+        optional_hint,
+        show_items,
+        special_care_badge,
+        period_heading,
+        period_linkage,
+        period_one_time,
+        retention_heading,
+        withdraw_how,
+        next_heading,
+        next_step,
+        next_step_smartphone,
+        research_heading,
+        research_explain,
+        research_review_label,
+        research_confirm,
+        special_care_heading,
+        special_care_explain,
+        special_care_confirm,
+        agree,
+        agree_hint,
+        decline,
+        starting,
+        declined_title,
+        declined_body,
+        choose_again,
+        start_failed,
+        start_misconfigured,
+        request_loading,
+        request_unavailable_title,
+        request_not_found,
+        request_unavailable,
+        draft_notice,
+        draft_not_sent,
+        // Operator-facing error panel.
+        invalid_title,
+        invalid_citizen,
+    }
+    account(any(feature = "account-screens", not(feature = "consent-screen"))) {
+        // Consent screen.
+        items_shared_now,
+        items_shared_before,
+        // Return screen.
+        returning,
+        granted_title,
+        granted_body,
+        not_completed_title,
+        declined_at_portal,
+        expired,
+        tampered,
+        used,
+        backend_problem,
+        nothing_granted,
+        configuration_problem,
+        temporarily_unavailable,
+        outcome_uncertain,
+        contact_operator,
+        network,
+        nothing_shared,
+        start_again,
+        retrieval_heading,
+        retrieval_waiting,
+        retrieval_done,
+        retrieval_error,
+        retrieval_timeout,
+        // Review screen.
+        review_title,
+        review_intro,
+        review_empty,
+        loading,
+        load_failed,
+        granted_on,
+        ends_on,
+        days_left,
+        days_left_value,
+        last_day,
+        one_time,
+        last_retrieval,
+        never_retrieved,
     /// `{0}`: when the next try is.
-    retrieval_retry,
-    suspended_explain,
-    expired_explain,
-    ending_soon_explain,
-    renew,
-    revoke,
-    show_receipt,
-    download_receipt,
-    receipt_heading,
-    receipt_digest,
-    receipt_digest_explained,
-    receipt_renews,
-    signed_receipt_explained,
-    download_signed_receipt,
-    print_receipt,
-    receipt_replaced,
-    renewal_withdrew_old,
-    renewal_old_still_active,
-    revocation_receipt_heading,
-    receipt_id_label,
-    granted_at_label,
-    revoked_at_label,
-    jst_suffix,
-    // Revocation dialog.
-    revoke_title,
-    revoke_what_stops,
-    revoke_retrieved,
-    revoke_confirm,
-    revoke_cancel,
-    revoking,
-    revoked_title,
-    revoked_body,
-    revoke_failed,
-    receipt_unavailable,
-    revoke_retry,
-    close,
+        retrieval_retry,
+        suspended_explain,
+        expired_explain,
+        ending_soon_explain,
+        renew,
+        revoke,
+        show_receipt,
+        download_receipt,
+        receipt_heading,
+        receipt_digest,
+        receipt_digest_explained,
+        receipt_renews,
+        signed_receipt_explained,
+        download_signed_receipt,
+        print_receipt,
+        receipt_replaced,
+        renewal_withdrew_old,
+        renewal_old_still_active,
+        revocation_receipt_heading,
+        receipt_id_label,
+        granted_at_label,
+        revoked_at_label,
+        jst_suffix,
+        // Revocation dialog.
+        revoke_title,
+        revoke_what_stops,
+        revoke_retrieved,
+        revoke_confirm,
+        revoke_cancel,
+        revoking,
+        revoked_title,
+        revoked_body,
+        revoke_failed,
+        receipt_unavailable,
+        revoke_retry,
+        close,
+    }
 }
 
 /// Japanese, the primary text.
