@@ -718,7 +718,7 @@ pub(crate) async fn consent_page(
 /// The items, grouped by catalogue category in the catalogue's order.
 fn items_html(details: &ConsentDetails, locale: Locale) -> String {
     // The same words as the SDK's consent screen (one vocabulary).
-    let special = words(locale).special_care_badge;
+    let special = words(locale).special_care_badge();
     let mut out = String::new();
     for category in catalogue::categories() {
         let items: Vec<_> = details
@@ -782,14 +782,14 @@ fn render_consent(
     // page and the SDK's screens cannot word the same thing differently.
     let w = words(locale);
     let recipients = if details.recipients.is_empty() {
-        format!("<p>{}</p>", escape(w.no_recipients))
+        format!("<p>{}</p>", escape(w.no_recipients()))
     } else {
         let list: String = details
             .recipients
             .iter()
             .map(|r| {
                 let (contact, approval, purpose) =
-                    (w.recipient_contact, w.recipient_approval, w.recipient_purpose);
+                    (w.recipient_contact(), w.recipient_approval(), w.recipient_purpose());
                 let approval = r.approval_id.as_deref().map_or(String::new(), |id| {
                     format!("<br>{approval}: {}", escape(id))
                 });
@@ -805,13 +805,13 @@ fn render_consent(
         format!("<ul>\n{list}</ul>")
     };
     let period = match details.period {
-        Period::OneTime => w.period_one_time.to_owned(),
+        Period::OneTime => w.period_one_time().to_owned(),
         Period::Linkage { days } => {
             let end = format_date(
                 jst_date(authority.now() + Duration::days(i64::from(days))),
                 locale,
             );
-            fill(w.period_linkage, &[&end, &days.to_string()])
+            fill(w.period_linkage(), &[&end, &days.to_string()])
         }
     };
     let retention = if details.retention.trim().is_empty() {
@@ -819,7 +819,7 @@ fn render_consent(
     } else {
         format!(
             "<h2>{}</h2>\n<p>{}</p>\n",
-            escape(w.retention_label),
+            escape(w.retention_label()),
             escape(&details.retention)
         )
     };
@@ -853,11 +853,11 @@ fn render_consent(
         } else {
             format!("Check whether you agree to share your information with {operator} as follows.")
         }),
-        h_items = escape(w.items_heading),
+        h_items = escape(w.items_heading()),
         items = items_html(details, locale),
-        h_purposes = escape(w.purposes_heading),
-        h_recipients = escape(w.recipients_heading),
-        h_period = escape(w.period_heading),
+        h_purposes = escape(w.purposes_heading()),
+        h_recipients = escape(w.recipients_heading()),
+        h_period = escape(w.period_heading()),
         period = escape(&period),
         withdraw = escape(&if ja {
             format!("同意した後も、「{operator}」のサイトからいつでも撤回できます。同意しなくても、不利益はありません。")

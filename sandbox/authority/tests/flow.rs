@@ -1288,11 +1288,11 @@ async fn pages_escape_html_in_names_and_carry_security_headers() {
     // crate's words, the very ones the SDK's consent screen shows.
     let w = myna_consent::i18n::words(myna_consent::i18n::Locale::Ja);
     for term in [
-        w.items_heading,
-        w.purposes_heading,
-        w.recipients_heading,
-        w.period_heading,
-        w.period_one_time,
+        w.items_heading(),
+        w.purposes_heading(),
+        w.recipients_heading(),
+        w.period_heading(),
+        w.period_one_time(),
     ] {
         assert!(html.contains(term), "the authority's page says {term:?}");
     }
