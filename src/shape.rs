@@ -57,9 +57,12 @@ impl de::Error for Mismatch {
 }
 
 /// A borrowed JSON value as a serde deserializer whose error is
-/// [`Mismatch`]. It takes what serde_json's own takes (`tests/shape.rs`):
-/// `null` as `None`, a string or a one-member object as an enum variant,
-/// names only as strings, the rest as they are.
+/// [`Mismatch`]. For the shapes the SDK reads (structs, unit and tagged
+/// enums, options, sequences, strings, numbers, booleans) it takes what
+/// serde_json's own takes (`tests/shape.rs`): `null` as `None`, a string
+/// or a one-member object as an enum variant, names only as strings. One
+/// difference is known: map keys are strings only, where serde_json also
+/// parses them into numbers and booleans; no wire type has such a map.
 struct Json<'a>(&'a Value);
 
 impl<'de> IntoDeserializer<'de, Mismatch> for Json<'_> {
@@ -198,6 +201,8 @@ impl<'de> de::VariantAccess<'de> for Variant<'_> {
         visitor: V,
     ) -> Result<V::Value, Mismatch> {
         match self.content {
+            // As serde_json: an empty array is a unit, which a tuple refuses.
+            Some(Value::Array(items)) if items.is_empty() => visitor.visit_unit(),
             Some(content @ Value::Array(_)) => {
                 de::Deserializer::deserialize_any(Json(content), visitor)
             }

@@ -211,6 +211,7 @@ enum Tagged {
     Unit,
     With(u32),
     Pair { a: u32, b: Option<String> },
+    Empty(),
 }
 
 #[test]
@@ -229,6 +230,9 @@ fn reads_other_shapes_as_serde_json_does() {
         json!({}),
         json!(0),
         json!(["With", 7]),
+        json!({ "Empty": [] }),
+        json!({ "Empty": null }),
+        json!("Empty"),
     ] {
         agree::<Tagged>(&value).unwrap();
         agree::<Vec<Tagged>>(&json!([value])).unwrap();
