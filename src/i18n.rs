@@ -382,7 +382,8 @@ words! {
         one_time,
         last_retrieval,
         never_retrieved,
-    /// `{0}`: when the next try is.
+        /// After the last retrieval line, when automatic retrievals failed;
+        /// `{0}`: when the next try is.
         retrieval_retry,
         suspended_explain,
         expired_explain,
