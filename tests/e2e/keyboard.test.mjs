@@ -91,3 +91,50 @@ test("consent, Mynaportal and revocation by keyboard alone", async () => {
   await page.getByRole("article", { name: "すこやか手帳株式会社" }).getByText("撤回済み").waitFor();
   assert.deepEqual(page.problems, []);
 });
+
+// The consent screen's sections are laid out on approach (content-visibility),
+// which also clips painting at each section's edges: every control in them
+// must keep its whole focus ring (outline and offset) inside its section.
+test("every focus ring on the consent screen is whole, on a phone and on a desktop", async () => {
+  for (const viewport of [{ width: 360, height: 740 }, { width: 1280, height: 800 }]) {
+    const page = await newPage(env, viewport);
+    await signIn(page, env);
+    await page.goto(`${env.site}/phr/`);
+    await page.getByRole("button", { name: "同意してマイナポータルへ進む" }).waitFor();
+    const checked = [];
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press("Tab");
+      const ring = await page.evaluate(() => {
+        let active = document.activeElement;
+        while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+        if (!active || !(active.getRootNode() instanceof ShadowRoot)) return null;
+        const section = active.closest("section");
+        const style = getComputedStyle(active);
+        const reach = parseFloat(style.outlineWidth) + parseFloat(style.outlineOffset);
+        const box = active.getBoundingClientRect();
+        const name = `${active.tagName.toLowerCase()}|${(active.labels?.[0]?.textContent ?? active.textContent).trim().slice(0, 20)}`;
+        if (!section) return { name, inSection: false, last: /同意してマイナポータルへ進む/.test(active.textContent) };
+        const room = section.getBoundingClientRect();
+        return {
+          name,
+          inSection: true,
+          outline: style.outlineStyle,
+          reach,
+          clipped: [
+            box.left - reach < room.left - 0.5 && "left",
+            box.right + reach > room.right + 0.5 && "right",
+            box.top - reach < room.top - 0.5 && "top",
+            box.bottom + reach > room.bottom + 0.5 && "bottom",
+          ].filter(Boolean),
+        };
+      });
+      if (ring?.last) break;
+      if (!ring?.inSection) continue;
+      assert.notEqual(ring.outline, "none", `${ring.name} shows a focus ring`);
+      assert.deepEqual(ring.clipped, [], `${ring.name}'s ring (${ring.reach}px) is cut at its section's edge (${viewport.width}px wide)`);
+      checked.push(ring.name);
+    }
+    assert.ok(checked.length >= 2, `controls inside sections were checked: ${checked.join(", ")}`);
+    await page.context().close();
+  }
+});
