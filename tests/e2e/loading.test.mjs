@@ -101,4 +101,32 @@ describe("when the SDK cannot load", () => {
     assert.deepEqual(uncaught, []);
     await page.context().close();
   });
+
+  test("English text that cannot be fetched is a load_failed notice naming en.js, and a reload brings it", async () => {
+    const page = await newPage(env);
+    let offline = true;
+    await page.route(/\/pkg\/en\.js$/, async (route) => {
+      if (offline) await route.abort("internetdisconnected");
+      else await route.continue();
+    });
+    await page.goto(`${env.site}/platform/?lang=en`);
+    const notice = page.getByRole("alert").filter({ hasText: "The screen could not be loaded" });
+    await notice.waitFor();
+    assert.equal(await notice.getAttribute("data-myna-consent-error"), "load_failed");
+    // Nothing in Japanese stands in for the English the page asked for.
+    assert.equal(await page.getByRole("button", { name: AGREE }).count(), 0);
+    const message = await page.evaluate(async () => {
+      const { MynaConsent } = await import("/pkg/index.js");
+      return MynaConsent.catalogue("en").then(() => "loaded", (error) => `${error.code}: ${error.message}`);
+    });
+    assert.match(message, /^load_failed: The SDK.s English text \(en\.js\) could not be loaded/);
+    assert.deepEqual(await axe(page), []);
+    offline = false;
+    // A failed import stays failed in this page: the button reloads it.
+    await Promise.all([page.waitForEvent("load"), notice.getByRole("button", { name: "Load again" }).click()]);
+    await page.getByRole("button", { name: "Agree and go to Mynaportal" }).waitFor();
+    const uncaught = page.problems.filter((p) => p.startsWith("page error"));
+    assert.deepEqual(uncaught, []);
+    await page.context().close();
+  });
 });
