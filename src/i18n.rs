@@ -342,7 +342,7 @@ words! {
         invalid_citizen,
     }
     account(any(feature = "account-screens", not(feature = "consent-screen"))) {
-        // Consent screen.
+        // Review screen: what a consent shares.
         items_shared_now,
         items_shared_before,
         // Return screen.
