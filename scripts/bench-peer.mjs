@@ -5,8 +5,9 @@
 // either and with neither. Each load is cold (a fresh browser context);
 // the pages alternate, so drift hits both alike. Two conditions:
 // unthrottled, and a phone on a slow network (CPU 4x slower, 150 ms RTT,
-// 1.6 Mbps down). Every file is served gzip-compressed. Figures to compare,
-// not a pass/fail test.
+// 1.6 Mbps down), with every file gzip-compressed, and the same phone with
+// every file brotli-compressed, as CDNs send them to browsers that accept
+// it. Figures to compare, not a pass/fail test.
 //
 // "Ready" is taken inside the page: the first animation frame in which the
 // dialog's first button is laid out and visible (a box, not hidden), by the
@@ -15,7 +16,7 @@
 // followed it added its own delay, so the time it saw was late by a varying
 // amount.
 import { createServer } from "node:http";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,30 +28,50 @@ const LOADS = Number(process.env.BENCH_LOADS ?? 15);
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm" };
 const MOUNTS = [["/pkg/", join(ROOT, "pkg")], ["/bench/", join(ROOT, "scripts", "bench-pages")], ["/peer/", PEER]];
 
-const server = createServer(async (request, response) => {
-  const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
-  const mount = MOUNTS.find(([prefix]) => path.startsWith(prefix));
-  const file = mount && normalize(join(mount[1], path.slice(mount[0].length)));
-  if (!file || !file.startsWith(mount[1])) {
-    response.writeHead(404).end();
-    return;
-  }
-  try {
-    // Compressed, as any production server or CDN sends it.
-    const body = gzipSync(await readFile(file), { level: 9 });
-    response.writeHead(200, {
-      "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
-      "Content-Encoding": "gzip",
-      "Content-Security-Policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'",
-      "Cache-Control": "no-store",
-    });
-    response.end(body);
-  } catch {
-    response.writeHead(404).end();
-  }
-});
-await new Promise((resolve) => server.listen(Number(process.env.BENCH_PORT ?? 0), "127.0.0.1", resolve));
-const origin = `http://127.0.0.1:${server.address().port}`;
+// Each file is compressed once, as a CDN caches it: compressing on every
+// request would add the server's time to the larger files' loads.
+const ENCODINGS = {
+  gzip: (bytes) => gzipSync(bytes, { level: 9 }),
+  br: (bytes) => brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }),
+};
+const compressed = new Map();
+async function body(file, encoding) {
+  const key = `${encoding} ${file}`;
+  if (!compressed.has(key)) compressed.set(key, ENCODINGS[encoding](await readFile(file)));
+  return compressed.get(key);
+}
+
+// One server per encoding, so that a condition's pages all come compressed
+// the same way.
+async function serve(encoding) {
+  const server = createServer(async (request, response) => {
+    const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
+    const mount = MOUNTS.find(([prefix]) => path.startsWith(prefix));
+    const file = mount && normalize(join(mount[1], path.slice(mount[0].length)));
+    if (!file || !file.startsWith(mount[1])) {
+      response.writeHead(404).end();
+      return;
+    }
+    try {
+      const bytes = await body(file, encoding);
+      response.writeHead(200, {
+        "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
+        "Content-Encoding": encoding,
+        "Content-Security-Policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'",
+        "Cache-Control": "no-store",
+      });
+      response.end(bytes);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
+}
+const servers = { gzip: await serve("gzip"), br: await serve("br") };
+const origins = Object.fromEntries(
+  Object.entries(servers).map(([encoding, server]) => [encoding, `http://127.0.0.1:${server.address().port}`]),
+);
 
 // ready: selectors, each applied inside the previous match (its open shadow
 // root when it has one).
@@ -88,9 +109,11 @@ function watchReady(selectors) {
   };
   requestAnimationFrame(frame);
 }
+const PHONE = { cpu: 4, latency: 150, down: 1.6e6 / 8, up: 0.75e6 / 8 };
 const CONDITIONS = {
-  unthrottled: null,
-  "CPU 4x, 150 ms RTT, 1.6 Mbps": { cpu: 4, latency: 150, down: 1.6e6 / 8, up: 0.75e6 / 8 },
+  "unthrottled, gzip": { encoding: "gzip", throttle: null },
+  "CPU 4x, 150 ms RTT, 1.6 Mbps, gzip": { encoding: "gzip", throttle: PHONE },
+  "CPU 4x, 150 ms RTT, 1.6 Mbps, brotli": { encoding: "br", throttle: PHONE },
 };
 
 const browser = await chromium.launch({
@@ -105,15 +128,16 @@ async function once(page, condition) {
   // per-frame work; the host alone looks for nothing it will find.
   await context.addInitScript(watchReady, page.ready ?? ["#bench-nothing"]);
   const tab = await context.newPage();
-  if (condition) {
+  const throttle = condition.throttle;
+  if (throttle) {
     const cdp = await context.newCDPSession(tab);
     await cdp.send("Network.enable");
     await cdp.send("Network.emulateNetworkConditions", {
-      offline: false, latency: condition.latency, downloadThroughput: condition.down, uploadThroughput: condition.up,
+      offline: false, latency: throttle.latency, downloadThroughput: throttle.down, uploadThroughput: throttle.up,
     });
-    await cdp.send("Emulation.setCPUThrottlingRate", { rate: condition.cpu });
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate: throttle.cpu });
   }
-  await tab.goto(origin + page.path);
+  await tab.goto(origins[condition.encoding] + page.path);
   if (page.ready) await tab.locator(page.ready.join(" ")).first().waitFor({ state: "visible", timeout: 60_000 });
   await tab.locator("#host h1").waitFor();
   const figures = await tab.evaluate(async (measureReady) => {
@@ -170,5 +194,5 @@ try {
   }
 } finally {
   await browser.close();
-  server.close();
+  for (const server of Object.values(servers)) server.close();
 }
