@@ -561,8 +561,11 @@ fn session_storage() -> Option<web_sys::Storage> {
 
 /// The browser's clock (`time` cannot read it on wasm32-unknown-unknown).
 fn now() -> time::OffsetDateTime {
-    let millis = js_sys::Date::now() as i128;
-    time::OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
+    // Whole seconds and the milliseconds left, in i64: the nanosecond
+    // constructor takes an i128, whose division the module would carry.
+    let millis = js_sys::Date::now() as i64;
+    time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .map(|seconds| seconds + time::Duration::milliseconds(millis.rem_euclid(1000)))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
