@@ -180,6 +180,17 @@ fn text_of(root: &JsValue) -> String {
         .unwrap_or_default()
 }
 
+/// The text a citizen sees: `innerText` of each element in the root, which
+/// leaves out what is hidden.
+fn visible_text(root: &JsValue) -> String {
+    let children = root.unchecked_ref::<web_sys::ShadowRoot>().children();
+    (0..children.length())
+        .filter_map(|i| children.item(i))
+        .filter_map(|child| child.dyn_into::<HtmlElement>().ok())
+        .map(|child| child.inner_text())
+        .collect()
+}
+
 /// Records every event the SDK emits.
 /// A click as a mouse makes it: `detail` counts the clicks of a double click.
 fn click_with_count(element: &HtmlElement, count: i32) {
@@ -688,7 +699,15 @@ async fn decline_fires_denied_once_and_shares_nothing() {
     assert_eq!(denied.length(), 1, "denied fires once");
     assert_eq!(string(&denied.get(0), "stage"), "consent");
     assert_eq!(posts(&calls).length(), 0, "nothing reaches the backend");
-    assert!(text_of(&root).contains("あなたの情報は提供されません"));
+    assert!(visible_text(&root).contains("あなたの情報は提供されません"));
+    let status = find_all(&root, "status", None);
+    assert!(
+        (0..status.length()).any(|i| {
+            let region: HtmlElement = status.get(i).unchecked_into();
+            region.inner_text().contains("あなたの情報は提供されません")
+        }),
+        "the notice is in a live region"
+    );
     none(&root, "button", "同意してマイナポータルへ進む");
 }
 
@@ -717,7 +736,11 @@ async fn after_declining_the_citizen_can_choose_again() {
         active_in(&root) == JsValue::from(decline),
         "the focus stays on the choice"
     );
-    assert!(!text_of(&root).contains("あなたの情報は提供されません"));
+    assert!(
+        visible_text(&root).contains("同意しない"),
+        "the screen is shown"
+    );
+    assert!(!visible_text(&root).contains("あなたの情報は提供されません"));
     one(&root, "button", "同意してマイナポータルへ進む").click();
     settle().await;
     assert_eq!(
@@ -766,11 +789,16 @@ async fn every_control_is_reachable_by_keyboard() {
     let controls = shadow
         .query_selector_all("button, a[href], input, summary, select, textarea")
         .expect("query");
+    let shown: Vec<HtmlElement> = (0..controls.length())
+        .filter_map(|i| controls.item(i))
+        .map(|node| node.unchecked_into::<HtmlElement>())
+        .filter(|control| control.closest("[hidden]").ok().flatten().is_none())
+        .collect();
     // Two optional choices, the operator's and the recipient's privacy
-    // policy links, decline and agree.
-    assert_eq!(controls.length(), 6);
-    for i in 0..controls.length() {
-        let control: HtmlElement = controls.item(i).expect("node").unchecked_into();
+    // policy links, decline and agree (the special-care confirmation is
+    // hidden until special-care data is chosen).
+    assert_eq!(shown.len(), 6);
+    for control in shown {
         assert!(
             control.tab_index() >= 0,
             "{} is in the tab order",

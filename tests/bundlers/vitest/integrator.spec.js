@@ -22,8 +22,20 @@ function element(id) {
   return host;
 }
 
-const text = (host) => screenOf(host)?.textContent ?? "";
-const button = (host, name) => [...(screenOf(host)?.querySelectorAll("button") ?? [])].find((b) => b.textContent.trim() === name);
+// The text a citizen sees: jsdom lays nothing out (no innerText), so text
+// inside a [hidden] element is left out here.
+function text(host) {
+  const root = screenOf(host);
+  if (!root) return "";
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  let shown = "";
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement?.closest("[hidden]")) shown += node.data;
+  }
+  return shown;
+}
+const button = (host, name) =>
+  [...(screenOf(host)?.querySelectorAll("button") ?? [])].find((b) => !b.closest("[hidden]") && b.textContent.trim() === name);
 const pressed = (host, name) => until(() => button(host, name), `the button ${name}`).then((b) => b.click());
 
 async function agreeOnTheConsentScreen() {
