@@ -108,6 +108,15 @@ where
     F: FnOnce() -> N + 'static,
     N: IntoView + 'static,
 {
+    mount_any(host, Box::new(move || view().into_any()))
+}
+
+/// [`mount_in_shadow`] for an erased view: one copy of the mounting code
+/// (and of Leptos's `mount_to`) in each module, not one for each caller.
+fn mount_any(
+    host: &web_sys::Element,
+    view: Box<dyn FnOnce() -> AnyView>,
+) -> Result<Mounted, JsValue> {
     let document = host
         .owner_document()
         .ok_or_else(|| JsValue::from_str("the host is not in a document"))?;
