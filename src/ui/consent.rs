@@ -281,7 +281,7 @@ pub fn ConsentScreen(
                 <ul class="plain">
                     {move || special_labels.get().into_iter().map(|label| view! { <li>{label}</li> }).collect_view()}
                 </ul>
-                <Confirmation checked=confirmed busy=Signal::derive(busy) label=w.special_care_confirm() />
+                <Confirmation checked=confirmed busy=busy label=w.special_care_confirm() />
             </fieldset>
 
             {ethics_review.map(|review| view! {
@@ -289,7 +289,7 @@ pub fn ConsentScreen(
                     <legend>{w.research_heading()}</legend>
                     <p>{w.research_explain()}</p>
                     <p><span class="item-label">{w.research_review_label()}</span>" "<span class="text">{review}</span></p>
-                    <Confirmation checked=research_confirmed busy=Signal::derive(busy) label=w.research_confirm() />
+                    <Confirmation checked=research_confirmed busy=busy label=w.research_confirm() />
                 </fieldset>
             })}
 
@@ -411,8 +411,10 @@ fn GroupDetails(
 fn Confirmation(
     /// Whether it is ticked.
     checked: RwSignal<bool>,
-    /// While the screen is busy, it cannot change.
-    busy: Signal<bool>,
+    /// While the screen is busy, it cannot change. A plain closure, not a
+    /// `Signal`: a derived signal would bring its own machinery into the
+    /// module for this one use.
+    busy: impl Fn() -> bool + Copy + Send + Sync + 'static,
     /// What the citizen confirms.
     label: &'static str,
 ) -> impl IntoView {
@@ -422,7 +424,7 @@ fn Confirmation(
                 type="checkbox"
                 prop:checked=move || checked.get()
                 on:change=move |ev| checked.set(event_target_checked(&ev))
-                disabled=move || busy.get()
+                disabled=busy
             />
             <span>{label}</span>
         </label>
