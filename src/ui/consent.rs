@@ -86,13 +86,14 @@ pub fn ConsentScreen(
         .filter(|item| item.sensitivity == Sensitivity::SpecialCare)
         .map(|item| item.label.get(locale))
         .collect();
-    // Special-care labels among what would be shared right now.
-    let special_labels = {
-        let choices = choices.clone();
-        let required_special = required_special.clone();
-        Memo::new(move |_| {
-            let mut labels = required_special.clone();
-            for (g, on) in &choices {
+    // Special-care labels among what would be shared right now: computed
+    // where they are read (a handful of items), with no Memo, whose
+    // machinery would be in the module for this one list.
+    let special_care = StoredValue::new_local((required_special, choices.clone()));
+    let special_labels = move || {
+        special_care.with_value(|(required, choices)| {
+            let mut labels = required.clone();
+            for (g, on) in choices {
                 if on.get() {
                     labels.extend(
                         g.items
@@ -105,7 +106,7 @@ pub fn ConsentScreen(
             labels
         })
     };
-    let needs_confirmation = move || !special_labels.get().is_empty();
+    let needs_confirmation = move || !special_labels().is_empty();
     let busy = move || matches!(stage.get(), Stage::Starting | Stage::Declined);
     let can_agree = move || {
         !busy()
@@ -279,7 +280,7 @@ pub fn ConsentScreen(
                 <legend>{w.special_care_heading()}</legend>
                 <p>{w.special_care_explain()}</p>
                 <ul class="plain">
-                    {move || special_labels.get().into_iter().map(|label| view! { <li>{label}</li> }).collect_view()}
+                    {move || special_labels().into_iter().map(|label| view! { <li>{label}</li> }).collect_view()}
                 </ul>
                 <Confirmation checked=confirmed busy=busy label=w.special_care_confirm() />
             </fieldset>
