@@ -122,8 +122,11 @@ build_pkg() {
     # wasm-streams' classes, which server_fn brings and nothing reaches
     # (scripts/drop-streams.mjs), out before wasm-opt drops their code.
     node scripts/drop-streams.mjs "pkg/$part"
-    node_modules/.bin/wasm-opt -Oz "${WASM_OPT_FEATURES[@]}" \
-      -o "pkg/${part}_bg.wasm" "pkg/${part}_bg.wasm"
+    # Then short import and export names (scripts/short-names.mjs): the
+    # pass prints how it renamed them, for the glue.
+    node_modules/.bin/wasm-opt -Oz "${WASM_OPT_FEATURES[@]}" --minify-imports-and-exports-and-modules \
+      -o "pkg/${part}_bg.wasm" "pkg/${part}_bg.wasm" > "target/short-names-${part}.json"
+    node scripts/short-names.mjs "pkg/$part" "target/short-names-${part}.json"
   done
   cp pkg-template/* pkg/
   minify_pkg

@@ -1,0 +1,77 @@
+// Gives one module's wasm imports and exports short names, and renames them
+// the same way in the JavaScript glue and the wasm typings that wasm-bindgen
+// wrote for it. wasm-bindgen names each import after the JS function and a
+// 16-digit hash (`__wbg_createElement_8c9931a732ee2fea`), and each closure
+// shim after its full Rust type. Those names are in both files, and the
+// hashes do not compress: about 2.8 KB gzip on the consent module and
+// 1.8 KB on its script, which only tie the two files together.
+//
+// The wasm side is binaryen's own pass (`wasm-opt
+// --minify-imports-and-exports-and-modules`), which prints the mapping as JSON; this
+// script applies it to the glue, where wasm-bindgen refers to an import as a
+// key of its import object (`name: function(`) and to an export as
+// `wasm.name`. It then checks, against the renamed module itself, that the
+// glue provides every import and uses only exports that exist, and fails the
+// build otherwise: a later wasm-bindgen that writes its glue differently
+// stops here, not in a citizen's browser.
+//
+// usage: node scripts/short-names.mjs pkg/consent mapping.json
+import { readFileSync, writeFileSync } from "node:fs";
+
+const [base, mappingPath] = process.argv.slice(2);
+if (!base || !mappingPath) throw new Error("usage: short-names.mjs pkg/<module name> <wasm-opt's mapping.json>");
+const mapping = JSON.parse(readFileSync(mappingPath, "utf8"));
+const jsPath = `${base}.js`;
+const typingsPath = `${base}_bg.wasm.d.ts`;
+let js = readFileSync(jsPath, "utf8");
+let typings = readFileSync(typingsPath, "utf8");
+
+const escape = (name) => name.replace(/[$]/g, "\\$");
+// A name as a whole identifier (not a part of a longer one), between a
+// lookbehind and a lookahead; ^ is a line start.
+const whole = (before, name, after) => new RegExp(`${before}${escape(name)}(?![\\w$])${after}`, "gm");
+const IMPORT_KEY = ["(?<=^\\s+)", "(?=: function\\()"];
+const EXPORT_USE = ["(?<=\\bwasm\\.)", ""];
+const EXPORT_TYPING = ["(?<=^export const )", "(?=:)"];
+
+function rename(text, [before, after], name, to) {
+  let count = 0;
+  const next = text.replace(whole(before, name, after), () => {
+    count += 1;
+    return to;
+  });
+  return [next, count];
+}
+
+const module = `./${base.split("/").pop()}_bg.js`;
+let count;
+for (const [from, name, to] of mapping.imports) {
+  if (from !== module) throw new Error(`${base}: an import from ${from}, not from ${module}; the glue has no key for it`);
+  [js, count] = rename(js, IMPORT_KEY, name, to);
+  if (count !== 1) throw new Error(`${jsPath}: the import ${name} is a key of the import object ${count} times, not once`);
+}
+for (const [name, to] of mapping.exports) {
+  [js] = rename(js, EXPORT_USE, name, to);
+  [typings] = rename(typings, EXPORT_TYPING, name, to);
+}
+
+// The pass also renames the one module every import comes from; the glue
+// provides it as a key of the imports it hands to the instance.
+const wasm = new WebAssembly.Module(readFileSync(`${base}_bg.wasm`));
+const modules = new Set(WebAssembly.Module.imports(wasm).map((i) => i.module));
+if (modules.size !== 1) throw new Error(`${base}_bg.wasm: imports from ${modules.size} modules, not one`);
+const [renamed] = modules;
+[js, count] = rename(js, ['(?<=^\\s+)"', '"(?=: import0,$)'], module.replace(/[.]/g, "\\."), JSON.stringify(renamed));
+if (count !== 1) throw new Error(`${jsPath}: "${module}" is a key of the imports ${count} times, not once`);
+
+// Checks against the module as it now is.
+const exported = new Set(WebAssembly.Module.exports(wasm).map((e) => e.name));
+for (const [, used] of js.matchAll(/\bwasm\.([\w$]+)/g)) {
+  if (!exported.has(used)) throw new Error(`${jsPath}: uses wasm.${used}, which the module does not export`);
+}
+for (const { module: from, name } of WebAssembly.Module.imports(wasm)) {
+  if (from !== renamed) throw new Error(`${base}_bg.wasm: imports from ${from}, which the glue does not provide`);
+  if (!whole(IMPORT_KEY[0], name, IMPORT_KEY[1]).test(js)) throw new Error(`${jsPath}: no function for the import ${name}`);
+}
+writeFileSync(jsPath, js);
+writeFileSync(typingsPath, typings);
