@@ -119,10 +119,13 @@ build_pkg() {
       --no-default-features --features "$(pkg_feature "$part")"
     wasm-bindgen --target web --out-dir pkg --out-name "$part" \
       target/wasm32-unknown-unknown/release/myna_consent.wasm
-    # wasm-streams' classes, which server_fn brings and nothing reaches
-    # (scripts/drop-streams.mjs), out before wasm-opt drops their code.
-    node scripts/drop-streams.mjs "pkg/$part"
-    # Then short import and export names (scripts/short-names.mjs): the
+    # vendor/wasm-streams stands in for the wasm-streams that server_fn
+    # brings, without its exported classes (Cargo.toml's [patch]).
+    if grep -q IntoUnderlying "pkg/$part.js"; then
+      echo "pkg/$part.js exports wasm-streams' classes: is the [patch] of wasm-streams still applied?" >&2
+      return 1
+    fi
+    # Short import and export names (scripts/short-names.mjs): the
     # pass prints how it renamed them, for the glue.
     node_modules/.bin/wasm-opt -Oz "${WASM_OPT_FEATURES[@]}" --minify-imports-and-exports-and-modules \
       -o "pkg/${part}_bg.wasm" "pkg/${part}_bg.wasm" > "target/short-names-${part}.json"
