@@ -178,12 +178,32 @@ pub fn format_date(date: time::Date, locale: Locale) -> String {
     }
 }
 
-/// Fills `{0}`, `{1}`, … in a template of [`Words`].
+/// Fills `{0}`, `{1}`, … (one digit) in a template of [`Words`], in one
+/// pass over the template: an argument is text, so a `{1}` inside the
+/// operator's name stays as written. A placeholder with no argument stays
+/// too.
 pub fn fill(template: &str, args: &[&str]) -> String {
-    let mut text = template.to_owned();
-    for (i, arg) in args.iter().enumerate() {
-        text = text.replace(&format!("{{{i}}}"), arg);
+    let mut text = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let (before, from) = rest.split_at(open);
+        text.push_str(before);
+        let arg = match from.as_bytes() {
+            [b'{', digit @ b'0'..=b'9', b'}', ..] => args.get(usize::from(digit - b'0')),
+            _ => None,
+        };
+        match arg {
+            Some(arg) => {
+                text.push_str(arg);
+                rest = &from[3..];
+            }
+            None => {
+                text.push('{');
+                rest = &from[1..];
+            }
+        }
     }
+    text.push_str(rest);
     text
 }
 
