@@ -126,9 +126,10 @@ build_pkg() {
       return 1
     fi
     # Short import and export names (scripts/short-names.mjs): the
-    # pass prints how it renamed them, for the glue.
+    # pass prints how it renamed them, for the glue. The producers and
+    # target-features sections are for toolchains; browsers ignore them.
     node_modules/.bin/wasm-opt -Oz "${WASM_OPT_FEATURES[@]}" --minify-imports-and-exports-and-modules \
-      -o "pkg/${part}_bg.wasm" "pkg/${part}_bg.wasm" > "target/short-names-${part}.json"
+      --strip-producers --strip-target-features -o "pkg/${part}_bg.wasm" "pkg/${part}_bg.wasm" > "target/short-names-${part}.json"
     node scripts/short-names.mjs "pkg/$part" "target/short-names-${part}.json"
   done
   cp pkg-template/* pkg/
