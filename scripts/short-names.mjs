@@ -10,7 +10,8 @@
 // --minify-imports-and-exports-and-modules`), which prints the mapping as JSON; this
 // script applies it to the glue, where wasm-bindgen refers to an import as a
 // key of its import object (`name: function(`) and to an export as
-// `wasm.name`. It then checks, against the renamed module itself, that the
+// `wasm.name`, and to the typings of both (`*_bg.wasm.d.ts`, and
+// `InitOutput` in `*.d.ts`). It then checks, against the renamed module itself, that the
 // glue provides every import and uses only exports that exist, and fails the
 // build otherwise: a later wasm-bindgen that writes its glue differently
 // stops here, not in a citizen's browser.
@@ -25,6 +26,12 @@ const jsPath = `${base}.js`;
 const typingsPath = `${base}_bg.wasm.d.ts`;
 let js = readFileSync(jsPath, "utf8");
 let typings = readFileSync(typingsPath, "utf8");
+// In the glue's own typings, only the InitOutput interface names exports.
+const declarationsPath = `${base}.d.ts`;
+const declarationsText = readFileSync(declarationsPath, "utf8");
+const initOutput = /^export interface InitOutput \{\n[^}]*^\}/m.exec(declarationsText);
+if (!initOutput) throw new Error(`${declarationsPath}: no InitOutput interface where wasm-bindgen writes it`);
+let declarations = initOutput[0];
 
 const escape = (name) => name.replace(/[$]/g, "\\$");
 // A name as a whole identifier (not a part of a longer one), between a
@@ -33,6 +40,8 @@ const whole = (before, name, after) => new RegExp(`${before}${escape(name)}(?![\
 const IMPORT_KEY = ["(?<=^\\s+)", "(?=: function\\()"];
 const EXPORT_USE = ["(?<=\\bwasm\\.)", ""];
 const EXPORT_TYPING = ["(?<=^export const )", "(?=:)"];
+// The module's exports as the glue's typings list them (InitOutput).
+const INIT_OUTPUT = ["(?<=^\\s+readonly )", "(?=:)"];
 
 function rename(text, [before, after], name, to) {
   let count = 0;
@@ -42,6 +51,14 @@ function rename(text, [before, after], name, to) {
   });
   return [next, count];
 }
+
+// The renames run one after another: that is only right while no old
+// name is also a new one, and no new name is given twice.
+const olds = [...mapping.imports.map(([, name]) => name), ...mapping.exports.map(([name]) => name)];
+const news = [...mapping.imports.map(([, , to]) => to), ...mapping.exports.map(([, to]) => to)];
+if (new Set(news).size !== news.length) throw new Error(`${mappingPath}: a short name is given twice`);
+const clash = olds.find((name) => news.includes(name));
+if (clash) throw new Error(`${mappingPath}: ${clash} is both an old and a new name`);
 
 const module = `./${base.split("/").pop()}_bg.js`;
 let count;
@@ -53,6 +70,7 @@ for (const [from, name, to] of mapping.imports) {
 for (const [name, to] of mapping.exports) {
   [js] = rename(js, EXPORT_USE, name, to);
   [typings] = rename(typings, EXPORT_TYPING, name, to);
+  [declarations] = rename(declarations, INIT_OUTPUT, name, to);
 }
 
 // The pass also renames the one module every import comes from; the glue
@@ -75,3 +93,4 @@ for (const { module: from, name } of WebAssembly.Module.imports(wasm)) {
 }
 writeFileSync(jsPath, js);
 writeFileSync(typingsPath, typings);
+writeFileSync(declarationsPath, declarationsText.replace(initOutput[0], () => declarations));
