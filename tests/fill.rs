@@ -36,12 +36,16 @@ fn braces_that_are_not_placeholders_stay_as_written() {
 }
 
 proptest! {
-    // Where no argument holds a brace, one pass over the template gives what
+    // Where no argument can take part in a placeholder (none is empty or
+    // holds a brace or a digit), one pass over the template gives what
     // replacing each placeholder in turn gave (the implementation before).
+    // Otherwise the old code could make a placeholder out of an argument
+    // and the template around it: "{{0}}" with "1" became "{1}", then the
+    // second argument.
     #[test]
     fn agrees_with_replacing_each_placeholder_in_turn(
         template in "([あ-ん{}0-9a]|\\{[0-3]\\}){0,24}",
-        args in prop::collection::vec("[あ-んa-z0-9]{0,6}", 0..4),
+        args in prop::collection::vec("[あ-んa-z]{1,6}", 0..4),
     ) {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut replaced = template.clone();
