@@ -33,7 +33,7 @@ const initOutput = /^export interface InitOutput \{\n[^}]*^\}/m.exec(declaration
 if (!initOutput) throw new Error(`${declarationsPath}: no InitOutput interface where wasm-bindgen writes it`);
 let declarations = initOutput[0];
 
-const escape = (name) => name.replace(/[$]/g, "\\$");
+const escape = (name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 // A name as a whole identifier (not a part of a longer one), between a
 // lookbehind and a lookahead; ^ is a line start.
 const whole = (before, name, after) => new RegExp(`${before}${escape(name)}(?![\\w$])${after}`, "gm");
@@ -79,7 +79,7 @@ const wasm = new WebAssembly.Module(readFileSync(`${base}_bg.wasm`));
 const modules = new Set(WebAssembly.Module.imports(wasm).map((i) => i.module));
 if (modules.size !== 1) throw new Error(`${base}_bg.wasm: imports from ${modules.size} modules, not one`);
 const [renamed] = modules;
-[js, count] = rename(js, ['(?<=^\\s+)"', '"(?=: import0,$)'], module.replace(/[.]/g, "\\."), JSON.stringify(renamed));
+[js, count] = rename(js, ['(?<=^\\s+)"', '"(?=: import0,$)'], module, JSON.stringify(renamed));
 if (count !== 1) throw new Error(`${jsPath}: "${module}" is a key of the imports ${count} times, not once`);
 
 // Checks against the module as it now is.
