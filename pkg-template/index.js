@@ -2,8 +2,9 @@
 // WebAssembly, no DOM access, so it is safe in Node, in SSR and in test
 // runners. The WebAssembly is fetched and compiled on first use, or earlier
 // with load(). It is two modules, so that a page loads only what it shows:
-//   consent: the consent screen, validate() and catalogue();
-//   account: the return page, the review screen, revocation and retrieval.
+//   consent: the consent screen and validate();
+//   account: the return page, the review screen, revocation and retrieval,
+//     and catalogue(), which authoring tools call and consent pages do not.
 // A strict CSP needs script-src 'self' 'wasm-unsafe-eval'; without it the
 // screens report a `wasm_blocked` error and the rest of the page runs on.
 
@@ -332,9 +333,13 @@ export class MynaConsent {
     return new MynaConsent(options);
   }
 
-  /** The catalogue of APIs and data items; rejects with `unknown_locale`. Works in Node. */
+  /**
+   * The catalogue of APIs and data items; rejects with `unknown_locale`.
+   * Works in Node. It is in the account module, so that a consent page's
+   * module does not carry it.
+   */
   static async catalogue(locale) {
-    const glue = await bindings("consent", locale);
+    const glue = await bindings("account", locale);
     try {
       return glue.MynaConsent.catalogue(locale);
     } catch (error) {

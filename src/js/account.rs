@@ -1,6 +1,8 @@
 //! The account screens' part of the JavaScript API (feature
 //! `account-screens`): the return page, the review screen, revocation and
-//! retrieval.
+//! retrieval, and the catalogue for authoring tools (not in the consent
+//! module, whose every byte a citizen's phone downloads before the
+//! consent screen).
 
 use std::rc::Rc;
 
@@ -10,9 +12,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::{
-    citizen_error, keep, now, resolve_target, to_js, Event, MountHandle, MynaConsent, Sdk,
+    citizen_error, keep, now, parse_locale, resolve_target, to_js, Event, MountHandle, MynaConsent,
+    Sdk,
 };
 use crate::backend::{Backend, BackendError, ConsentView, RetrievalView};
+use crate::catalogue;
 use crate::flow;
 use crate::i18n::words;
 use crate::ui::mount_in_shadow;
@@ -21,6 +25,16 @@ use crate::ui::review::ReviewScreen;
 
 #[wasm_bindgen]
 impl MynaConsent {
+    /// The catalogue of APIs, categories and data items in `locale`
+    /// (default `ja`). Throws `unknown_locale` for any other locale.
+    #[wasm_bindgen(unchecked_return_type = "Catalogue")]
+    pub fn catalogue(
+        #[wasm_bindgen(unchecked_param_type = "Locale | undefined")] locale: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let locale = parse_locale(locale.as_deref())?;
+        to_js(&catalogue::to_json(locale))
+    }
+
     /// On the redirect page: checks the callback in `url`, removes its
     /// parameters from the address bar, completes the authorization at the
     /// backend and resolves with the consent. A refused callback never

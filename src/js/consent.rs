@@ -1,5 +1,5 @@
 //! The consent screen's part of the JavaScript API (feature
-//! `consent-screen`): `mountConsent`, `validate` and `catalogue`.
+//! `consent-screen`): `mountConsent` and `validate`.
 
 use std::rc::Rc;
 
@@ -11,7 +11,6 @@ use super::{
     error, keep, now, parse_locale, resolve_target, to_js, Event, MountHandle, MynaConsent, Sdk,
 };
 use crate::backend::{BackendError, StartChoice};
-use crate::catalogue;
 use crate::flow::PendingTransaction;
 use crate::i18n::{words, Locale};
 use crate::request;
@@ -57,16 +56,6 @@ impl MynaConsent {
                 Some("request"),
             )),
         }
-    }
-
-    /// The catalogue of APIs, categories and data items in `locale`
-    /// (default `ja`). Throws `unknown_locale` for any other locale.
-    #[wasm_bindgen(unchecked_return_type = "Catalogue")]
-    pub fn catalogue(
-        #[wasm_bindgen(unchecked_param_type = "Locale | undefined")] locale: Option<String>,
-    ) -> Result<JsValue, JsValue> {
-        let locale = parse_locale(locale.as_deref())?;
-        to_js(&catalogue::to_json(locale))
     }
 
     /// Checks a consent request against every rule and reports every problem

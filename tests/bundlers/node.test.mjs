@@ -1,6 +1,7 @@
 // The package in plain Node, as SSR code and test runners import it:
 // importing does nothing (no network, no WebAssembly, no DOM); validate()
-// and catalogue() then work by reading consent_bg.wasm from disk.
+// then works by reading consent_bg.wasm from disk, and catalogue() by
+// reading account_bg.wasm.
 // node --test runs each file in a process of its own, so the import below
 // is the package's first in this process.
 import { test } from "node:test";

@@ -1,6 +1,6 @@
 // The package under Vitest's jsdom environment: a browser-like global scope
 // (window, document) in Node, where import.meta.url is still a file: URL, so
-// the SDK reads consent_bg.wasm from disk.
+// the SDK reads its modules (consent_bg.wasm, account_bg.wasm) from disk.
 import { expect, test } from "vitest";
 import { MynaConsent, MynaConsentError } from "myna-consent";
 import { broken, request } from "../app/request.js";
