@@ -401,14 +401,26 @@ impl Backend {
         self.call("POST", path, Some(body)).await
     }
 
-    /// One call: JSON in and out, the CSRF header on every POST, the
-    /// operator's sign-in when given.
+    /// One call whose answer must have the shape `T`.
     async fn call<T: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
         body: Option<String>,
     ) -> Result<T, BackendError> {
+        let (status, answer) = self.call_json(method, path, body).await?;
+        crate::shape::read(&answer).ok_or(BackendError::Unexpected(status))
+    }
+
+    /// One call: JSON in and out, the CSRF header on every POST, the
+    /// operator's sign-in when given. Not generic: the module holds this
+    /// code once, not once for each shape of answer (about 2.5 KB each).
+    async fn call_json(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(u16, serde_json::Value), BackendError> {
         let headers = web_sys::Headers::new().map_err(|_| BackendError::Unexpected(0))?;
         let set = |name: &str, value: &str| {
             headers
@@ -453,8 +465,8 @@ impl Backend {
     }
 }
 
-/// The answer, or the RFC 9457 problem it carries.
-async fn read<T: DeserializeOwned>(response: web_sys::Response) -> Result<T, BackendError> {
+/// The answer's status and JSON, or the RFC 9457 problem it carries.
+async fn read(response: web_sys::Response) -> Result<(u16, serde_json::Value), BackendError> {
     let status = response.status();
     let body = match response.json() {
         Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.ok(),
@@ -463,7 +475,7 @@ async fn read<T: DeserializeOwned>(response: web_sys::Response) -> Result<T, Bac
     let body = body.as_ref().and_then(crate::wire::from_js);
     if response.ok() {
         return body
-            .and_then(|body| crate::shape::read(&body))
+            .map(|body| (status, body))
             .ok_or(BackendError::Unexpected(status));
     }
     let field = |name: &str| {
