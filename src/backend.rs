@@ -284,12 +284,10 @@ impl Backend {
         reference: &str,
         locale: Locale,
     ) -> Result<serde_json::Value, BackendError> {
-        self.get(&format!(
-            "/requests/{}?locale={}",
-            encode(reference),
-            locale.code()
-        ))
-        .await
+        let path = format!("/requests/{}?locale={}", encode(reference), locale.code());
+        // Any JSON: the screen checks it against every rule.
+        let (_, answer) = self.call_json("GET", &path, None).await?;
+        Ok(answer)
     }
 
     /// Creates the authorization transaction.
@@ -319,16 +317,16 @@ impl Backend {
 
     /// Revokes a consent; answers the receipt document (`{receipt, sha256}`).
     pub async fn revoke(&self, id: &str) -> Result<serde_json::Value, BackendError> {
-        self.post(
-            &format!("/consents/{}/revocation", encode(id)),
-            &serde_json::json!({}),
-        )
-        .await
+        let path = format!("/consents/{}/revocation", encode(id));
+        let (_, answer) = self.call_json("POST", &path, Some("{}".to_owned())).await?;
+        Ok(answer)
     }
 
     /// The latest receipt document of a consent.
     pub async fn receipt(&self, id: &str) -> Result<serde_json::Value, BackendError> {
-        self.get(&format!("/consents/{}/receipt", encode(id))).await
+        let path = format!("/consents/{}/receipt", encode(id));
+        let (_, answer) = self.call_json("GET", &path, None).await?;
+        Ok(answer)
     }
 
     /// Starts a retrieval.
