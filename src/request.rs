@@ -429,110 +429,131 @@ impl ErrorKind {
     /// The message for an operator's engineer, in `locale`.
     pub fn message(&self, locale: Locale) -> String {
         use ErrorKind as K;
-        let ja = locale == Locale::Ja;
-        let pick = |ja_text: String, en_text: String| if ja { ja_text } else { en_text };
-        match self {
-            K::InvalidJson => pick("JSONとして読み取れません。".into(), "This is not valid JSON.".into()),
-            K::WrongType(expected) => {
-                let (ja_type, en_type) = match expected {
-                    JsonType::Object => ("オブジェクト", "an object"),
-                    JsonType::Array => ("配列", "an array"),
-                    JsonType::String => ("文字列", "a string"),
-                    JsonType::Integer => ("整数", "a whole number"),
-                    JsonType::Boolean => ("true または false", "true or false"),
-                };
-                pick(format!("{ja_type}を指定してください。"), format!("Must be {en_type}."))
-            }
-            K::UnknownField => pick(
-                "同意リクエストにない項目です。綴りを確認してください。".into(),
-                "Not a field of a consent request; check the spelling.".into(),
-            ),
-            K::Required => pick("入力してください。".into(), "Required.".into()),
-            K::TooLong { max } => pick(format!("{max}文字以内にしてください。"), format!("At most {max} characters.")),
-            K::TooMany { max } => pick(format!("{max}件以内にしてください。"), format!("At most {max} entries.")),
-            K::ControlCharacter => pick(
-                "制御文字や表示の向きを変える文字は使えません。".into(),
-                "Control characters and bidirectional overrides are not allowed.".into(),
-            ),
-            K::NoItems => pick(
-                "取得するデータ項目を1つ以上指定してください。".into(),
-                "Request at least one data item.".into(),
-            ),
-            K::UnknownItem(id) => pick(
-                format!("「{id}」というデータ項目はありません。"),
-                format!("There is no data item \"{id}\"."),
-            ),
-            K::ItemNotRequestable(id, availability) => match availability {
-                Availability::InstitutionsOnly => pick(
-                    format!("「{id}」は医療機関の間でのみ共有される情報のため、事業者は取得できません。"),
-                    format!("\"{id}\" is shared between medical institutions only; operators cannot request it."),
-                ),
-                _ => pick(
-                    format!("「{id}」はマイナポータルでの閲覧のみの情報のため、事業者は取得できません。"),
-                    format!("\"{id}\" can only be viewed on Mynaportal; operators cannot request it."),
+        // A pair of templates with at most one argument, filled once in the
+        // language asked for (not a string formatted in each language, of
+        // which one is dropped).
+        let number;
+        let (ja, en, arg): (&str, &str, &str) = match self {
+            K::InvalidJson => ("JSONとして読み取れません。", "This is not valid JSON.", ""),
+            K::WrongType(expected) => match expected {
+                JsonType::Object => ("オブジェクトを指定してください。", "Must be an object.", ""),
+                JsonType::Array => ("配列を指定してください。", "Must be an array.", ""),
+                JsonType::String => ("文字列を指定してください。", "Must be a string.", ""),
+                JsonType::Integer => ("整数を指定してください。", "Must be a whole number.", ""),
+                JsonType::Boolean => (
+                    "true または falseを指定してください。",
+                    "Must be true or false.",
+                    "",
                 ),
             },
-            K::ItemNotYetOffered(id) => pick(
-                format!("「{id}」はまだ事業者に提供されていません（試験表示には preview: true を指定します）。"),
-                format!("\"{id}\" is not offered to operators yet (set preview: true for a trial display)."),
+            K::UnknownField => (
+                "同意リクエストにない項目です。綴りを確認してください。",
+                "Not a field of a consent request; check the spelling.",
+                "",
             ),
-            K::DuplicateItem(id) => pick(
-                format!("「{id}」が重複しています。"),
-                format!("\"{id}\" is listed twice."),
+            K::Required => ("入力してください。", "Required.", ""),
+            K::TooLong { max } => {
+                number = max.to_string();
+                ("{0}文字以内にしてください。", "At most {0} characters.", &number)
+            }
+            K::TooMany { max } => {
+                number = max.to_string();
+                ("{0}件以内にしてください。", "At most {0} entries.", &number)
+            }
+            K::ControlCharacter => (
+                "制御文字や表示の向きを変える文字は使えません。",
+                "Control characters and bidirectional overrides are not allowed.",
+                "",
             ),
-            K::RequiredOptionalOverlap(id) => pick(
-                format!("「{id}」が必須と任意の両方にあります。どちらか一方にしてください。"),
-                format!("\"{id}\" is both required and optional; keep it in one list."),
+            K::NoItems => (
+                "取得するデータ項目を1つ以上指定してください。",
+                "Request at least one data item.",
+                "",
             ),
-            K::LinkageNotEligible(id) => pick(
-                format!("「{id}」は期間連携の対象ではありません。期間連携できるのは医療保険情報だけです。"),
-                format!("\"{id}\" cannot be part of a continuous linkage; only medical insurance data can."),
+            K::UnknownItem(id) => (
+                "「{0}」というデータ項目はありません。",
+                "There is no data item \"{0}\".",
+                id,
             ),
-            K::PeriodOutOfRange => pick(
-                "期間連携の日数は1日から90日までです。".into(),
-                "A linkage lasts from 1 to 90 days.".into(),
+            K::ItemNotRequestable(id, Availability::InstitutionsOnly) => (
+                "「{0}」は医療機関の間でのみ共有される情報のため、事業者は取得できません。",
+                "\"{0}\" is shared between medical institutions only; operators cannot request it.",
+                id,
             ),
-            K::UnknownPeriodKind(kind) => pick(
-                format!("「{kind}」は期間の種類にありません。oneTime か linkage を指定してください。"),
-                format!("\"{kind}\" is not a period kind; use oneTime or linkage."),
+            K::ItemNotRequestable(id, _) => (
+                "「{0}」はマイナポータルでの閲覧のみの情報のため、事業者は取得できません。",
+                "\"{0}\" can only be viewed on Mynaportal; operators cannot request it.",
+                id,
             ),
-            K::NoPurpose => pick(
-                "利用目的を1つ以上指定してください。".into(),
-                "State at least one purpose.".into(),
+            K::ItemNotYetOffered(id) => (
+                "「{0}」はまだ事業者に提供されていません（試験表示には preview: true を指定します）。",
+                "\"{0}\" is not offered to operators yet (set preview: true for a trial display).",
+                id,
             ),
-            K::UnknownPurposeCategory(category) => pick(
-                format!("「{category}」は利用目的の種類にありません。"),
-                format!("\"{category}\" is not a purpose category."),
+            K::DuplicateItem(id) => ("「{0}」が重複しています。", "\"{0}\" is listed twice.", id),
+            K::RequiredOptionalOverlap(id) => (
+                "「{0}」が必須と任意の両方にあります。どちらか一方にしてください。",
+                "\"{0}\" is both required and optional; keep it in one list.",
+                id,
             ),
-            K::AdvertisingWithHealthData(id) => pick(
-                format!("広告やマーケティングを目的として、医療・健康に関する情報（「{id}」など）を求めることはできません。"),
-                format!("Medical and special-care data (such as \"{id}\") cannot be requested for advertising or marketing."),
+            K::LinkageNotEligible(id) => (
+                "「{0}」は期間連携の対象ではありません。期間連携できるのは医療保険情報だけです。",
+                "\"{0}\" cannot be part of a continuous linkage; only medical insurance data can.",
+                id,
             ),
-            K::EthicsReviewRequired(id) => pick(
-                format!("医療・健康に関する情報（「{id}」など）を研究に使う場合は、倫理審査の承認（委員会の名前と承認番号）を ethicsReview に書いてください。"),
-                format!("Research with medical or special-care data (such as \"{id}\") needs the ethics review's approval (the committee and the approval number) in ethicsReview."),
+            K::PeriodOutOfRange => (
+                "期間連携の日数は1日から90日までです。",
+                "A linkage lasts from 1 to 90 days.",
+                "",
             ),
-            K::InvalidUrl => pick(
-                "https:// で始まるURLを指定してください。".into(),
-                "Must be an absolute https:// URL.".into(),
+            K::UnknownPeriodKind(kind) => (
+                "「{0}」は期間の種類にありません。oneTime か linkage を指定してください。",
+                "\"{0}\" is not a period kind; use oneTime or linkage.",
+                kind,
             ),
-            K::InsecureUrl => pick(
-                "https のURLを指定してください（http はローカル環境のみ使えます）。".into(),
-                "Must use https (http is allowed for loopback hosts only).".into(),
+            K::NoPurpose => ("利用目的を1つ以上指定してください。", "State at least one purpose.", ""),
+            K::UnknownPurposeCategory(category) => (
+                "「{0}」は利用目的の種類にありません。",
+                "\"{0}\" is not a purpose category.",
+                category,
             ),
-            K::UrlWithCredentials => pick(
-                "ユーザー名やパスワードを含むURLは使えません。".into(),
-                "The URL must not contain a user name or password.".into(),
+            K::AdvertisingWithHealthData(id) => (
+                "広告やマーケティングを目的として、医療・健康に関する情報（「{0}」など）を求めることはできません。",
+                "Medical and special-care data (such as \"{0}\") cannot be requested for advertising or marketing.",
+                id,
             ),
-            K::RecipientWithoutPurpose => pick(
-                "提供先ごとに、提供する目的を入力してください。".into(),
-                "State the purpose for each recipient.".into(),
+            K::EthicsReviewRequired(id) => (
+                "医療・健康に関する情報（「{0}」など）を研究に使う場合は、倫理審査の承認（委員会の名前と承認番号）を ethicsReview に書いてください。",
+                "Research with medical or special-care data (such as \"{0}\") needs the ethics review's approval (the committee and the approval number) in ethicsReview.",
+                id,
             ),
-            K::UnknownLocale(code) => pick(
-                format!("「{code}」には対応していません。ja か en を指定してください。"),
-                format!("\"{code}\" is not supported; use ja or en."),
+            K::InvalidUrl => (
+                "https:// で始まるURLを指定してください。",
+                "Must be an absolute https:// URL.",
+                "",
             ),
-        }
+            K::InsecureUrl => (
+                "https のURLを指定してください（http はローカル環境のみ使えます）。",
+                "Must use https (http is allowed for loopback hosts only).",
+                "",
+            ),
+            K::UrlWithCredentials => (
+                "ユーザー名やパスワードを含むURLは使えません。",
+                "The URL must not contain a user name or password.",
+                "",
+            ),
+            K::RecipientWithoutPurpose => (
+                "提供先ごとに、提供する目的を入力してください。",
+                "State the purpose for each recipient.",
+                "",
+            ),
+            K::UnknownLocale(code) => (
+                "「{0}」には対応していません。ja か en を指定してください。",
+                "\"{0}\" is not supported; use ja or en.",
+                code,
+            ),
+        };
+        crate::i18n::fill(if locale == Locale::Ja { ja } else { en }, &[arg])
     }
 }
 
