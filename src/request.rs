@@ -198,7 +198,7 @@ impl PurposeCategory {
 
 /// For how long the operator may retrieve the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(tag = "kind", rename_all = "camelCase", try_from = "PeriodShape")]
 pub enum Period {
     /// One retrieval, now (この1回のみ).
     #[default]
@@ -208,6 +208,43 @@ pub enum Period {
         /// Length in days.
         days: u32,
     },
+}
+
+/// A [`Period`] as JSON carries it (`{"kind": "linkage", "days": 90}`),
+/// read as a plain struct. serde reads an internally tagged enum through a
+/// buffer of any JSON first, whose code (about 7 KB) a module that reads
+/// consents would otherwise carry for this one type.
+#[derive(Deserialize)]
+struct PeriodShape {
+    kind: PeriodKind,
+    /// Any JSON: the tagged enum ignored `days` beside `oneTime`, whatever
+    /// it held.
+    #[serde(default)]
+    days: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum PeriodKind {
+    OneTime,
+    Linkage,
+}
+
+impl TryFrom<PeriodShape> for Period {
+    type Error = &'static str;
+
+    fn try_from(shape: PeriodShape) -> Result<Self, Self::Error> {
+        match shape.kind {
+            PeriodKind::OneTime => Ok(Self::OneTime),
+            PeriodKind::Linkage => shape
+                .days
+                .as_ref()
+                .and_then(Value::as_u64)
+                .and_then(|days| u32::try_from(days).ok())
+                .map(|days| Self::Linkage { days })
+                .ok_or("`days` must be a whole number from 0 to 4294967295"),
+        }
+    }
 }
 
 /// Someone the operator passes the data on to (platform onward sharing),
