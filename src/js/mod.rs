@@ -445,13 +445,10 @@ impl MynaConsent {
         future_to_promise(async move { result })
     }
 
-    /// The screens' language.
-    #[wasm_bindgen(getter, unchecked_return_type = "Locale")]
-    pub fn locale(&self) -> String {
-        self.sdk.locale.code().to_owned()
-    }
-
     /// Adds a listener for `granted`, `denied`, `revoked`, `renew` or `error`.
+    /// The package entry (index.js) adds one of each and keeps its callers'
+    /// listeners itself, with their `off` and the `locale` getter: the
+    /// modules export nothing more for it.
     pub fn on(
         &self,
         #[wasm_bindgen(unchecked_param_type = "keyof MynaConsentEvents")] event: String,
@@ -459,20 +456,6 @@ impl MynaConsent {
     ) -> Result<(), JsValue> {
         let event = Event::parse(&event)?;
         self.sdk.listeners.borrow_mut().push((event, listener));
-        Ok(())
-    }
-
-    /// Removes a listener added with `on`.
-    pub fn off(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "keyof MynaConsentEvents")] event: String,
-        listener: js_sys::Function,
-    ) -> Result<(), JsValue> {
-        let event = Event::parse(&event)?;
-        self.sdk
-            .listeners
-            .borrow_mut()
-            .retain(|(e, f)| !(*e == event && f == &listener));
         Ok(())
     }
 
