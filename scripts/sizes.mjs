@@ -20,7 +20,7 @@ const PARTS = [
     name: "consent path (index.js + consent.js + consent_bg.wasm)",
     files: ["index.js", "consent.js", "consent_bg.wasm"],
     target: 100 * KB,
-    ceiling: 129.3 * KB,
+    ceiling: 128.6 * KB,
   },
   {
     name: "whole package (every .js and .wasm a page can load)",
@@ -28,7 +28,7 @@ const PARTS = [
     // operator's tests, never in a page.
     files: readdirSync(PKG).filter((f) => (f.endsWith(".js") || f.endsWith(".wasm")) && !f.startsWith("testing.")),
     target: 200 * KB,
-    ceiling: 287.8 * KB,
+    ceiling: 286.5 * KB,
   },
 ];
 
