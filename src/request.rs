@@ -211,38 +211,98 @@ pub enum Period {
 }
 
 /// A [`Period`] as JSON carries it (`{"kind": "linkage", "days": 90}`),
-/// read as a plain struct. serde reads an internally tagged enum through a
+/// read member by member. serde reads an internally tagged enum through a
 /// buffer of any JSON first, whose code (about 7 KB) a module that reads
-/// consents would otherwise carry for this one type.
-#[derive(Deserialize)]
+/// consents would otherwise carry for this one type. What this accepts is
+/// what that derive accepted (tests/period.rs): an object whose `kind` is
+/// a string, once, with `days` (whatever it holds beside `oneTime`) and
+/// other members ignored; or serde's sequence form, `["oneTime"]` and
+/// `["linkage", 90]`.
 struct PeriodShape {
-    kind: PeriodKind,
-    /// Any JSON: the tagged enum ignored `days` beside `oneTime`, whatever
-    /// it held.
-    #[serde(default)]
+    kind: String,
     days: Option<Value>,
+    /// `days` given twice (possible in JSON text, not in a parsed value):
+    /// the tagged enum refused that for a linkage.
+    days_twice: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-enum PeriodKind {
-    OneTime,
-    Linkage,
+impl<'de> Deserialize<'de> for PeriodShape {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+        struct Members;
+
+        impl<'de> Visitor<'de> for Members {
+            type Value = PeriodShape;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a period: an object with its kind")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PeriodShape, A::Error> {
+                let (mut kind, mut days, mut days_twice) = (None, None, false);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "kind" if kind.is_some() => return Err(A::Error::duplicate_field("kind")),
+                        "kind" => kind = Some(map.next_value::<String>()?),
+                        "days" => {
+                            days_twice |= days.is_some();
+                            days = Some(map.next_value::<Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PeriodShape {
+                    kind: kind.ok_or_else(|| A::Error::missing_field("kind"))?,
+                    days,
+                    days_twice,
+                })
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PeriodShape, A::Error> {
+                let kind: String = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::missing_field("kind"))?;
+                // A linkage's one field follows its kind; oneTime has none.
+                let days = match kind.as_str() {
+                    "linkage" => Some(
+                        seq.next_element::<Value>()?
+                            .ok_or_else(|| A::Error::invalid_length(1, &self))?,
+                    ),
+                    _ => None,
+                };
+                if seq.next_element::<IgnoredAny>()?.is_some() {
+                    return Err(A::Error::invalid_length(3, &self));
+                }
+                Ok(PeriodShape {
+                    kind,
+                    days,
+                    days_twice: false,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(Members)
+    }
 }
 
 impl TryFrom<PeriodShape> for Period {
     type Error = &'static str;
 
     fn try_from(shape: PeriodShape) -> Result<Self, Self::Error> {
-        match shape.kind {
-            PeriodKind::OneTime => Ok(Self::OneTime),
-            PeriodKind::Linkage => shape
+        match shape.kind.as_str() {
+            "oneTime" => Ok(Self::OneTime),
+            "linkage" if shape.days_twice => Err("duplicate field `days`"),
+            "linkage" => shape
                 .days
                 .as_ref()
                 .and_then(Value::as_u64)
                 .and_then(|days| u32::try_from(days).ok())
                 .map(|days| Self::Linkage { days })
                 .ok_or("`days` must be a whole number from 0 to 4294967295"),
+            _ => Err("unknown period kind; use oneTime or linkage"),
         }
     }
 }

@@ -1,10 +1,12 @@
-//! `Period` is read through a plain struct (`PeriodShape` in
-//! `src/request.rs`) rather than serde's internally tagged enum, whose
-//! buffering code was the larger part of the account module's reading of a
-//! consent. It must accept and refuse exactly what the tagged enum did, and
-//! write what it wrote.
+//! `Period` is read member by member (`PeriodShape` in `src/request.rs`)
+//! rather than through serde's internally tagged enum, whose buffering code
+//! was the larger part of the account module's reading of a consent. It
+//! must accept and refuse exactly what the tagged enum did, both as
+//! serde_json reads it (the operator backend) and as `shape::read` does
+//! (the browser modules), and write what it wrote.
 
 use myna_consent::request::Period;
+use myna_consent::shape;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -24,16 +26,21 @@ fn same(tagged: Tagged, period: Period) -> bool {
     }
 }
 
-#[test]
-fn period_reads_what_the_tagged_enum_read_and_refuses_what_it_refused() {
+/// Every combination of these kinds, days and an extra member, and the
+/// shapes around them.
+fn inputs() -> Vec<Value> {
     let kinds = [
         json!("oneTime"),
         json!("linkage"),
         json!("OneTime"),
         json!("one_time"),
         json!(""),
+        json!(0),
         json!(1),
         json!(null),
+        json!({ "oneTime": null }),
+        json!({ "linkage": null }),
+        json!(["linkage"]),
     ];
     let days = [
         None,
@@ -42,12 +49,22 @@ fn period_reads_what_the_tagged_enum_read_and_refuses_what_it_refused() {
         Some(json!(-1)),
         Some(json!(4_294_967_295_u64)),
         Some(json!(4_294_967_296_u64)),
-        Some(json!(90.0)),
         Some(json!(1.5)),
+        Some(json!(90.0)),
         Some(json!("90")),
         Some(json!(null)),
+        Some(json!([90])),
     ];
-    let mut inputs: Vec<Value> = vec![json!(null), json!("oneTime"), json!([]), json!({})];
+    let mut inputs = vec![
+        json!(null),
+        json!("oneTime"),
+        json!([]),
+        json!(["oneTime"]),
+        json!(["oneTime", 5]),
+        json!(["linkage", 5]),
+        json!({}),
+        json!({ "days": 90 }),
+    ];
     for kind in &kinds {
         for day in &days {
             for extra in [false, true] {
@@ -57,29 +74,65 @@ fn period_reads_what_the_tagged_enum_read_and_refuses_what_it_refused() {
                     object.insert("days".into(), day.clone());
                 }
                 if extra {
-                    object.insert("note".into(), json!("ignored"));
+                    object.insert("note".into(), json!({ "kind": "linkage" }));
                 }
                 inputs.push(Value::Object(object));
             }
         }
-        // Without a kind at all.
-        inputs.push(json!({ "days": 90 }));
     }
+    inputs
+}
+
+#[test]
+fn period_reads_what_the_tagged_enum_read_and_refuses_what_it_refused() {
+    let inputs = inputs();
+    assert_eq!(inputs.len(), 8 + 11 * 11 * 2);
     let mut accepted = 0;
     for input in &inputs {
-        let old = serde_json::from_value::<Tagged>(input.clone());
-        let new = serde_json::from_value::<Period>(input.clone());
-        match (old, new) {
-            (Ok(old), Ok(new)) => {
-                assert!(same(old, new), "{input}: {old:?} became {new:?}");
-                accepted += 1;
+        let old = serde_json::from_value::<Tagged>(input.clone()).ok();
+        let new = serde_json::from_value::<Period>(input.clone()).ok();
+        // The browser modules read through shape::read.
+        let old_shape = shape::read::<Tagged>(input);
+        let new_shape = shape::read::<Period>(input);
+        for (reader, old, new) in [
+            ("serde_json", old, new),
+            ("shape::read", old_shape, new_shape),
+        ] {
+            match (old, new) {
+                (Some(old), Some(new)) => {
+                    assert!(same(old, new), "{reader}, {input}: {old:?} became {new:?}")
+                }
+                (None, None) => {}
+                (old, new) => {
+                    panic!("{reader}, {input}: the tagged enum gave {old:?}, Period gives {new:?}")
+                }
             }
-            (Err(_), Err(_)) => {}
-            (old, new) => panic!("{input}: the tagged enum gave {old:?}, Period gives {new:?}"),
+        }
+        accepted += usize::from(old.is_some());
+    }
+    // oneTime with each of the 11 days, linkage with 90, 0 and u32::MAX,
+    // each with and without the extra member; and serde's sequence form,
+    // ["oneTime"] and ["linkage", 5].
+    assert_eq!(accepted, (11 + 3) * 2 + 2);
+}
+
+#[test]
+fn period_in_json_text_with_a_member_twice() {
+    let texts = [
+        r#"{"kind":"oneTime","kind":"oneTime"}"#,
+        r#"{"kind":"linkage","days":1,"days":2}"#,
+        r#"{"kind":"oneTime","days":1,"days":2}"#,
+        r#"{"kind":"linkage","days":90,"note":1,"note":2}"#,
+    ];
+    for text in texts {
+        let old = serde_json::from_str::<Tagged>(text).ok();
+        let new = serde_json::from_str::<Period>(text).ok();
+        match (old, new) {
+            (Some(old), Some(new)) => assert!(same(old, new), "{text}: {old:?} became {new:?}"),
+            (None, None) => {}
+            (old, new) => panic!("{text}: the tagged enum gave {old:?}, Period gives {new:?}"),
         }
     }
-    // Both kinds, with and without the extra member, and one-time with any days.
-    assert!(accepted >= 4, "only {accepted} inputs were accepted");
 }
 
 #[test]
