@@ -342,7 +342,7 @@ struct Sdk {
 impl Sdk {
     fn emit(&self, event: Event, detail: &impl Serialize) {
         let detail = to_js(detail).unwrap_or(JsValue::NULL);
-        // Copy first: a listener may call on() or off() while we go through them.
+        // Copy first: a listener may call on() while we go through them.
         let listeners: Vec<js_sys::Function> = self
             .listeners
             .borrow()
