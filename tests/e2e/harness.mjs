@@ -110,6 +110,56 @@ export async function axe(page) {
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
 
+// The screens' whole stylesheet, as written. Each module carries only its
+// own part of it (build.rs), so a rule placed in the wrong module's block
+// is missing where a screen needs it.
+const STYLESHEET = readFileSync(join(ROOT, "src", "ui", "styles.css"), "utf8");
+
+/**
+ * The rules of styles.css that select something in one of the SDK's
+ * shadow roots on this page but are not in that root's stylesheet: what
+ * the screen would show unstyled. Answers their selectors (empty when
+ * every rule a screen needs came with its module).
+ */
+export async function missingRules(page) {
+  return page.evaluate((text) => {
+    // Style rules, and those inside @media; a style rule has cssRules too
+    // (nesting), empty here.
+    const selectors = (rules) =>
+      [...rules].flatMap((rule) => [
+        ...(rule.selectorText ? [rule.selectorText] : []),
+        ...(rule.cssRules ? selectors(rule.cssRules) : []),
+      ]);
+    const full = new CSSStyleSheet();
+    full.replaceSync(text);
+    const wanted = [...new Set(selectors(full.cssRules))];
+    const missing = new Set();
+    const visit = (root) => {
+      for (const element of root.querySelectorAll("*")) {
+        const shadow = element.shadowRoot;
+        if (!shadow) continue;
+        if (shadow.adoptedStyleSheets.length > 0) {
+          const have = new Set(shadow.adoptedStyleSheets.flatMap((sheet) => selectors(sheet.cssRules)));
+          for (const selector of wanted) {
+            if (have.has(selector)) continue;
+            let selects = false;
+            try {
+              // A pseudo-element (::backdrop) selects no element itself.
+              selects = shadow.querySelector(selector.replace(/::[\w-]+/g, "")) !== null;
+            } catch {
+              selects = false;
+            }
+            if (selects) missing.add(selector);
+          }
+        }
+        visit(shadow);
+      }
+    };
+    visit(document);
+    return [...missing];
+  }, STYLESHEET);
+}
+
 /** Whether the page scrolls sideways (it must not, even at 360 px). */
 export async function overflows(page) {
   return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);

@@ -7,16 +7,20 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { webcrypto } from "node:crypto";
-import { atAuthority, axe, control, newPage, overflows, shot, signIn, start } from "./harness.mjs";
+import { atAuthority, axe, control, missingRules, newPage, overflows, shot, signIn, start } from "./harness.mjs";
 
 let env;
 before(async () => { env = await start(); });
 after(async () => { await env?.stop(); });
 
-/** axe, overflow at 360 px and at 1280 px, and screenshots, for the page as it is. */
+/**
+ * axe, the module's stylesheet, overflow at 360 px and at 1280 px, and
+ * screenshots, for the page as it is.
+ */
 async function check(page, name) {
   const violations = await axe(page);
   assert.deepEqual(violations, [], `${name}: axe finds nothing`);
+  assert.deepEqual(await missingRules(page), [], `${name}: every rule the screen uses came with its module`);
   const original = page.viewportSize();
   for (const [width, height] of [[1280, 800], [360, 740]]) {
     await page.setViewportSize({ width, height });
