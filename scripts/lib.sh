@@ -87,10 +87,33 @@ WASM_OPT_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enab
 # RUSTFLAGS replaces .cargo/config.toml's, so erase_components is repeated
 # here. english_on_demand leaves the English text out of both modules:
 # en.js brings it when a page asks (src/i18n.rs).
-PKG_CFG=(--cfg erase_components --cfg english_on_demand)
-# The package's rustc flags: its cfgs, and std's size flags (build_pkg).
+# split_agreement marks what only 同意 runs as a split point, which
+# wasm-split-cli moves into a module of its own (src/js/consent.rs).
+PKG_CFG=(--cfg erase_components --cfg english_on_demand --cfg split_agreement)
+# The package's rustc flags: its cfgs, std's size flags, and the relocations
+# wasm-split-cli reads (build_pkg). Both modules take the same flags, so
+# that building one after the other does not rebuild std and every crate.
 PKG_RUSTFLAGS=("${PKG_CFG[@]}" -Zunstable-options
-  -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none)
+  -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none
+  -Clink-arg=--emit-relocs)
+
+# wasm-split-cli, from wasm_split_cli_support: the splitter that Leptos's
+# own #[lazy] is made for (its runtime, wasm_split_helpers, comes with
+# Leptos). It rewrites the linked module at its split points into a main
+# module and one module per split, and writes the JavaScript that loads
+# them (__wasm_split.js).
+WASM_SPLIT_VERSION=0.2.4
+
+ensure_wasm_split() {
+  # grep reads all of cargo's list (no -q): under pipefail, cargo must not
+  # be cut off early.
+  if ! cargo install --list | grep -Fx "wasm_split_cli_support v$WASM_SPLIT_VERSION:" >/dev/null; then
+    step "installing wasm-split-cli $WASM_SPLIT_VERSION (about a minute)"
+    # --locked: the tool rewrites the module the package ships, so it is
+    # built from the dependencies its authors tested.
+    cargo install --locked wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --features build-binary
+  fi
+}
 
 # Builds the SDK's npm package into pkg/: release wasm, bindings, wasm-opt
 # (binaryen from npm: Debian's is too old), and pkg-template/.
@@ -117,8 +140,34 @@ build_pkg() {
       cargo build --release --lib --target wasm32-unknown-unknown \
       -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
       --no-default-features --features "$(pkg_feature "$part")"
-    wasm-bindgen --target web --out-dir pkg --out-name "$part" \
-      target/wasm32-unknown-unknown/release/myna_consent.wasm
+    # wasm-split-cli reads the relocations the link kept and writes a
+    # standard module without them, split at the module's split points:
+    # the consent module's agreement goes into split_agree.wasm, which the
+    # screen fetches once it is shown (src/js/consent.rs); the account
+    # module has none. A split module shares the main module's memory and
+    # function table, which the main module must then still export after
+    # wasm-bindgen (--keep-lld-exports). The loader wasm-split-cli writes
+    # is merged into the glue, with each split module's SHA-256
+    # (scripts/split-loader.mjs).
+    rm -rf target/split && mkdir -p target/split
+    wasm-split-cli --out-name "$part" target/wasm32-unknown-unknown/release/myna_consent.wasm target/split
+    local splits want="" keep=()
+    splits=$(cd target/split && find . -maxdepth 1 -name 'split_*.wasm' -printf '%f\n' | sort | tr '\n' ' ')
+    if [ "$part" = consent ]; then want="split_agree.wasm "; fi
+    if [ "$splits" != "$want" ]; then
+      echo "wasm-split-cli split the $part module into [${splits}], not [${want}]: is --cfg split_agreement set, and does build_pkg know every split point?" >&2
+      return 1
+    fi
+    if [ -n "$splits" ]; then keep=(--keep-lld-exports); fi
+    wasm-bindgen --target web ${keep[@]+"${keep[@]}"} --out-dir pkg --out-name "$part" "target/split/$part.wasm"
+    if [ -n "$splits" ]; then
+      local split
+      for split in $splits; do
+        node_modules/.bin/wasm-opt -Oz "${WASM_OPT_FEATURES[@]}" --strip-debug --strip-producers \
+          --strip-target-features -o "pkg/$split" "target/split/$split"
+      done
+      node scripts/split-loader.mjs "pkg/$part" target/split/__wasm_split.js
+    fi
     # vendor/wasm-streams stands in for the wasm-streams that server_fn
     # brings, without its exported classes (Cargo.toml's [patch]).
     if grep -q IntoUnderlying "pkg/$part.js"; then

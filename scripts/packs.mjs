@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PACKAGES = {
-  pkg: ["index.js", "index.d.ts", "generated.d.ts", "consent_bg.wasm", "account_bg.wasm", "en.js", "elements.js", "testing.js",
+  pkg: ["index.js", "index.d.ts", "generated.d.ts", "consent_bg.wasm", "split_agree.wasm", "account_bg.wasm", "en.js", "elements.js", "testing.js",
     "index.js.map", "consent.js.map",
     "testing.d.ts", "reference/items.md", "reference/errors.md", "reference/css-variables.md"],
   "packages/react": ["index.js", "index.d.ts"],

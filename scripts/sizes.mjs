@@ -17,10 +17,16 @@ const KB = 1000;
 
 const PARTS = [
   {
+    // What a page loads before the consent screen shows. split_agree.wasm,
+    // what only 同意 runs, comes once the screen is shown, and counts in the
+    // whole package.
     name: "consent path (index.js + consent.js + consent_bg.wasm)",
     files: ["index.js", "consent.js", "consent_bg.wasm"],
     target: 100 * KB,
-    ceiling: 128.6 * KB,
+    // Raised from 124.6 KB by 0.1 KB: the agreement checks SubtleCrypto
+    // before it loads its module, and the loader fetches a mismatched
+    // module once more past the HTTP cache (a review's findings).
+    ceiling: 124.7 * KB,
   },
   {
     name: "whole package (every .js and .wasm a page can load)",
@@ -28,7 +34,10 @@ const PARTS = [
     // operator's tests, never in a page.
     files: readdirSync(PKG).filter((f) => (f.endsWith(".js") || f.endsWith(".wasm")) && !f.startsWith("testing.")),
     target: 200 * KB,
-    ceiling: 286.5 * KB,
+    // Raised from 286.5 KB with the agreement's own module: split_agree.wasm
+    // is 9.5 KB and took 4.7 KB out of the consent module (docs/size.md);
+    // 292.2 KB with the checks the review asked for.
+    ceiling: 292.3 * KB,
   },
 ];
 

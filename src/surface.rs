@@ -97,7 +97,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("invalid_target", &[S], false, "The target is not an element, or a CSS selector that finds none."),
     code("issuer_mismatch", &[C, B], true, "The callback's `iss` is not the authority's issuer (RFC 9207): possibly a mix-up attack."),
     code("item_not_offered", &[B], false, "The citizen's choice names an optional item the request does not offer."),
-    code("load_failed", &[S], true, "The SDK's module could not be fetched; the widget offers a retry."),
+    code("load_failed", &[S], true, "One of the SDK's modules could not be fetched, or is not of this build: the widget offers a retry, or, for the agreement's module, the agree button tries again."),
     code("login_required", &[A], true, "Mynaportal needs the citizen to sign in."),
     code("method_not_allowed", &[B], false, "The backend has no such method on this path."),
     code("navigation_failed", &[S], true, "`options.navigate` threw, or the browser refused to leave for Mynaportal."),

@@ -1,6 +1,8 @@
 //! The consent screen's part of the JavaScript API (feature
 //! `consent-screen`): `mountConsent` and `validate`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use leptos::callback::UnsyncCallback;
@@ -113,7 +115,10 @@ impl MynaConsent {
                 wasm_bindgen_futures::spawn_local(async move {
                     let next = match sdk.backend.request(&reference, locale).await {
                         Ok(value) => match request::parse(&value) {
-                            Ok(valid) => Loaded::Ready(Box::new(valid.with_locale(locale))),
+                            Ok(valid) => {
+                                preload_agreement_for(&sdk);
+                                Loaded::Ready(Box::new(valid.with_locale(locale)))
+                            }
                             Err(errors) => {
                                 sdk.emit_invalid(&errors);
                                 Loaded::Invalid(errors)
@@ -229,12 +234,18 @@ fn consent_screen(
         };
         let renews = renews.clone();
         leptos::task::spawn_local(async move {
-            let renews = renews.as_deref();
+            // Without SubtleCrypto there is no request digest: said as such,
+            // before the agreement's module (which needs it too) is loaded.
+            let started = if subtle_available() {
+                agree(sdk.clone(), reference, renews, valid, chosen).await
+            } else {
+                Err(StartFailure::new("digest_unavailable", DIGEST_UNAVAILABLE))
+            };
             if let Err(StartFailure {
                 code,
                 message,
                 cause,
-            }) = start(&sdk, &reference, renews, &valid, &chosen).await
+            }) = started
             {
                 let misconfigured = cause.as_deref() == Some("configuration");
                 stage.try_set(if misconfigured {
@@ -258,6 +269,76 @@ fn consent_screen(
     });
     view! {
         <ConsentScreen request=valid locale=locale now=now() stage=stage on_agree=on_agree on_decline=on_decline draft=draft />
+    }
+}
+
+/// [`start`], which only 同意 runs. In the npm package (`--cfg
+/// split_agreement`) `wasm-split-cli` moves it, and the code only it
+/// reaches, into a module of its own (`split_agree.wasm`) after linking, so
+/// that the consent screen is shown without it. The screen preloads that
+/// module once it is shown ([`preload_agreement`]); a module that cannot be
+/// loaded is a failed start, which the citizen can try again.
+#[cfg_attr(
+    split_agreement,
+    leptos::wasm_split::wasm_split(
+        agree,
+        fallible,
+        wasm_split_path = ::leptos::wasm_split,
+        preload(preload_agreement),
+        return_wrapper(let future = _; { future.await } -> Result<(), StartFailure>)
+    )
+)]
+fn agree(
+    sdk: Rc<Sdk>,
+    reference: String,
+    renews: Option<String>,
+    valid: request::ValidRequest,
+    chosen: Vec<String>,
+) -> Pin<Box<dyn Future<Output = Result<(), StartFailure>>>> {
+    Box::pin(async move { start(&sdk, &reference, renews.as_deref(), &valid, &chosen).await })
+}
+
+/// Without the split, the agreement is in the module already.
+#[cfg(not(split_agreement))]
+async fn preload_agreement() -> Result<(), std::convert::Infallible> {
+    Ok(())
+}
+
+/// The developers' message when the agreement's module cannot be loaded.
+const AGREEMENT_UNLOADED: &str = "The SDK's agreement module (split_agree.wasm, or the name your bundler gave it) could not be loaded: the browser console says why (a failed fetch, or a file from another build of the SDK). The agree button tries again.";
+
+/// The developers' message when the page has no SubtleCrypto.
+const DIGEST_UNAVAILABLE: &str = "SubtleCrypto is unavailable: the page is not a secure context.";
+
+/// Whether the page has SubtleCrypto (secure contexts only), which the
+/// request digest needs, as does the check of the agreement's module.
+fn subtle_available() -> bool {
+    web_sys::window()
+        .and_then(|window| window.crypto().ok())
+        .is_some_and(|crypto| !JsValue::from(crypto.subtle()).is_undefined())
+}
+
+/// Starts fetching the agreement's module while the citizen reads, so that
+/// 同意 does not wait for it. A failure is tried again on 同意, and said
+/// at once, so that a file missing from a deployment shows before a
+/// citizen agrees. Without SubtleCrypto, 同意 cannot start at all, and
+/// says so then.
+fn preload_agreement_for(sdk: &Rc<Sdk>) {
+    if !subtle_available() {
+        return;
+    }
+    let sdk = Rc::clone(sdk);
+    wasm_bindgen_futures::spawn_local(async move {
+        if preload_agreement().await.is_err() {
+            sdk.emit_failure("load_failed", AGREEMENT_UNLOADED, None, None);
+        }
+    });
+}
+
+#[cfg(split_agreement)]
+impl From<leptos::wasm_split::SplitLoaderError> for StartFailure {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        StartFailure::new("load_failed", AGREEMENT_UNLOADED)
     }
 }
 
@@ -294,12 +375,9 @@ async fn start(
         .special_care_items()
         .iter()
         .any(|item| shared(item.id));
-    let digest = request_digest(valid).await.ok_or_else(|| {
-        StartFailure::new(
-            "digest_unavailable",
-            "SubtleCrypto is unavailable: the page is not a secure context.",
-        )
-    })?;
+    let digest = request_digest(valid)
+        .await
+        .ok_or_else(|| StartFailure::new("digest_unavailable", DIGEST_UNAVAILABLE))?;
     let choice = StartChoice {
         request: reference.to_owned(),
         optional_items: chosen.to_vec(),

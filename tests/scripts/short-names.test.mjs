@@ -75,13 +75,40 @@ export interface InitOutput {
 }
 `;
 
-// A folder holding the fixture; `change` edits the glue or the mapping
-// first. Returns the script's exit status, its error output and the files.
-function run({ glue = GLUE, mapping = MAPPING } = {}) {
+// The same module split by wasm-split-cli: it also imports a split
+// module's loader, and exports what the split module shares with it.
+const SPLIT_WAT = `(module
+  (import "a" "b" (func (param i32)))
+  (import "a" "c" (func))
+  (import "a" "f" (func (param i32 i32)))
+  (memory (export "i") 1)
+  (table (export "g") 1 funcref)
+  (global (export "h") i32 (i32.const 0))
+  (func (export "d") (param i32) (call 0 (local.get 0)))
+  (func (export "e") (call 1)))`;
+
+const SPLIT_MAPPING = {
+  imports: [...MAPPING.imports, ["./__wasm_split.js", "__wasm_split_load_agree", "f"]],
+  exports: [...MAPPING.exports, ["__indirect_function_table", "g"], ["__wasm_split_shared0", "h"], ["memory", "i"]],
+};
+
+// The glue after scripts/split-loader.mjs merged into it the loader that
+// wasm-split-cli wrote for the consent module (fixtures/__wasm_split.js):
+// its import of the glue gone, its loaders no longer exported, and the
+// object of them that the glue hands over.
+const LOADER = readFileSync(new URL("./fixtures/__wasm_split.js", import.meta.url), "utf8");
+const SPLIT_GLUE = `${GLUE.replace('"./tiny_bg.js": import0,\n', '"./tiny_bg.js": import0,\n        "./__wasm_split.js": import1,\n')}
+${LOADER.replace(/^import .*\n/m, "").replace(/^export const /gm, "const ")}
+const import1 = { __proto__: null, __wasm_split_load_agree };
+`;
+
+// A folder holding the fixture: the module, the glue and the mapping.
+// Returns the script's exit status, its error output and the files.
+function run({ glue = GLUE, mapping = MAPPING, wat = RENAMED_WAT } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "short-names-"));
   try {
     const base = join(dir, "tiny");
-    writeFileSync(join(dir, "module.wat"), RENAMED_WAT);
+    writeFileSync(join(dir, "module.wat"), wat);
     execFileSync(WASM_AS, [join(dir, "module.wat"), "-o", `${base}_bg.wasm`]);
     writeFileSync(`${base}.js`, glue);
     writeFileSync(`${base}_bg.wasm.d.ts`, WASM_TYPINGS);
@@ -158,4 +185,35 @@ test("refuses an import from a module the glue does not provide", () => {
   const out = run({ mapping: { ...MAPPING, imports } });
   assert.notEqual(out.status, 0);
   assert.match(out.stderr, /an import from \.\/other_bg\.js, not from \.\/tiny_bg\.js/);
+});
+
+const split = (changes = {}) => run({ glue: SPLIT_GLUE, mapping: SPLIT_MAPPING, wat: SPLIT_WAT, ...changes });
+
+test("a split module: its loaders join the one import object, and the loader takes the short export names", () => {
+  const out = split();
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.glue, /^ {8}f: import1\.__wasm_split_load_agree,$/m);
+  assert.match(out.glue, /^ {8}"a": import0,$/m);
+  assert.doesNotMatch(out.glue, /"\.\/__wasm_split\.js":/);
+  assert.match(out.glue, /const \{ g: __indirect_function_table, h: __wasm_split_shared0, i: memory \} = initSync\(/);
+  // The split module's own import names stay: the loader's object provides them.
+  assert.match(out.glue, /Object\.assign\(sharedImports\.__wasm_split, \{ __indirect_function_table, __wasm_split_shared0, memory,  \}\)/);
+});
+
+test("a split module: refuses a glue without the loader, or a loader that takes an export the module lacks", () => {
+  const cases = [
+    [{ glue: GLUE }, /imports from \.\/__wasm_split\.js, but the glue hands over no import object for it/],
+    [{ glue: SPLIT_GLUE.replace(/^const import1 = .*\n/m, "") }, /import1, the split modules' loaders, is not in the glue: run scripts\/split-loader\.mjs first/],
+    [{ glue: SPLIT_GLUE.replace("const __wasm_split_load_agree =", "const __wasm_split_load_other =") }, /has no __wasm_split_load_agree, which the module imports/],
+    [{ glue: SPLIT_GLUE.replace("{ __proto__: null, __wasm_split_load_agree }", "{ __proto__: null }") }, /import1 does not hand over __wasm_split_load_agree/],
+    [{ mapping: { ...SPLIT_MAPPING, exports: SPLIT_MAPPING.exports.filter(([name]) => name !== "memory") } }, /the loader takes memory, which the main module does not export/],
+    // The mapping renames it to a name the module does not have.
+    [{ mapping: { ...SPLIT_MAPPING, exports: SPLIT_MAPPING.exports.map(([name, to]) => [name, name === "memory" ? "z" : to]) } }, /the loader takes z, which the module does not export/],
+  ];
+  for (const [change, message] of cases) {
+    const out = split(change);
+    assert.notEqual(out.status, 0, `refused: ${message}`);
+    assert.match(out.stderr, message);
+    assert.equal(out.glue, change.glue ?? SPLIT_GLUE, "nothing is written");
+  }
 });
