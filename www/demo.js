@@ -24,6 +24,8 @@ const locale = new URLSearchParams(location.search).get("lang") === "en" ? "en" 
 const signedIn = config.signIn ? await member() : true;
 if (signedIn) {
   const sdk = await MynaConsent.create({ backend: `/${site}/myna`, locale });
+  // What an operator would send to its monitoring; here, the console.
+  sdk.on("error", (detail) => console.info(`myna-consent error: ${detail.code}: ${detail.message}`));
   if (page === "consent") {
     // Coming from 同意を更新する on the review page: the new consent replaces
     // that one, which the backend withdraws once this one is granted.

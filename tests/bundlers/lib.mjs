@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 // From the repository's root node_modules (scripts/test installs it first):
 // one pinned version for the e2e tests and these.
 import { chromium } from "playwright-core";
+import { AUTHORIZATION_URL } from "./app/request.js";
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
 export const APP = join(HERE, "app");
@@ -39,10 +40,10 @@ const GLUE_METHOD = { consent: "mountConsent", account: "mountReview" };
 export function checkBuild(outDir, entry) {
   const files = filesUnder(outDir);
   const byHash = new Map(files.map((path) => [sha256(readFileSync(path)), path]));
-  for (const part of ["consent", "account"]) {
-    const wasm = byHash.get(sha256(readFileSync(join(PKG, `${part}_bg.wasm`))));
-    assert.ok(wasm, `${part}_bg.wasm is emitted, unchanged, into ${relative(HERE, outDir)}`);
-    assert.equal(extname(wasm), ".wasm", `${part}_bg.wasm keeps its extension (the server's MIME type depends on it)`);
+  for (const file of ["consent_bg.wasm", "account_bg.wasm", "split_agree.wasm"]) {
+    const wasm = byHash.get(sha256(readFileSync(join(PKG, file))));
+    assert.ok(wasm, `${file} is emitted, unchanged, into ${relative(HERE, outDir)}`);
+    assert.equal(extname(wasm), ".wasm", `${file} keeps its extension (the server's MIME type depends on it)`);
   }
   const entryText = readFileSync(entry, "utf8");
   assert.ok(!entryText.includes("__wbg_ptr"), "the entry chunk holds no wasm-bindgen glue");
@@ -213,6 +214,21 @@ export async function checkApp(browser, outDir, { glue }) {
     // The response bodies are read in this process, a moment after the page used them.
     for (let waited = 0; englishScripts.length === 0 && waited < 2000; waited += 50) await page.waitForTimeout(50);
     assert.equal(englishScripts.length, 1, `the English text loaded once: ${englishScripts}`);
+
+    // A request defined on the backend: once its screen is shown, the
+    // agreement's own module comes, as the bundler emitted it, and 同意 runs
+    // it up to leaving for Mynaportal.
+    wasm.length = 0;
+    await page.goto(`${site.url}?agree`);
+    const agree = page.getByRole("button", { name: "同意してマイナポータルへ進む" });
+    await agree.waitFor({ timeout: 20_000 }).catch(explain("no consent screen for the defined request"));
+    for (let waited = 0; wasm.length < 2 && waited < 5000; waited += 50) await page.waitForTimeout(50);
+    const names = wasm.map((response) => response.url());
+    assert.equal(wasm.length, 2, `the consent module, then the agreement's: ${names}`);
+    assert.equal(sha256(await wasm[1].body()), sha256(readFileSync(join(PKG, "split_agree.wasm"))), names.join(", "));
+    await agree.click();
+    await page.waitForFunction((url) => document.body.dataset.left === url, AUTHORIZATION_URL, { timeout: 10_000 })
+      .catch(explain("同意 did not leave for Mynaportal"));
 
     // The page settles: late errors (a panic after the first render) count too.
     await page.waitForTimeout(300);

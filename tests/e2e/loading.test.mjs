@@ -22,6 +22,41 @@ function watchPackage(page) {
   return fetched;
 }
 
+/**
+ * Requests for `url` fail as when offline until `network.offline` is set to
+ * false; `network.refused` counts the failed ones.
+ */
+async function cutOff(page, url) {
+  const network = { offline: true, refused: 0 };
+  await page.route(url, async (route) => {
+    if (network.offline) {
+      network.refused += 1;
+      await route.abort("internetdisconnected");
+    } else {
+      await route.continue();
+    }
+  });
+  return network;
+}
+
+/**
+ * The codes of the SDK's `error` events on the page, as they come: the demo
+ * sites pass the events to the console.
+ */
+function sdkErrors(page) {
+  const codes = [];
+  page.on("console", (message) => {
+    const match = message.text().match(/^myna-consent error: (\w+): /);
+    if (match) codes.push(match[1]);
+  });
+  return codes;
+}
+
+/** Waits up to 5 s for the first of `errors` (from sdkErrors). */
+async function firstError(page, errors) {
+  for (let waited = 0; errors.length === 0 && waited < 5000; waited += 50) await page.waitForTimeout(50);
+}
+
 describe("a page loads only what it shows", () => {
   test("the consent page fetches the consent module, the review page the account module", async () => {
     const page = await newPage(env);
@@ -37,6 +72,72 @@ describe("a page loads only what it shows", () => {
     assert.ok(fetched.includes("account_bg.wasm"), fetched.join(", "));
     assert.ok(!fetched.some((name) => name.startsWith("consent")), `the review page fetched ${fetched.join(", ")}`);
     assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+});
+
+describe("the agreement's own module", () => {
+  test("is fetched once the screen has its request; when it cannot be, 同意 fails visibly and works on retry", async () => {
+    const page = await newPage(env);
+    const fetched = watchPackage(page);
+    const errors = sdkErrors(page);
+    const network = await cutOff(page, /\/pkg\/split_agree\.wasm$/);
+    await page.goto(`${env.site}/platform/`);
+    await page.getByRole("button", { name: AGREE }).waitFor();
+    // The screen did not wait for it: fetched after the consent module.
+    await firstError(page, errors);
+    assert.equal(network.refused, 1, `the screen preloads the agreement's module: ${fetched.join(", ")}`);
+    assert.ok(fetched.indexOf("split_agree.wasm") > fetched.indexOf("consent_bg.wasm"), fetched.join(", "));
+    // Said at once, before any citizen agrees: a file missing from a deployment shows early.
+    assert.deepEqual(errors, ["load_failed"]);
+
+    // 同意 without it: the start fails and says so, and nothing leaves the page.
+    await page.getByRole("button", { name: AGREE }).click();
+    await page.getByText("マイナポータルへ進めませんでした。時間をおいて、もう一度お試しください。").waitFor();
+    assert.match(page.url(), /\/platform\/$/);
+    assert.equal(network.refused, 2, "同意 tried to fetch it again");
+    assert.deepEqual(errors, ["load_failed", "load_failed"]);
+    // Logged: the browser's failed fetches, and the loader's report of them.
+    const other = page.problems.filter((p) => !/split_agree\.wasm|^console: TypeError: Failed to fetch[\s\S]*\/pkg\/consent\.js/.test(p));
+    assert.deepEqual(other, []);
+    assert.deepEqual(await axe(page), []);
+
+    // The network is back: the same button goes on to Mynaportal.
+    network.offline = false;
+    await page.getByRole("button", { name: AGREE }).click();
+    await page.waitForURL(/\/authorize\/signin/);
+    const uncaught = page.problems.filter((p) => p.startsWith("page error"));
+    assert.deepEqual(uncaught, []);
+    await page.context().close();
+  });
+});
+
+describe("the agreement's module of another build", () => {
+  test("is refused before it runs, even past the HTTP cache, and 同意 fails visibly", async () => {
+    const page = await newPage(env);
+    const errors = sdkErrors(page);
+    // A valid module with other bytes: the real one with a custom section more.
+    let served = 0;
+    await page.route(/\/pkg\/split_agree\.wasm$/, async (route) => {
+      served += 1;
+      const response = await route.fetch();
+      const other = Buffer.concat([await response.body(), Buffer.from([0, 4, 3, 0x78, 0x78, 0x78])]);
+      await route.fulfill({ response, body: other });
+    });
+    await page.goto(`${env.site}/platform/`);
+    await page.getByRole("button", { name: AGREE }).waitFor();
+    await firstError(page, errors);
+    assert.deepEqual(errors, ["load_failed"]);
+    // Fetched once more (past the HTTP cache, which routing hides) before it was refused.
+    assert.equal(served, 2);
+    assert.ok(page.problems.some((p) => p.includes("split_agree.wasm is not the split module of this build of the SDK")), page.problems.join("\n"));
+
+    await page.getByRole("button", { name: AGREE }).click();
+    await page.getByText("マイナポータルへ進めませんでした。時間をおいて、もう一度お試しください。").waitFor();
+    assert.match(page.url(), /\/platform\/$/);
+    assert.deepEqual(errors, ["load_failed", "load_failed"]);
+    const uncaught = page.problems.filter((p) => p.startsWith("page error"));
+    assert.deepEqual(uncaught, []);
     await page.context().close();
   });
 });
@@ -78,25 +179,16 @@ describe("when the SDK cannot load", () => {
     const page = await newPage(env);
     // Offline for the module (the page's preload and the SDK's own fetch)
     // until the notice is up; then the network is back.
-    let offline = true;
-    let refused = 0;
-    await page.route(/\/pkg\/consent_bg\.wasm$/, async (route) => {
-      if (offline) {
-        refused += 1;
-        await route.abort("internetdisconnected");
-      } else {
-        await route.continue();
-      }
-    });
+    const network = await cutOff(page, /\/pkg\/consent_bg\.wasm$/);
     await page.goto(`${env.site}/platform/`);
     const notice = page.getByRole("alert").filter({ hasText: "画面を読み込めませんでした" });
     await notice.waitFor();
     assert.deepEqual(await axe(page), []);
-    offline = false;
+    network.offline = false;
     await notice.getByRole("button", { name: "もう一度読み込む" }).click();
     await page.getByRole("button", { name: AGREE }).waitFor();
     assert.equal(await notice.count(), 0);
-    assert.ok(refused >= 1);
+    assert.ok(network.refused >= 1);
     const uncaught = page.problems.filter((p) => p.startsWith("page error"));
     assert.deepEqual(uncaught, []);
     await page.context().close();

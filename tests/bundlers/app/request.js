@@ -15,3 +15,17 @@ export const broken = {
   items: { required: ["no.such.item"] },
   period: { kind: "linkage", days: 0 },
 };
+
+// A request as an operator's backend defines it (tests/bundlers/app/main.js
+// answers for the backend with the `fetch` option), with nothing to
+// confirm separately: 同意 is one click.
+export const defined = {
+  operator: request.operator,
+  items: { required: ["self.tax_income"] },
+  purposes: [{ category: "creditScreening", description: "ローンの審査に使います。" }],
+  period: { kind: "oneTime" },
+  retention: "審査の後、30日以内に削除します。",
+};
+
+// Where the stand-in backend sends the citizen.
+export const AUTHORIZATION_URL = "https://mynaportal.example/authorize?client_id=demo";
