@@ -168,10 +168,32 @@ async function once(page, condition) {
   return figures;
 }
 
-const median = (values) => {
+const quantile = (values, q) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 };
+const median = (values) => quantile(values, 0.5);
+
+// How far the ratio of medians can be trusted: a percentile bootstrap, each
+// page's loads drawn again with replacement. Seeded, so that the same loads
+// print the same interval. Both pages move by tens of milliseconds between
+// runs; the interval says whether a budget's margin is larger than that.
+const RESAMPLES = 2000;
+function ratioInterval(mine, peer) {
+  let seed = 0x6d79_6e61;
+  const random = () => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const draw = (values) => values.map(() => values[Math.floor(random() * values.length)]);
+  const ratios = [];
+  for (let i = 0; i < RESAMPLES; i++) ratios.push(median(draw(mine)) / median(draw(peer)));
+  return [quantile(ratios, 0.025), quantile(ratios, 0.975)];
+}
+const spread = (values) => `${quantile(values, 0.25).toFixed(0)}–${quantile(values, 0.75).toFixed(0)}`;
 
 try {
   for (const [label, condition] of Object.entries(CONDITIONS)) {
@@ -191,8 +213,9 @@ try {
     const hostMine = median(results["myna-consent"].paint);
     const hostAlone = median(results["host alone"].paint);
     const hostPeer = median(results["cookieconsent 3.1.0"].paint);
-    console.log(`${label} (medians of ${LOADS} cold loads each, alternating):`);
-    console.log(`  consent dialog ready: myna-consent ${mine.toFixed(0)} ms, cookieconsent 3.1.0 ${peer.toFixed(0)} ms, ratio ${(mine / peer).toFixed(2)}x`);
+    const [low, high] = ratioInterval(results["myna-consent"].ready, results["cookieconsent 3.1.0"].ready);
+    console.log(`${label} (medians of ${LOADS} cold loads each, alternating; quartiles in brackets):`);
+    console.log(`  consent dialog ready: myna-consent ${mine.toFixed(0)} ms [${spread(results["myna-consent"].ready)}], cookieconsent 3.1.0 ${peer.toFixed(0)} ms [${spread(results["cookieconsent 3.1.0"].ready)}], ratio ${(mine / peer).toFixed(2)}x (95% bootstrap interval ${low.toFixed(2)}–${high.toFixed(2)}x)`);
     console.log(`  host's own first paint: with myna-consent ${hostMine.toFixed(0)} ms, with cookieconsent ${hostPeer.toFixed(0)} ms, alone ${hostAlone.toFixed(0)} ms (ratio to alone ${(hostMine / hostAlone).toFixed(2)}x)`);
   }
 } finally {
