@@ -213,6 +213,38 @@ function checkOptions(options) {
   return { backend, locale: locale ?? "ja", navigate: navigate ?? undefined, userToken: userToken ?? undefined, fetch: fetch ?? undefined };
 }
 
+/**
+ * The call the consent module makes for a request defined on the backend
+ * (`Backend::request` in src/backend.rs), made by the entry while the
+ * module downloads: GET {backend}/requests/{id}?locale=…, with
+ * `Accept: application/json` and the sign-in token, through
+ * `options.fetch` or the page's `fetch`. Resolves with the Response, or
+ * with "sign_in" when the token could not be had; rejects when the call
+ * could not be made. The module reads the outcome as it reads its own
+ * calls', so errors are reported the same way, once.
+ */
+function requestEarly({ backend, locale, userToken, fetch: send }, reference) {
+  if (typeof location === "undefined" || typeof Request === "undefined") return undefined;
+  const early = (async () => {
+    const headers = new Headers({ Accept: "application/json" });
+    if (userToken) {
+      let token;
+      try {
+        token = await userToken.call(null);
+      } catch {
+        return "sign_in";
+      }
+      if (typeof token !== "string" || token === "") return "sign_in";
+      headers.set("Authorization", `Bearer ${token}`);
+    }
+    const url = new URL(`${backend.replace(/\/+$/, "")}/requests/${encodeURIComponent(reference)}?locale=${locale}`, location.href);
+    return (send ?? globalThis.fetch).call(null, new Request(url, { method: "GET", headers }));
+  })();
+  // Read by the module once it loads; never read if it does not load.
+  early.catch(() => {});
+  return early;
+}
+
 function resolveTarget(target) {
   const element = typeof target === "string" && typeof document !== "undefined" ? document.querySelector(target) : target;
   if (typeof Element === "undefined" || !(element instanceof Element)) {
@@ -368,7 +400,15 @@ export class MynaConsent {
     this.#alive();
     const host = resolveTarget(target);
     checkMountConsent(options);
-    return this.#mount("consent", host, (core) => core.mountConsent(host, options));
+    // The request is asked for now, while the module downloads, not after:
+    // on a slow network that is a round trip less before the screen. Only
+    // the first attempt reads it; after a failed load, the module asks
+    // again itself.
+    const early = typeof options.request === "string" && !this.#ready.has("consent")
+      ? requestEarly(this.#options, options.request)
+      : undefined;
+    return this.#mount("consent", host, (core, first) =>
+      core.mountConsent(host, first && early ? { ...options, answer: early } : options));
   }
 
   /** Shows the review screen, with revocation. */
@@ -540,10 +580,12 @@ export class MynaConsent {
 
   #mount(part, host, mount) {
     const handle = this.#placeholder(host);
+    let attempts = 0;
     const start = () => {
+      const first = ++attempts === 1;
       this.#core(part)
         .then((core) => {
-          if (!handle[CLOSED]) handle[ATTACH](mount(core));
+          if (!handle[CLOSED]) handle[ATTACH](mount(core, first));
         })
         .catch((cause) => {
           if (handle[CLOSED]) return;

@@ -23,10 +23,12 @@ const PARTS = [
     name: "consent path (index.js + consent.js + consent_bg.wasm)",
     files: ["index.js", "consent.js", "consent_bg.wasm"],
     target: 100 * KB,
-    // Raised from 124.6 KB by 0.1 KB: the agreement checks SubtleCrypto
-    // before it loads its module, and the loader fetches a mismatched
-    // module once more past the HTTP cache (a review's findings).
-    ceiling: 124.7 * KB,
+    // Raised from 124.7 KB by 0.6 KB: the entry asks for a backend-defined
+    // request while the consent module downloads (requestEarly in
+    // index.js, read in src/backend.rs), a round trip less before the
+    // screen: about 150 ms on the benchmark's slow phone, against 3 ms
+    // for the bytes.
+    ceiling: 125.3 * KB,
   },
   {
     name: "whole package (every .js and .wasm a page can load)",
@@ -36,8 +38,9 @@ const PARTS = [
     target: 200 * KB,
     // Raised from 286.5 KB with the agreement's own module: split_agree.wasm
     // is 9.5 KB and took 4.7 KB out of the consent module (docs/size.md);
-    // 292.2 KB with the checks the review asked for.
-    ceiling: 292.3 * KB,
+    // 292.2 KB with the checks the review asked for; 292.9 KB with the
+    // request asked for early (above).
+    ceiling: 292.9 * KB,
   },
 ];
 

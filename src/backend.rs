@@ -279,11 +279,29 @@ impl Backend {
 
     /// A consent request defined on the backend, by id or token, in
     /// `locale`; the screens validate it before showing it.
+    ///
+    /// `early` is the same call, made by the package entry while this
+    /// module was still downloading (`requestEarly` in index.js): its
+    /// `Response`, or `"sign_in"` when the sign-in token could not be had.
+    /// It is read as this module reads its own answers.
     pub async fn request(
         &self,
         reference: &str,
         locale: Locale,
+        early: Option<js_sys::Promise>,
     ) -> Result<serde_json::Value, BackendError> {
+        if let Some(early) = early {
+            let answer = wasm_bindgen_futures::JsFuture::from(early)
+                .await
+                .map_err(|_| BackendError::Network)?;
+            if answer.as_string().as_deref() == Some("sign_in") {
+                return Err(BackendError::SignIn);
+            }
+            let response = answer
+                .dyn_into::<web_sys::Response>()
+                .map_err(|_| BackendError::Unexpected(0))?;
+            return read(response).await.map(|(_, answer)| answer);
+        }
         let path = format!("/requests/{}?locale={}", encode(reference), locale.code());
         // Any JSON: the screen checks it against every rule.
         let (_, answer) = self.call_json("GET", &path, None).await?;

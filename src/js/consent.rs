@@ -49,7 +49,10 @@ impl MynaConsent {
         let renews = read("renews").as_string().filter(|id| !id.is_empty());
         match (reference.as_string(), draft.is_undefined() || draft.is_null()) {
             (Some(reference), true) if !reference.is_empty() => {
-                self.mount_defined(&host, reference, renews)
+                // The package entry's early call for this request, if it
+                // made one (index.js).
+                let early = read("answer").dyn_into::<js_sys::Promise>().ok();
+                self.mount_defined(&host, reference, renews, early)
             }
             (None, false) if reference.is_undefined() => self.mount_draft(&host, &draft),
             _ => Err(error(
@@ -93,12 +96,15 @@ enum Loaded {
 
 impl MynaConsent {
     /// The consent screen of a request defined on the backend: fetched,
-    /// checked, then shown; a failed fetch can be retried.
+    /// checked, then shown; a failed fetch can be retried. `early` is the
+    /// fetch the package entry started while this module downloaded: the
+    /// first load reads it, a retry asks again.
     fn mount_defined(
         &self,
         host: &web_sys::Element,
         reference: String,
         renews: Option<String>,
+        early: Option<js_sys::Promise>,
     ) -> Result<MountHandle, JsValue> {
         let locale = self.sdk.locale;
         let w = words(locale);
@@ -106,14 +112,16 @@ impl MynaConsent {
         let load = {
             let sdk = Rc::clone(&self.sdk);
             let reference = reference.clone();
+            let early = std::cell::Cell::new(early);
             move || {
                 let sdk = Rc::clone(&sdk);
                 let reference = reference.clone();
+                let early = early.take();
                 loaded.try_set(Loaded::Loading);
                 // Not Leptos's spawner: the first load starts before the
                 // screen (and with it Leptos's executor) is mounted.
                 wasm_bindgen_futures::spawn_local(async move {
-                    let next = match sdk.backend.request(&reference, locale).await {
+                    let next = match sdk.backend.request(&reference, locale, early).await {
                         Ok(value) => match request::parse(&value) {
                             Ok(valid) => {
                                 preload_agreement_for(&sdk);

@@ -76,6 +76,31 @@ describe("a page loads only what it shows", () => {
   });
 });
 
+describe("a request defined on the backend", () => {
+  test("is asked for while the consent module downloads, once", async () => {
+    const page = await newPage(env);
+    const asked = [];
+    page.on("request", (request) => {
+      if (/\/platform\/myna\/requests\//.test(request.url())) asked.push(request.url());
+    });
+    // The consent module is held back until the request has been asked for.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route(/\/pkg\/consent_bg\.wasm$/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${env.site}/platform/`);
+    for (let waited = 0; asked.length === 0 && waited < 5000; waited += 50) await page.waitForTimeout(50);
+    release();
+    assert.equal(asked.length, 1, "the request was asked for before the consent module arrived");
+    await page.getByRole("button", { name: AGREE }).waitFor();
+    assert.equal(asked.length, 1, `and only then: ${asked.join(", ")}`);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+});
+
 describe("the agreement's own module", () => {
   test("is fetched once the screen has its request; when it cannot be, 同意 fails visibly and works on retry", async () => {
     const page = await newPage(env);

@@ -1,9 +1,11 @@
 // The package under Vitest's jsdom environment: a browser-like global scope
 // (window, document) in Node, where import.meta.url is still a file: URL, so
 // the SDK reads its modules (consent_bg.wasm, account_bg.wasm) from disk.
-import { expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { MynaConsent, MynaConsentError } from "myna-consent";
+import { createFakeBackend, SAMPLE_REQUEST, screenOf } from "myna-consent/testing";
 import { broken, request } from "../app/request.js";
+import { waiter } from "./until.js";
 
 test("runs under jsdom, and importing the package changed nothing in the document", () => {
   expect(navigator.userAgent).toMatch(/jsdom/);
@@ -33,4 +35,73 @@ test("catalogue() has the categories and the 16 APIs", async () => {
   expect(catalogue.categories.length).toBeGreaterThan(0);
   expect(catalogue.categories.flatMap((category) => category.items).map((item) => item.id)).toContain("insurance.drugs");
   await expect(MynaConsent.catalogue("fr")).rejects.toBeInstanceOf(MynaConsentError);
+});
+
+// A request defined on the backend is asked for by the package entry while
+// the consent module loads (index.js), and read by the module once it is
+// there: the call must be the module's own, made once, with the sign-in.
+describe("a request defined on the backend, with a sign-in token", () => {
+  const until = waiter(100);
+  let host;
+  beforeEach(() => {
+    host = document.createElement("section");
+    document.body.append(host);
+  });
+  afterEach(() => {
+    document.body.replaceChildren();
+  });
+
+  /** The SDK over the test kit, recording each call and each token asked for. */
+  async function signedIn(userToken) {
+    const fake = createFakeBackend({ requests: { "phr-90d": SAMPLE_REQUEST } });
+    const seen = { calls: [], tokens: 0, errors: [] };
+    const sdk = await MynaConsent.create({
+      // A trailing slash, as the module drops it.
+      backend: "/myna/",
+      userToken: () => {
+        seen.tokens += 1;
+        return userToken();
+      },
+      fetch: (request) => {
+        const url = new URL(request.url);
+        seen.calls.push([request.method, url.pathname + url.search, request.headers.get("Authorization"), request.headers.get("Accept")]);
+        return fake.fetch(request);
+      },
+    });
+    sdk.on("error", (detail) => seen.errors.push(detail.code));
+    return { sdk, seen };
+  }
+
+  test("is asked for once, with the token, and shown", async () => {
+    const { sdk, seen } = await signedIn(async () => "member-token");
+    sdk.mountConsent(host, { request: "phr-90d" });
+    await until(() => screenOf(host)?.textContent.includes("テスト運営株式会社"), "the consent screen");
+    expect(seen.calls).toEqual([["GET", "/myna/requests/phr-90d?locale=ja", "Bearer member-token", "application/json"]]);
+    expect(seen.tokens).toBe(1);
+    expect(seen.errors).toEqual([]);
+    sdk.destroy();
+  });
+
+  test("without a token, nothing is asked for, the failure is said once, and the retry asks again", async () => {
+    let signedOut = true;
+    const { sdk, seen } = await signedIn(async () => {
+      if (signedOut) throw new Error("signed out");
+      return "member-token";
+    });
+    sdk.mountConsent(host, { request: "phr-90d" });
+    const retry = await until(
+      () => [...(screenOf(host)?.querySelectorAll("button") ?? [])].find((b) => b.textContent.trim() === "もう一度試す"),
+      "the retry on the unavailable screen",
+    );
+    expect(seen.errors).toEqual(["sign_in_unavailable"]);
+    expect(seen.tokens).toBe(1);
+    expect(seen.calls).toEqual([]);
+
+    signedOut = false;
+    retry.click();
+    await until(() => screenOf(host)?.textContent.includes("テスト運営株式会社"), "the consent screen after the retry");
+    expect(seen.tokens).toBe(2);
+    expect(seen.calls).toEqual([["GET", "/myna/requests/phr-90d?locale=ja", "Bearer member-token", "application/json"]]);
+    sdk.destroy();
+  });
 });
