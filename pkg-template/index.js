@@ -404,11 +404,18 @@ export class MynaConsent {
     // on a slow network that is a round trip less before the screen. Only
     // the first attempt reads it; after a failed load, the module asks
     // again itself.
-    const early = typeof options.request === "string" && !this.#ready.has("consent")
-      ? requestEarly(this.#options, options.request)
-      : undefined;
-    return this.#mount("consent", host, (core, first) =>
+    let early;
+    const handle = this.#mount("consent", host, (core, first) =>
       core.mountConsent(host, first && early ? { ...options, answer: early } : options));
+    if (typeof options.request === "string" && !this.#ready.has("consent")) {
+      // After the caller's own synchronous work: a screen unmounted at
+      // once (React's StrictMode mounts, unmounts and mounts again) asks
+      // for nothing.
+      queueMicrotask(() => {
+        if (!handle[CLOSED]) early = requestEarly(this.#options, options.request);
+      });
+    }
+    return handle;
   }
 
   /** Shows the review screen, with revocation. */
