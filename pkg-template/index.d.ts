@@ -1,8 +1,6 @@
 // The public API of myna-consent, declared by hand so that only the API
 // appears (not the generated bindings' internals) and events are typed per
 // name. The data types come from the declarations the SDK itself emits.
-// The generated bindings use `Symbol.dispose`: compile with
-// "lib": [..., "esnext.disposable"] (TypeScript 5.2+) or skipLibCheck.
 import type {
   Catalogue,
   CompleteOptions,
@@ -48,7 +46,7 @@ export type {
 } from "./consent.js";
 
 /**
- * An error from the SDK: a stable `code` (docs/reference/errors.md), a
+ * An error from the SDK: a stable `code` (reference/errors.md), a
  * `message` for developers in English, the `field` it concerns, and, where
  * a citizen was shown words for it, those words as `citizenMessage`.
  */
