@@ -73,7 +73,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("account_selection_required", &[A], true, "Mynaportal needs the citizen to choose an account."),
     code("authority_error", &[C, B], true, "Mynaportal answered an error that is not a plain standard error code."),
     code("authority_unavailable", &[B], true, "The backend could not reach Mynaportal or Mynaportal failed; `cause` says whether to wait or to fix the configuration."),
-    code("backend_unexpected", &[S], true, "The operator backend answered something outside the contract (docs/sandbox.md)."),
+    code("backend_unexpected", &[S], true, "The operator backend answered something outside the contract (the package README, step 2: Your backend)."),
     code("configuration_error", &[S], true, "The backend and Mynaportal do not fit (`cause: configuration`); trying again will not help until the operator fixes the configuration."),
     code("consent_required", &[A], true, "Mynaportal needs the citizen's consent on its own page."),
     code("csrf", &[B], false, "A POST came without `X-Myna-Request: 1` or from another origin."),

@@ -140,7 +140,7 @@ fn typings_match_the_sources() {
     );
     text += &union(
         "ItemId",
-        "A data item of the catalogue (docs/reference/items.md).",
+        "A data item of the catalogue (reference/items.md).",
         catalogue::items().iter().map(|item| item.id.to_owned()),
     );
     text += &union(
@@ -160,12 +160,12 @@ fn typings_match_the_sources() {
     );
     text += &union(
         "ErrorCode",
-        "Every `code` a MynaConsentError or an `error` event can carry (docs/reference/errors.md).",
+        "Every `code` a MynaConsentError or an `error` event can carry (reference/errors.md).",
         surface::ERROR_CODES.iter().map(|e| e.code.to_owned()),
     );
     text += &union(
         "ValidationErrorCode",
-        "Every `code` of one problem with a consent request (docs/validation.md).",
+        "Every `code` of one problem with a consent request (reference/validation.md).",
         ErrorKind::CODES.iter().map(|c| (*c).to_owned()),
     );
     text += &union(
@@ -175,7 +175,7 @@ fn typings_match_the_sources() {
     );
     text += &union(
         "CssVariable",
-        "A theme variable (docs/reference/css-variables.md).",
+        "A theme variable (reference/css-variables.md).",
         variables().into_iter().map(|v| v.name),
     );
     text.pop();
@@ -238,7 +238,7 @@ fn error_reference_matches_the_surface() {
             cell(entry.meaning),
         );
     }
-    text += "\nEach problem with a consent request (`errors[]` of `invalid_request`, and `validate()`) has its own `code`, listed in `docs/validation.md`.\n";
+    text += "\nEach problem with a consent request (`errors[]` of `invalid_request`, and `validate()`) has its own `code`, listed in `validation.md`.\n";
     generated("docs/reference/errors.md", &text);
 }
 
