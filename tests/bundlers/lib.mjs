@@ -21,7 +21,7 @@ export const OPERATOR = "すこやか手帳株式会社";
 // The same policy as every operator page of the demo (README.md).
 export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
 
-const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
+export const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 
 export function filesUnder(dir) {
   return readdirSync(dir, { recursive: true })
