@@ -27,8 +27,9 @@ const PARTS = [
     // request while the consent module downloads (requestEarly in
     // index.js, read in src/backend.rs), a round trip less before the
     // screen: about 150 ms on the benchmark's slow phone, against 3 ms
-    // for the bytes.
-    ceiling: 125.3 * KB,
+    // for the bytes. 125.7 KB with backend_unexpected naming the call it
+    // answered (0.3 KB), for the developers who write their own backend.
+    ceiling: 125.7 * KB,
   },
   {
     name: "whole package (every .js and .wasm a page can load)",
@@ -39,8 +40,8 @@ const PARTS = [
     // Raised from 286.5 KB with the agreement's own module: split_agree.wasm
     // is 9.5 KB and took 4.7 KB out of the consent module (docs/size.md);
     // 292.2 KB with the checks the review asked for; 292.9 KB with the
-    // request asked for early (above).
-    ceiling: 292.9 * KB,
+    // request asked for early (above); 293.9 KB with the calls named.
+    ceiling: 293.9 * KB,
   },
 ];
 

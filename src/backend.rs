@@ -36,9 +36,13 @@ pub enum BackendError {
         /// `nothing_granted`, `grant_ended` or `temporary`.
         cause: Option<String>,
     },
-    /// The backend answered something this SDK does not understand.
-    #[error("unexpected answer from the operator backend (HTTP {0})")]
-    Unexpected(u16),
+    /// The backend answered something this SDK does not understand: the
+    /// status, and the call as the contract names it, without the ids in
+    /// its path (` to POST /consents/{id}/revocation`; empty when not
+    /// known), so that a developer knows which answer to fix and no
+    /// request token reaches a log.
+    #[error("unexpected answer from the operator backend{1} (HTTP {0})")]
+    Unexpected(u16, &'static str),
     /// `options.userToken` failed or answered no token.
     #[error("options.userToken gave no sign-in token")]
     SignIn,
@@ -51,7 +55,7 @@ impl BackendError {
         match self {
             Self::Network => "network",
             Self::Problem { code, .. } => code,
-            Self::Unexpected(_) => "backend_unexpected",
+            Self::Unexpected(..) => "backend_unexpected",
             Self::SignIn => "sign_in_unavailable",
         }
     }
@@ -62,7 +66,7 @@ impl BackendError {
         match self {
             Self::Network => Some("temporary"),
             Self::Problem { cause, .. } => cause.as_deref(),
-            Self::Unexpected(_) | Self::SignIn => None,
+            Self::Unexpected(..) | Self::SignIn => None,
         }
     }
 }
@@ -290,6 +294,7 @@ impl Backend {
         locale: Locale,
         early: Option<js_sys::Promise>,
     ) -> Result<serde_json::Value, BackendError> {
+        let path = format!("/requests/{}?locale={}", encode(reference), locale.code());
         if let Some(early) = early {
             let answer = wasm_bindgen_futures::JsFuture::from(early)
                 .await
@@ -299,23 +304,24 @@ impl Backend {
             }
             let response = answer
                 .dyn_into::<web_sys::Response>()
-                .map_err(|_| BackendError::Unexpected(0))?;
-            return read(response).await.map(|(_, answer)| answer);
+                .map_err(|_| BackendError::Unexpected(0, REQUEST))?;
+            return read(response, REQUEST).await.map(|(_, answer)| answer);
         }
-        let path = format!("/requests/{}?locale={}", encode(reference), locale.code());
         // Any JSON: the screen checks it against every rule.
-        let (_, answer) = self.call_json("GET", &path, None).await?;
+        let (_, answer) = self.call_json("GET", &path, None, REQUEST).await?;
         Ok(answer)
     }
 
     /// Creates the authorization transaction.
     pub async fn start_authorization(&self, choice: &StartChoice) -> Result<Started, BackendError> {
-        self.post("/authorizations", choice).await
+        self.post("/authorizations", choice, " to POST /authorizations")
+            .await
     }
 
     /// Completes the authorization with a checked callback.
     pub async fn complete(&self, completion: &Completion) -> Result<ConsentView, BackendError> {
-        self.post("/authorizations/complete", completion).await
+        self.post("/authorizations/complete", completion, COMPLETE)
+            .await
     }
 
     /// Hands a callback this tab holds no transaction for to the backend,
@@ -324,26 +330,36 @@ impl Backend {
         &self,
         handover: &crate::flow::Handover,
     ) -> Result<ConsentView, BackendError> {
-        self.post("/authorizations/complete", handover).await
+        self.post("/authorizations/complete", handover, COMPLETE)
+            .await
     }
 
     /// This citizen's consents.
     pub async fn consents(&self) -> Result<Vec<ConsentView>, BackendError> {
-        let list: ConsentList = self.get("/consents").await?;
+        let list: ConsentList = self.get("/consents", " to GET /consents").await?;
         Ok(list.consents)
     }
 
     /// Revokes a consent; answers the receipt document (`{receipt, sha256}`).
     pub async fn revoke(&self, id: &str) -> Result<serde_json::Value, BackendError> {
         let path = format!("/consents/{}/revocation", encode(id));
-        let (_, answer) = self.call_json("POST", &path, Some("{}".to_owned())).await?;
+        let (_, answer) = self
+            .call_json(
+                "POST",
+                &path,
+                Some("{}".to_owned()),
+                " to POST /consents/{id}/revocation",
+            )
+            .await?;
         Ok(answer)
     }
 
     /// The latest receipt document of a consent.
     pub async fn receipt(&self, id: &str) -> Result<serde_json::Value, BackendError> {
         let path = format!("/consents/{}/receipt", encode(id));
-        let (_, answer) = self.call_json("GET", &path, None).await?;
+        let (_, answer) = self
+            .call_json("GET", &path, None, " to GET /consents/{id}/receipt")
+            .await?;
         Ok(answer)
     }
 
@@ -352,6 +368,7 @@ impl Backend {
         self.post(
             &format!("/consents/{}/retrievals", encode(id)),
             &serde_json::json!({}),
+            " to POST /consents/{id}/retrievals",
         )
         .await
     }
@@ -362,11 +379,10 @@ impl Backend {
         id: &str,
         retrieval: &str,
     ) -> Result<RetrievalView, BackendError> {
-        self.get(&format!(
-            "/consents/{}/retrievals/{}",
-            encode(id),
-            encode(retrieval)
-        ))
+        self.get(
+            &format!("/consents/{}/retrievals/{}", encode(id), encode(retrieval)),
+            " to GET /consents/{id}/retrievals/{id}",
+        )
         .await
     }
 
@@ -404,17 +420,24 @@ impl Backend {
             .ok_or(BackendError::SignIn)
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, BackendError> {
-        self.call("GET", path, None).await
+    /// `call` names the call for an unexpected answer: ` to GET
+    /// /consents/{id}`, as the contract writes it, with no id or token.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        call: &'static str,
+    ) -> Result<T, BackendError> {
+        self.call("GET", path, None, call).await
     }
 
     async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
         body: &impl Serialize,
+        call: &'static str,
     ) -> Result<T, BackendError> {
-        let body = crate::wire::stringify(body, None).ok_or(BackendError::Unexpected(0))?;
-        self.call("POST", path, Some(body)).await
+        let body = crate::wire::stringify(body, None).ok_or(BackendError::Unexpected(0, call))?;
+        self.call("POST", path, Some(body), call).await
     }
 
     /// One call whose answer must have the shape `T`.
@@ -423,9 +446,10 @@ impl Backend {
         method: &str,
         path: &str,
         body: Option<String>,
+        call: &'static str,
     ) -> Result<T, BackendError> {
-        let (status, answer) = self.call_json(method, path, body).await?;
-        crate::shape::read(&answer).ok_or(BackendError::Unexpected(status))
+        let (status, answer) = self.call_json(method, path, body, call).await?;
+        crate::shape::read(&answer).ok_or(BackendError::Unexpected(status, call))
     }
 
     /// One call: JSON in and out, the CSRF header on every POST, the
@@ -436,13 +460,11 @@ impl Backend {
         method: &str,
         path: &str,
         body: Option<String>,
+        call: &'static str,
     ) -> Result<(u16, serde_json::Value), BackendError> {
-        let headers = web_sys::Headers::new().map_err(|_| BackendError::Unexpected(0))?;
-        let set = |name: &str, value: &str| {
-            headers
-                .set(name, value)
-                .map_err(|_| BackendError::Unexpected(0))
-        };
+        let unexpected = |_| BackendError::Unexpected(0, call);
+        let headers = web_sys::Headers::new().map_err(unexpected)?;
+        let set = |name: &str, value: &str| headers.set(name, value).map_err(unexpected);
         set("Accept", "application/json")?;
         if let Some(authorization) = self.authorization().await? {
             set("Authorization", &authorization)?;
@@ -455,13 +477,17 @@ impl Backend {
             init.set_body(&body.into());
         }
         init.set_headers(&headers);
-        let request = web_sys::Request::new_with_str_and_init(&self.url(path), &init)
-            .map_err(|_| BackendError::Unexpected(0))?;
-        read(self.send(&request).await?).await
+        let request =
+            web_sys::Request::new_with_str_and_init(&self.url(path), &init).map_err(unexpected)?;
+        read(self.send(&request, call).await?, call).await
     }
 
     /// Sends through `options.fetch` when given, else the global `fetch`.
-    async fn send(&self, request: &web_sys::Request) -> Result<web_sys::Response, BackendError> {
+    async fn send(
+        &self,
+        request: &web_sys::Request,
+        call: &'static str,
+    ) -> Result<web_sys::Response, BackendError> {
         let fetch = match &self.fetch {
             Some(fetch) => fetch.clone(),
             None => js_sys::Reflect::get(&js_sys::global(), &"fetch".into())
@@ -477,12 +503,16 @@ impl Backend {
             .map_err(|_| BackendError::Network)?;
         answer
             .dyn_into::<web_sys::Response>()
-            .map_err(|_| BackendError::Unexpected(0))
+            .map_err(|_| BackendError::Unexpected(0, call))
     }
 }
 
-/// The answer's status and JSON, or the RFC 9457 problem it carries.
-async fn read(response: web_sys::Response) -> Result<(u16, serde_json::Value), BackendError> {
+/// The answer's status and JSON, or the RFC 9457 problem it carries; `call`
+/// names the call in an unexpected answer.
+async fn read(
+    response: web_sys::Response,
+    call: &'static str,
+) -> Result<(u16, serde_json::Value), BackendError> {
     let status = response.status();
     let body = match response.json() {
         Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.ok(),
@@ -492,7 +522,7 @@ async fn read(response: web_sys::Response) -> Result<(u16, serde_json::Value), B
     if response.ok() {
         return body
             .map(|body| (status, body))
-            .ok_or(BackendError::Unexpected(status));
+            .ok_or(BackendError::Unexpected(status, call));
     }
     let field = |name: &str| {
         body.as_ref()
@@ -508,9 +538,13 @@ async fn read(response: web_sys::Response) -> Result<(u16, serde_json::Value), B
             detail: field("detail"),
             cause: field("cause"),
         }),
-        None => Err(BackendError::Unexpected(status)),
+        None => Err(BackendError::Unexpected(status, call)),
     }
 }
+
+/// The calls named more than once (see `Backend::get`).
+const REQUEST: &str = " to GET /requests/{id}";
+const COMPLETE: &str = " to POST /authorizations/complete";
 
 /// Percent-encodes an id for a path segment.
 fn encode(segment: &str) -> String {

@@ -105,3 +105,58 @@ describe("a request defined on the backend, with a sign-in token", () => {
     sdk.destroy();
   });
 });
+
+// An answer outside the contract names the call it answered, as the
+// contract writes it: the developer knows which answer to fix, and no id
+// or request token reaches their logs.
+describe("an answer outside the backend contract", () => {
+  const until = waiter(100);
+  let host;
+  beforeEach(() => {
+    host = document.createElement("section");
+    document.body.append(host);
+  });
+  afterEach(() => {
+    document.body.replaceChildren();
+    sessionStorage.clear();
+  });
+
+  async function sdkAnswering(answer) {
+    const fake = createFakeBackend({ requests: { "phr-90d": SAMPLE_REQUEST } });
+    const errors = [];
+    const sdk = await MynaConsent.create({
+      backend: "/myna",
+      fetch: (request) => answer(request) ?? fake.fetch(request),
+      navigate: fake.navigate,
+    });
+    sdk.on("error", (detail) => errors.push(detail));
+    return { sdk, errors };
+  }
+
+  test("a request that is not JSON names GET /requests/{id}, not the token", async () => {
+    const { sdk, errors } = await sdkAnswering((request) =>
+      request.url.includes("/requests/") ? new Response("<!doctype html>", { headers: { "Content-Type": "text/html" } }) : null);
+    sdk.mountConsent(host, { request: "rqt_secret-token" });
+    await until(() => errors.length > 0, "the error event");
+    expect(errors[0].code).toBe("backend_unexpected");
+    expect(errors[0].message).toBe("unexpected answer from the operator backend to GET /requests/{id} (HTTP 200)");
+    sdk.destroy();
+  });
+
+  test("an authorization answer without state and issuer names POST /authorizations", async () => {
+    const { sdk, errors } = await sdkAnswering((request) =>
+      request.method === "POST" && new URL(request.url).pathname === "/myna/authorizations"
+        ? Response.json({ authorizationUrl: "https://mynaportal.example/authorize" }, { status: 201 })
+        : null);
+    sdk.mountConsent(host, { request: "phr-90d" });
+    const agree = await until(
+      () => [...(screenOf(host)?.querySelectorAll("button") ?? [])].find((b) => !b.closest("[hidden]") && b.textContent.trim() === "同意してマイナポータルへ進む"),
+      "the agree button",
+    );
+    agree.click();
+    await until(() => errors.length > 0, "the error event");
+    expect(errors.map((e) => e.code)).toEqual(["backend_unexpected"]);
+    expect(errors[0].message).toBe("unexpected answer from the operator backend to POST /authorizations (HTTP 201)");
+    sdk.destroy();
+  });
+});
