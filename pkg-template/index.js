@@ -186,7 +186,10 @@ function checkOptions(options) {
   const { backend, locale, navigate, userToken, fetch } = options;
   // A path on this origin: "//host" and "/\\host" would leave it (browsers
   // read a backslash as a slash), taking the sign-in token along.
-  if (typeof backend !== "string" || !backend.startsWith("/") || /^\/[\/\\]/.test(backend) || backend.includes("\\")) {
+  // Nor may it hold a tab, a line break or another control character,
+  // which URL parsing drops: "/\t/host" is "//host".
+  if (typeof backend !== "string" || !backend.startsWith("/") || /^\/[\/\\]/.test(backend) || backend.includes("\\")
+    || /[\u0000-\u001f\u007f]/.test(backend)) {
     throw new MynaConsentError("invalid_options", 'options.backend must be a path on this origin, such as "/myna".', "backend");
   }
   if (locale !== undefined && !LOCALES.includes(locale)) {
@@ -224,20 +227,27 @@ function checkOptions(options) {
  * calls', so errors are reported the same way, once.
  */
 function requestEarly({ backend, locale, userToken, fetch: send }, reference) {
-  if (typeof location === "undefined" || typeof Request === "undefined") return undefined;
+  // Without WebAssembly nothing will read it.
+  if (typeof location === "undefined" || typeof Request === "undefined" || typeof WebAssembly === "undefined") return undefined;
   const early = (async () => {
     const headers = new Headers({ Accept: "application/json" });
     if (userToken) {
-      let token;
       try {
-        token = await userToken.call(null);
+        const token = await userToken.call(null);
+        if (typeof token !== "string" || token === "") return "sign_in";
+        // Throws for a token that is no header value (a line break).
+        headers.set("Authorization", `Bearer ${token}`);
       } catch {
         return "sign_in";
       }
-      if (typeof token !== "string" || token === "") return "sign_in";
-      headers.set("Authorization", `Bearer ${token}`);
     }
-    const url = new URL(`${backend.replace(/\/+$/, "")}/requests/${encodeURIComponent(reference)}?locale=${locale}`, location.href);
+    const path = `${backend.replace(/\/+$/, "")}/requests/${encodeURIComponent(reference)}?locale=${locale}`;
+    // As the module does: absolute where the page's address allows it, as
+    // given where it does not (an about:srcdoc frame).
+    let url = path;
+    try {
+      url = new URL(path, location.href).href;
+    } catch {}
     return (send ?? globalThis.fetch).call(null, new Request(url, { method: "GET", headers }));
   })();
   // Read by the module once it loads; never read if it does not load.
@@ -400,19 +410,24 @@ export class MynaConsent {
     this.#alive();
     const host = resolveTarget(target);
     checkMountConsent(options);
+    // What was asked for now: the caller may change its object later.
+    const { request, draft, renews } = options;
     // The request is asked for now, while the module downloads, not after:
     // on a slow network that is a round trip less before the screen. Only
     // the first attempt reads it; after a failed load, the module asks
     // again itself.
     let early;
-    const handle = this.#mount("consent", host, (core, first) =>
-      core.mountConsent(host, first && early ? { ...options, answer: early } : options));
-    if (typeof options.request === "string" && !this.#ready.has("consent")) {
+    const handle = this.#mount("consent", host, (core, first) => {
+      const answer = first ? early : undefined;
+      early = undefined;
+      return core.mountConsent(host, answer ? { request, renews, answer } : { request, draft, renews });
+    });
+    if (typeof request === "string" && !this.#ready.has("consent")) {
       // After the caller's own synchronous work: a screen unmounted at
       // once (React's StrictMode mounts, unmounts and mounts again) asks
       // for nothing.
       queueMicrotask(() => {
-        if (!handle[CLOSED]) early = requestEarly(this.#options, options.request);
+        if (!handle[CLOSED]) early = requestEarly(this.#options, request);
       });
     }
     return handle;

@@ -40,8 +40,9 @@ const PARTS = [
     // Raised from 286.5 KB with the agreement's own module: split_agree.wasm
     // is 9.5 KB and took 4.7 KB out of the consent module (docs/size.md);
     // 292.2 KB with the checks the review asked for; 292.9 KB with the
-    // request asked for early (above); 293.9 KB with the calls named.
-    ceiling: 293.9 * KB,
+    // request asked for early (above); 294.0 KB with the calls named and
+    // any thenable taken as a sign-in token.
+    ceiling: 294.0 * KB,
   },
 ];
 

@@ -381,7 +381,7 @@ impl Backend {
     ) -> Result<RetrievalView, BackendError> {
         self.get(
             &format!("/consents/{}/retrievals/{}", encode(id), encode(retrieval)),
-            " to GET /consents/{id}/retrievals/{id}",
+            " to GET /consents/{id}/retrievals/{rid}",
         )
         .await
     }
@@ -405,14 +405,14 @@ impl Backend {
         let Some(function) = &self.user_token else {
             return Ok(None);
         };
-        let mut value = function
+        let value = function
             .call0(&wasm_bindgen::JsValue::NULL)
             .map_err(|_| BackendError::SignIn)?;
-        if let Some(promise) = value.dyn_ref::<js_sys::Promise>() {
-            value = wasm_bindgen_futures::JsFuture::from(promise.clone())
-                .await
-                .map_err(|_| BackendError::SignIn)?;
-        }
+        // Any thenable, as `await` takes it in the package entry (a
+        // Promise of another frame, a library's own), or a plain value.
+        let value = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&value))
+            .await
+            .map_err(|_| BackendError::SignIn)?;
         value
             .as_string()
             .filter(|token| !token.is_empty())
@@ -467,7 +467,10 @@ impl Backend {
         let set = |name: &str, value: &str| headers.set(name, value).map_err(unexpected);
         set("Accept", "application/json")?;
         if let Some(authorization) = self.authorization().await? {
-            set("Authorization", &authorization)?;
+            // A token that is no header value (a line break) is no sign-in.
+            headers
+                .set("Authorization", &authorization)
+                .map_err(|_| BackendError::SignIn)?;
         }
         let init = web_sys::RequestInit::new();
         init.set_method(method);

@@ -487,8 +487,14 @@ impl MynaConsent {
         };
         let backend = read("backend")
             // "//host" and "/\\host" would leave this origin (browsers read a
-            // backslash as a slash), taking the sign-in token along.
-            .filter(|path| path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'))
+            // backslash as a slash), taking the sign-in token along; so would
+            // "/\t/host", since URL parsing drops tabs and line breaks.
+            .filter(|path| {
+                path.starts_with('/')
+                    && !path.starts_with("//")
+                    && !path.contains('\\')
+                    && !path.chars().any(char::is_control)
+            })
             .ok_or_else(|| {
                 error(
                     "invalid_options",

@@ -27,6 +27,11 @@ test("a backend must be a path on this origin", async () => {
 test("each bad option names its field", async () => {
   assert.deepEqual(await refusal(null), { code: "invalid_options", field: "options" });
   assert.deepEqual(await refusal({ backend: "/myna", locale: "fr" }), { code: "unknown_locale", field: "locale" });
+  // URL parsing drops tabs and line breaks: these are "//evil.example",
+  // another site, which would receive the sign-in token.
+  for (const backend of ["/\t/evil.example", "/\n/evil.example", "/my\rna"]) {
+    assert.deepEqual(await refusal({ backend }), { code: "invalid_options", field: "backend" }, JSON.stringify(backend));
+  }
   assert.deepEqual(await refusal({ backend: "/myna", userToken: "jwt" }), { code: "invalid_options", field: "userToken" });
   assert.deepEqual(await refusal({ backend: "/myna", navigate: "/next" }), { code: "invalid_options", field: "navigate" });
 });

@@ -49,11 +49,13 @@ describe("a request defined on the backend, with a sign-in token", () => {
   });
   afterEach(() => {
     document.body.replaceChildren();
+    sessionStorage.clear();
   });
 
   /** The SDK over the test kit, recording each call and each token asked for. */
   async function signedIn(userToken) {
     const fake = createFakeBackend({ requests: { "phr-90d": SAMPLE_REQUEST } });
+    seenFake = fake;
     const seen = { calls: [], tokens: 0, errors: [] };
     const sdk = await MynaConsent.create({
       // A trailing slash, as the module drops it.
@@ -67,10 +69,12 @@ describe("a request defined on the backend, with a sign-in token", () => {
         seen.calls.push([request.method, url.pathname + url.search, request.headers.get("Authorization"), request.headers.get("Accept")]);
         return fake.fetch(request);
       },
+      navigate: fake.navigate,
     });
     sdk.on("error", (detail) => seen.errors.push(detail.code));
     return { sdk, seen };
   }
+  let seenFake;
 
   test("is asked for once, with the token, and shown", async () => {
     const { sdk, seen } = await signedIn(async () => "member-token");
@@ -79,6 +83,24 @@ describe("a request defined on the backend, with a sign-in token", () => {
     expect(seen.calls).toEqual([["GET", "/myna/requests/phr-90d?locale=ja", "Bearer member-token", "application/json"]]);
     expect(seen.tokens).toBe(1);
     expect(seen.errors).toEqual([]);
+    sdk.destroy();
+  });
+
+  test("a token given as a thenable, not a Promise, serves the request and 同意 alike", async () => {
+    // A library's own promise type, or a Promise from another frame.
+    const { sdk, seen } = await signedIn(() => ({ then: (resolve) => resolve("member-token") }));
+    sdk.mountConsent(host, { request: "phr-90d" });
+    const agree = await until(
+      () => [...(screenOf(host)?.querySelectorAll("button") ?? [])].find((b) => !b.closest("[hidden]") && b.textContent.trim() === "同意してマイナポータルへ進む"),
+      "the agree button",
+    );
+    agree.click();
+    await until(() => seenFake.authorizationUrl, "the redirect to Mynaportal");
+    expect(seen.errors).toEqual([]);
+    expect(seen.calls.map(([method, path, authorization]) => [method, path.split("?")[0], authorization])).toEqual([
+      ["GET", "/myna/requests/phr-90d", "Bearer member-token"],
+      ["POST", "/myna/authorizations", "Bearer member-token"],
+    ]);
     sdk.destroy();
   });
 
