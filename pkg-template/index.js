@@ -175,6 +175,10 @@ function loadError(part, cause) {
         `The page's Content-Security-Policy does not allow WebAssembly: add 'wasm-unsafe-eval' to script-src. (${text})`,
       )
     : new MynaConsentError("load_failed", `The SDK's ${part} module could not be loaded: ${text}`);
+  // Every engine names the wasm magic number when the bytes are not wasm.
+  if (/magic/i.test(text)) {
+    error.message += " (not WebAssembly: a page at its URL? A wrong path, a dev server's fallback.)";
+  }
   error.cause = cause;
   return error;
 }

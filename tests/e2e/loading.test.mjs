@@ -219,6 +219,23 @@ describe("when the SDK cannot load", () => {
     await page.context().close();
   });
 
+  test("a page served in place of the module is a load_failed that says so", async () => {
+    const page = await newPage(env);
+    // What a dev server's fallback or a wrong path answers: the site's page.
+    await page.route(/\/pkg\/consent_bg\.wasm$/, (route) =>
+      route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>Not the module</title>" }));
+    const messages = [];
+    page.on("console", (message) => {
+      if (message.text().startsWith("myna-consent error: load_failed: ")) messages.push(message.text());
+    });
+    await page.goto(`${env.site}/platform/`);
+    await page.getByRole("alert").filter({ hasText: "画面を読み込めませんでした" }).waitFor();
+    for (let waited = 0; messages.length === 0 && waited < 5000; waited += 50) await page.waitForTimeout(50);
+    assert.equal(messages.length, 1, "one load_failed event");
+    assert.match(messages[0], /\(not WebAssembly: a page at its URL\? A wrong path, a dev server's fallback\.\)$/);
+    await page.context().close();
+  });
+
   test("English text that cannot be fetched is a load_failed notice naming en.js, and a reload brings it", async () => {
     const page = await newPage(env);
     let offline = true;
