@@ -40,21 +40,25 @@ async function cutOff(page, url) {
 }
 
 /**
- * The codes of the SDK's `error` events on the page, as they come: the demo
- * sites pass the events to the console.
+ * The codes of the SDK's `error` events on the page, as they come, and
+ * their messages in the same order into `messages`: the demo sites pass
+ * the events to the console.
  */
-function sdkErrors(page) {
+function sdkErrors(page, messages = []) {
   const codes = [];
   page.on("console", (message) => {
-    const match = message.text().match(/^myna-consent error: (\w+): /);
-    if (match) codes.push(match[1]);
+    const match = message.text().match(/^myna-consent error: (\w+): ([\s\S]*)$/);
+    if (match) {
+      codes.push(match[1]);
+      messages.push(match[2]);
+    }
   });
   return codes;
 }
 
-/** Waits up to 5 s for the first of `errors` (from sdkErrors). */
-async function firstError(page, errors) {
-  for (let waited = 0; errors.length === 0 && waited < 5000; waited += 50) await page.waitForTimeout(50);
+/** Waits up to 5 s for `list` (sdkErrors', or any other the page fills) to have a first entry. */
+async function firstOf(page, list) {
+  for (let waited = 0; list.length === 0 && waited < 5000; waited += 50) await page.waitForTimeout(50);
 }
 
 describe("a page loads only what it shows", () => {
@@ -91,7 +95,7 @@ describe("a request defined on the backend", () => {
       await route.continue();
     });
     await page.goto(`${env.site}/platform/`);
-    for (let waited = 0; asked.length === 0 && waited < 5000; waited += 50) await page.waitForTimeout(50);
+    await firstOf(page, asked);
     release();
     assert.equal(asked.length, 1, "the request was asked for before the consent module arrived");
     await page.getByRole("button", { name: AGREE }).waitFor();
@@ -110,7 +114,7 @@ describe("the agreement's own module", () => {
     await page.goto(`${env.site}/platform/`);
     await page.getByRole("button", { name: AGREE }).waitFor();
     // The screen did not wait for it: fetched after the consent module.
-    await firstError(page, errors);
+    await firstOf(page, errors);
     assert.equal(network.refused, 1, `the screen preloads the agreement's module: ${fetched.join(", ")}`);
     assert.ok(fetched.indexOf("split_agree.wasm") > fetched.indexOf("consent_bg.wasm"), fetched.join(", "));
     // Said at once, before any citizen agrees: a file missing from a deployment shows early.
@@ -151,7 +155,7 @@ describe("the agreement's module of another build", () => {
     });
     await page.goto(`${env.site}/platform/`);
     await page.getByRole("button", { name: AGREE }).waitFor();
-    await firstError(page, errors);
+    await firstOf(page, errors);
     assert.deepEqual(errors, ["load_failed"]);
     // Fetched once more (past the HTTP cache, which routing hides) before it was refused.
     assert.equal(served, 2);
@@ -225,13 +229,11 @@ describe("when the SDK cannot load", () => {
     await page.route(/\/pkg\/consent_bg\.wasm$/, (route) =>
       route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>Not the module</title>" }));
     const messages = [];
-    page.on("console", (message) => {
-      if (message.text().startsWith("myna-consent error: load_failed: ")) messages.push(message.text());
-    });
+    const errors = sdkErrors(page, messages);
     await page.goto(`${env.site}/platform/`);
     await page.getByRole("alert").filter({ hasText: "画面を読み込めませんでした" }).waitFor();
-    for (let waited = 0; messages.length === 0 && waited < 5000; waited += 50) await page.waitForTimeout(50);
-    assert.equal(messages.length, 1, "one load_failed event");
+    await firstOf(page, errors);
+    assert.deepEqual(errors, ["load_failed"], "one load_failed event");
     assert.match(messages[0], /\(not WebAssembly: a page at its URL\? A wrong path, a dev server's fallback\.\)$/);
     await page.context().close();
   });

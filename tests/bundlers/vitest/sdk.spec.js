@@ -37,10 +37,9 @@ test("catalogue() has the categories and the 16 APIs", async () => {
   await expect(MynaConsent.catalogue("fr")).rejects.toBeInstanceOf(MynaConsentError);
 });
 
-// A request defined on the backend is asked for by the package entry while
-// the consent module loads (index.js), and read by the module once it is
-// there: the call must be the module's own, made once, with the sign-in.
-describe("a request defined on the backend, with a sign-in token", () => {
+// The consent screen over the test kit: each test mounts it in an element
+// of its own, and leaves the document and the session as it found them.
+describe("the consent screen over the test kit", () => {
   const until = waiter(100);
   let host;
   beforeEach(() => {
@@ -52,133 +51,123 @@ describe("a request defined on the backend, with a sign-in token", () => {
     sessionStorage.clear();
   });
 
-  /** The SDK over the test kit, recording each call and each token asked for. */
-  async function signedIn(userToken) {
-    const fake = createFakeBackend({ requests: { "phr-90d": SAMPLE_REQUEST } });
-    seenFake = fake;
-    const seen = { calls: [], tokens: 0, errors: [] };
-    const sdk = await MynaConsent.create({
-      // A trailing slash, as the module drops it.
-      backend: "/myna/",
-      userToken: () => {
-        seen.tokens += 1;
-        return userToken();
-      },
-      fetch: (request) => {
-        const url = new URL(request.url);
-        seen.calls.push([request.method, url.pathname + url.search, request.headers.get("Authorization"), request.headers.get("Accept")]);
-        return fake.fetch(request);
-      },
-      navigate: fake.navigate,
-    });
-    sdk.on("error", (detail) => seen.errors.push(detail.code));
-    return { sdk, seen };
-  }
-  let seenFake;
-
-  test("is asked for once, with the token, and shown", async () => {
-    const { sdk, seen } = await signedIn(async () => "member-token");
-    sdk.mountConsent(host, { request: "phr-90d" });
-    await until(() => screenOf(host)?.textContent.includes("テスト運営株式会社"), "the consent screen");
-    expect(seen.calls).toEqual([["GET", "/myna/requests/phr-90d?locale=ja", "Bearer member-token", "application/json"]]);
-    expect(seen.tokens).toBe(1);
-    expect(seen.errors).toEqual([]);
-    sdk.destroy();
-  });
-
-  test("a token given as a thenable, not a Promise, serves the request and 同意 alike", async () => {
-    // A library's own promise type, or a Promise from another frame.
-    const { sdk, seen } = await signedIn(() => ({ then: (resolve) => resolve("member-token") }));
-    sdk.mountConsent(host, { request: "phr-90d" });
-    const agree = await until(
-      () => [...(screenOf(host)?.querySelectorAll("button") ?? [])].find((b) => !b.closest("[hidden]") && b.textContent.trim() === "同意してマイナポータルへ進む"),
-      "the agree button",
+  /** The screen's button named `name`, once it is shown. */
+  const shownButton = (name) =>
+    until(
+      () => [...(screenOf(host)?.querySelectorAll("button") ?? [])].find((b) => !b.closest("[hidden]") && b.textContent.trim() === name),
+      `the button ${name}`,
     );
-    agree.click();
-    await until(() => seenFake.authorizationUrl, "the redirect to Mynaportal");
-    expect(seen.errors).toEqual([]);
-    expect(seen.calls.map(([method, path, authorization]) => [method, path.split("?")[0], authorization])).toEqual([
-      ["GET", "/myna/requests/phr-90d", "Bearer member-token"],
-      ["POST", "/myna/authorizations", "Bearer member-token"],
-    ]);
-    sdk.destroy();
-  });
+  const shown = (text) => until(() => screenOf(host)?.textContent.includes(text), `the screen with ${text}`);
 
-  test("without a token, nothing is asked for, the failure is said once, and the retry asks again", async () => {
-    let signedOut = true;
-    const { sdk, seen } = await signedIn(async () => {
-      if (signedOut) throw new Error("signed out");
-      return "member-token";
+  // A request defined on the backend is asked for by the package entry
+  // while the consent module loads (index.js), and read by the module once
+  // it is there: the call must be the module's own, made once, with the
+  // sign-in.
+  describe("a request defined on the backend, with a sign-in token", () => {
+    /** The SDK over the test kit, recording each call and each token asked for. */
+    async function signedIn(userToken) {
+      const fake = createFakeBackend({ requests: { "phr-90d": SAMPLE_REQUEST } });
+      const seen = { calls: [], tokens: 0, errors: [] };
+      const sdk = await MynaConsent.create({
+        // A trailing slash, as the module drops it.
+        backend: "/myna/",
+        userToken: () => {
+          seen.tokens += 1;
+          return userToken();
+        },
+        fetch: (request) => {
+          const url = new URL(request.url);
+          seen.calls.push([request.method, url.pathname + url.search, request.headers.get("Authorization"), request.headers.get("Accept")]);
+          return fake.fetch(request);
+        },
+        navigate: fake.navigate,
+      });
+      sdk.on("error", (detail) => seen.errors.push(detail.code));
+      return { sdk, seen, fake };
+    }
+
+    test("is asked for once, with the token, and shown", async () => {
+      const { sdk, seen } = await signedIn(async () => "member-token");
+      sdk.mountConsent(host, { request: "phr-90d" });
+      await shown("テスト運営株式会社");
+      expect(seen.calls).toEqual([["GET", "/myna/requests/phr-90d?locale=ja", "Bearer member-token", "application/json"]]);
+      expect(seen.tokens).toBe(1);
+      expect(seen.errors).toEqual([]);
+      sdk.destroy();
     });
-    sdk.mountConsent(host, { request: "phr-90d" });
-    const retry = await until(
-      () => [...(screenOf(host)?.querySelectorAll("button") ?? [])].find((b) => b.textContent.trim() === "もう一度試す"),
-      "the retry on the unavailable screen",
-    );
-    expect(seen.errors).toEqual(["sign_in_unavailable"]);
-    expect(seen.tokens).toBe(1);
-    expect(seen.calls).toEqual([]);
 
-    signedOut = false;
-    retry.click();
-    await until(() => screenOf(host)?.textContent.includes("テスト運営株式会社"), "the consent screen after the retry");
-    expect(seen.tokens).toBe(2);
-    expect(seen.calls).toEqual([["GET", "/myna/requests/phr-90d?locale=ja", "Bearer member-token", "application/json"]]);
-    sdk.destroy();
-  });
-});
-
-// An answer outside the contract names the call it answered, as the
-// contract writes it: the developer knows which answer to fix, and no id
-// or request token reaches their logs.
-describe("an answer outside the backend contract", () => {
-  const until = waiter(100);
-  let host;
-  beforeEach(() => {
-    host = document.createElement("section");
-    document.body.append(host);
-  });
-  afterEach(() => {
-    document.body.replaceChildren();
-    sessionStorage.clear();
-  });
-
-  async function sdkAnswering(answer) {
-    const fake = createFakeBackend({ requests: { "phr-90d": SAMPLE_REQUEST } });
-    const errors = [];
-    const sdk = await MynaConsent.create({
-      backend: "/myna",
-      fetch: (request) => answer(request) ?? fake.fetch(request),
-      navigate: fake.navigate,
+    test("a token given as a thenable, not a Promise, serves the request and 同意 alike", async () => {
+      // A library's own promise type, or a Promise from another frame.
+      const { sdk, seen, fake } = await signedIn(() => ({ then: (resolve) => resolve("member-token") }));
+      sdk.mountConsent(host, { request: "phr-90d" });
+      (await shownButton("同意してマイナポータルへ進む")).click();
+      await until(() => fake.authorizationUrl, "the redirect to Mynaportal");
+      expect(seen.errors).toEqual([]);
+      expect(seen.calls.map(([method, path, authorization]) => [method, path.split("?")[0], authorization])).toEqual([
+        ["GET", "/myna/requests/phr-90d", "Bearer member-token"],
+        ["POST", "/myna/authorizations", "Bearer member-token"],
+      ]);
+      sdk.destroy();
     });
-    sdk.on("error", (detail) => errors.push(detail));
-    return { sdk, errors };
-  }
 
-  test("a request that is not JSON names GET /requests/{id}, not the token", async () => {
-    const { sdk, errors } = await sdkAnswering((request) =>
-      request.url.includes("/requests/") ? new Response("<!doctype html>", { headers: { "Content-Type": "text/html" } }) : null);
-    sdk.mountConsent(host, { request: "rqt_secret-token" });
-    await until(() => errors.length > 0, "the error event");
-    expect(errors[0].code).toBe("backend_unexpected");
-    expect(errors[0].message).toBe("unexpected answer from the operator backend to GET /requests/{id} (HTTP 200)");
-    sdk.destroy();
+    test("without a token, nothing is asked for, the failure is said once, and the retry asks again", async () => {
+      let signedOut = true;
+      const { sdk, seen } = await signedIn(async () => {
+        if (signedOut) throw new Error("signed out");
+        return "member-token";
+      });
+      sdk.mountConsent(host, { request: "phr-90d" });
+      const retry = await shownButton("もう一度試す");
+      expect(seen.errors).toEqual(["sign_in_unavailable"]);
+      expect(seen.tokens).toBe(1);
+      expect(seen.calls).toEqual([]);
+
+      signedOut = false;
+      retry.click();
+      await shown("テスト運営株式会社");
+      expect(seen.tokens).toBe(2);
+      expect(seen.calls).toEqual([["GET", "/myna/requests/phr-90d?locale=ja", "Bearer member-token", "application/json"]]);
+      sdk.destroy();
+    });
   });
 
-  test("an authorization answer without state and issuer names POST /authorizations", async () => {
-    const { sdk, errors } = await sdkAnswering((request) =>
-      request.method === "POST" && new URL(request.url).pathname === "/myna/authorizations"
-        ? Response.json({ authorizationUrl: "https://mynaportal.example/authorize" }, { status: 201 })
-        : null);
-    sdk.mountConsent(host, { request: "phr-90d" });
-    const agree = await until(
-      () => [...(screenOf(host)?.querySelectorAll("button") ?? [])].find((b) => !b.closest("[hidden]") && b.textContent.trim() === "同意してマイナポータルへ進む"),
-      "the agree button",
-    );
-    agree.click();
-    await until(() => errors.length > 0, "the error event");
-    expect(errors.map((e) => e.code)).toEqual(["backend_unexpected"]);
-    expect(errors[0].message).toBe("unexpected answer from the operator backend to POST /authorizations (HTTP 201)");
-    sdk.destroy();
+  // An answer outside the contract names the call it answered, as the
+  // contract writes it: the developer knows which answer to fix, and no id
+  // or request token reaches their logs.
+  describe("an answer outside the backend contract", () => {
+    async function sdkAnswering(answer) {
+      const fake = createFakeBackend({ requests: { "phr-90d": SAMPLE_REQUEST } });
+      const errors = [];
+      const sdk = await MynaConsent.create({
+        backend: "/myna",
+        fetch: (request) => answer(request) ?? fake.fetch(request),
+        navigate: fake.navigate,
+      });
+      sdk.on("error", (detail) => errors.push(detail));
+      return { sdk, errors };
+    }
+
+    test("a request that is not JSON names GET /requests/{id}, not the token", async () => {
+      const { sdk, errors } = await sdkAnswering((request) =>
+        request.url.includes("/requests/") ? new Response("<!doctype html>", { headers: { "Content-Type": "text/html" } }) : null);
+      sdk.mountConsent(host, { request: "rqt_secret-token" });
+      await until(() => errors.length > 0, "the error event");
+      expect(errors[0].code).toBe("backend_unexpected");
+      expect(errors[0].message).toBe("unexpected answer from the operator backend to GET /requests/{id} (HTTP 200)");
+      sdk.destroy();
+    });
+
+    test("an authorization answer without state and issuer names POST /authorizations", async () => {
+      const { sdk, errors } = await sdkAnswering((request) =>
+        request.method === "POST" && new URL(request.url).pathname === "/myna/authorizations"
+          ? Response.json({ authorizationUrl: "https://mynaportal.example/authorize" }, { status: 201 })
+          : null);
+      sdk.mountConsent(host, { request: "phr-90d" });
+      (await shownButton("同意してマイナポータルへ進む")).click();
+      await until(() => errors.length > 0, "the error event");
+      expect(errors.map((e) => e.code)).toEqual(["backend_unexpected"]);
+      expect(errors[0].message).toBe("unexpected answer from the operator backend to POST /authorizations (HTTP 201)");
+      sdk.destroy();
+    });
   });
 });
