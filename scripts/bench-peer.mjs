@@ -21,6 +21,7 @@ import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { PHONE, throttle } from "./phone.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PEER = process.env.BENCH_PEER_DIR ?? join(ROOT, "target", "bench-peer", "node_modules");
@@ -109,7 +110,6 @@ function watchReady(selectors) {
   };
   requestAnimationFrame(frame);
 }
-const PHONE = { cpu: 4, latency: 150, down: 1.6e6 / 8, up: 0.75e6 / 8 };
 const CONDITIONS = {
   "unthrottled, gzip": { encoding: "gzip", throttle: null },
   "CPU 4x, 150 ms RTT, 1.6 Mbps, gzip": { encoding: "gzip", throttle: PHONE },
@@ -128,15 +128,7 @@ async function once(page, condition) {
   // per-frame work; the host alone looks for nothing it will find.
   await context.addInitScript(watchReady, page.ready ?? ["#bench-nothing"]);
   const tab = await context.newPage();
-  const throttle = condition.throttle;
-  if (throttle) {
-    const cdp = await context.newCDPSession(tab);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", {
-      offline: false, latency: throttle.latency, downloadThroughput: throttle.down, uploadThroughput: throttle.up,
-    });
-    await cdp.send("Emulation.setCPUThrottlingRate", { rate: throttle.cpu });
-  }
+  if (condition.throttle) await throttle(context, tab, condition.throttle);
   await tab.goto(origins[condition.encoding] + page.path);
   if (page.ready) await tab.locator(page.ready.join(" ")).first().waitFor({ state: "visible", timeout: 60_000 });
   await tab.locator("#host h1").waitFor();
