@@ -110,6 +110,19 @@ describe("the consent screen over the test kit", () => {
       sdk.destroy();
     });
 
+    test("a token that is no header value is no sign-in, early and on the retry, and nothing is asked for", async () => {
+      const { sdk, seen } = await signedIn(async () => "member\ntoken");
+      sdk.mountConsent(host, { request: "phr-90d" });
+      const retry = await shownButton("もう一度試す");
+      expect(seen.errors).toEqual(["sign_in_unavailable"]);
+      retry.click();
+      await until(() => seen.errors.length === 2, "the retry's error");
+      expect(seen.errors).toEqual(["sign_in_unavailable", "sign_in_unavailable"]);
+      expect(seen.tokens).toBe(2);
+      expect(seen.calls).toEqual([]);
+      sdk.destroy();
+    });
+
     test("without a token, nothing is asked for, the failure is said once, and the retry asks again", async () => {
       let signedOut = true;
       const { sdk, seen } = await signedIn(async () => {
