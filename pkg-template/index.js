@@ -166,6 +166,16 @@ function wasmForbidden() {
   }
 }
 
+/**
+ * A module's `load_failed` is a split module (the agreement's) that did not
+ * load: its message gets the loader's reason, a URL and HTTP status or a
+ * file of another build, which was otherwise only in the console.
+ */
+function explained(glue, detail) {
+  const reason = detail?.code === "load_failed" && glue.splitFailure?.();
+  return reason ? { ...detail, message: `${detail.message} (${reason})` } : detail;
+}
+
 function loadError(part, cause) {
   if (cause instanceof MynaConsentError) return cause;
   const text = String(cause?.message ?? cause);
@@ -560,7 +570,7 @@ export class MynaConsent {
     if (!core) {
       core = bindings(part, this.locale).then(async (glue) => {
         const inner = await glue.MynaConsent.create(this.#options);
-        for (const name of EVENTS) inner.on(name, (detail) => this.#emit(name, detail));
+        for (const name of EVENTS) inner.on(name, (detail) => this.#emit(name, explained(glue, detail)));
         if (!this.#destroyed) this.#ready.set(part, inner);
         return inner;
       });

@@ -54,8 +54,21 @@ loader = loader
   .replace(FETCH, (text, file) => `splitModule(new URL("./${file}", import.meta.url), "${sha256(file)}")`)
   .replace(STREAMED, (text, bytes, imports) => `WebAssembly.instantiate(await ${bytes}, ${imports})`);
 if (/^export\b/m.test(loader)) throw new Error(`${loaderPath}: exports more than its loaders, which would become exports of ${gluePath}`);
+// A failed load is logged, and the callback tells the module only that it
+// failed: the error is kept for the entry (index.js), which names it in
+// the widget's `error` event, where a page's error monitoring sees it.
+const LOGGED = /^( +)console\.error\(e\);$/m;
+if (!LOGGED.test(loader)) throw new Error(`${loaderPath}: no console.error(e) where wasm-split-cli logs a failed load`);
+loader = loader.replace(LOGGED, "$1console.error(e);\n$1lastFailure = e;");
 
 const HELPER = `
+let lastFailure;
+
+/** Why the last load of a split module failed: a URL and HTTP status, or a file of another build. */
+export function splitFailure() {
+    return lastFailure === undefined ? undefined : String(lastFailure?.message ?? lastFailure);
+}
+
 /**
  * A split module's bytes: read from disk in Node, fetched elsewhere, and
  * only if they are the split module of this build (\`sha256\`, in hex).

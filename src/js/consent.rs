@@ -313,7 +313,9 @@ async fn preload_agreement() -> Result<(), std::convert::Infallible> {
 }
 
 /// The developers' message when the agreement's module cannot be loaded.
-const AGREEMENT_UNLOADED: &str = "The SDK's agreement module (split_agree.wasm, or the name your bundler gave it) could not be loaded: the browser console says why (a failed fetch, or a file from another build of the SDK). The agree button tries again.";
+/// The entry (`index.js`) adds the loader's reason in brackets: a URL and
+/// HTTP status, a failed fetch, or a file of another build.
+const AGREEMENT_UNLOADED: &str = "The SDK's agreement module (split_agree.wasm, or the name your bundler gave it) could not be loaded; the agree button tries again.";
 
 /// The developers' message when the page has no SubtleCrypto.
 const DIGEST_UNAVAILABLE: &str = "SubtleCrypto is unavailable: the page is not a secure context.";

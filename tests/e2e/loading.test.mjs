@@ -109,7 +109,8 @@ describe("the agreement's own module", () => {
   test("is fetched once the screen has its request; when it cannot be, 同意 fails visibly and works on retry", async () => {
     const page = await newPage(env);
     const fetched = watchPackage(page);
-    const errors = sdkErrors(page);
+    const messages = [];
+    const errors = sdkErrors(page, messages);
     const network = await cutOff(page, /\/pkg\/split_agree\.wasm$/);
     await page.goto(`${env.site}/platform/`);
     await page.getByRole("button", { name: AGREE }).waitFor();
@@ -117,8 +118,10 @@ describe("the agreement's own module", () => {
     await firstOf(page, errors);
     assert.equal(network.refused, 1, `the screen preloads the agreement's module: ${fetched.join(", ")}`);
     assert.ok(fetched.indexOf("split_agree.wasm") > fetched.indexOf("consent_bg.wasm"), fetched.join(", "));
-    // Said at once, before any citizen agrees: a file missing from a deployment shows early.
+    // Said at once, before any citizen agrees: a file missing from a deployment shows early,
+    // with the browser's reason, where a page's error monitoring sees it.
     assert.deepEqual(errors, ["load_failed"]);
+    assert.match(messages[0], /^The SDK's agreement module \(split_agree\.wasm.*\(Failed to fetch\)$/);
 
     // 同意 without it: the start fails and says so, and nothing leaves the page.
     await page.getByRole("button", { name: AGREE }).click();
@@ -144,7 +147,8 @@ describe("the agreement's own module", () => {
 describe("the agreement's module of another build", () => {
   test("is refused before it runs, even past the HTTP cache, and 同意 fails visibly", async () => {
     const page = await newPage(env);
-    const errors = sdkErrors(page);
+    const messages = [];
+    const errors = sdkErrors(page, messages);
     // A valid module with other bytes: the real one with a custom section more.
     let served = 0;
     await page.route(/\/pkg\/split_agree\.wasm$/, async (route) => {
@@ -160,6 +164,7 @@ describe("the agreement's module of another build", () => {
     // Fetched once more (past the HTTP cache, which routing hides) before it was refused.
     assert.equal(served, 2);
     assert.ok(page.problems.some((p) => p.includes("split_agree.wasm is not the split module of this build of the SDK")), page.problems.join("\n"));
+    assert.match(messages[0], /\(\/pkg\/split_agree\.wasm is not the split module of this build of the SDK \(SHA-256 [0-9a-f]{64}, not [0-9a-f]{64}\): serve all of the package's files from one build\.\)$/);
 
     await page.getByRole("button", { name: AGREE }).click();
     await page.getByText("マイナポータルへ進めませんでした。時間をおいて、もう一度お試しください。").waitFor();
@@ -167,6 +172,21 @@ describe("the agreement's module of another build", () => {
     assert.deepEqual(errors, ["load_failed", "load_failed"]);
     const uncaught = page.problems.filter((p) => p.startsWith("page error"));
     assert.deepEqual(uncaught, []);
+    await page.context().close();
+  });
+});
+
+describe("the agreement's module missing from a deployment", () => {
+  test("is said with its URL and HTTP status", async () => {
+    const page = await newPage(env);
+    const messages = [];
+    const errors = sdkErrors(page, messages);
+    await page.route(/\/pkg\/split_agree\.wasm$/, (route) => route.fulfill({ status: 404, body: "Not Found" }));
+    await page.goto(`${env.site}/platform/`);
+    await page.getByRole("button", { name: AGREE }).waitFor();
+    await firstOf(page, errors);
+    assert.deepEqual(errors, ["load_failed"]);
+    assert.match(messages[0], /could not be loaded; the agree button tries again\. \(\/pkg\/split_agree\.wasm: HTTP 404\)$/);
     await page.context().close();
   });
 });

@@ -108,20 +108,25 @@ test("merges the loader into the glue: the split module's URL for bundlers, its 
 test("in Node, the merged glue instantiates the split module from its file and calls back with success", () =>
   merged(async ({ dir, result }) => {
     assert.equal(result.status, 0, result.stderr);
-    const { seen, memory, logged } = await loadAgreement(await importGlue(dir), 7);
+    const glue = await importGlue(dir);
+    const { seen, memory, logged } = await loadAgreement(glue, 7);
     assert.equal(seen, 71, "the callback ran with its data and success");
     assert.equal(memory[16], 42, "the split module wrote into the shared memory");
     assert.deepEqual(logged, []);
+    assert.equal(glue.splitFailure(), undefined);
   }));
 
 test("a split module from another build is refused before it touches memory", () =>
   merged(async ({ dir, result }) => {
     assert.equal(result.status, 0, result.stderr);
     wasm(dir, "split_agree.wasm", splitWat(43));
-    const { seen, memory, logged } = await loadAgreement(await importGlue(dir), 4);
+    const glue = await importGlue(dir);
+    const { seen, memory, logged } = await loadAgreement(glue, 4);
     assert.equal(seen, 40, "the callback ran with its data and failure");
     assert.equal(memory[16], 0, "nothing was written");
     assert.match(logged.join("\n"), /split_agree\.wasm is not the split module of this build of the SDK/);
+    // Kept for the entry, which names it in the widget's error event.
+    assert.match(glue.splitFailure(), /^\/.*\/split_agree\.wasm is not the split module of this build of the SDK \(SHA-256 [0-9a-f]{64}, not [0-9a-f]{64}\)/);
   }));
 
 test("a split module that cannot be read calls back with failure, and a later call tries again", () =>
@@ -131,6 +136,7 @@ test("a split module that cannot be read calls back with failure, and a later ca
     unlinkSync(join(dir, "split_agree.wasm"));
     const glue = await importGlue(dir);
     assert.equal((await loadAgreement(glue, 3)).seen, 30, "the callback ran with its data and failure");
+    assert.match(glue.splitFailure(), /ENOENT.*split_agree\.wasm/);
     // The file arrives: the failure was not cached.
     writeFileSync(join(dir, "split_agree.wasm"), bytes);
     const { seen, memory } = await loadAgreement(glue, 5);
@@ -143,6 +149,7 @@ test("refuses a loader or a glue it does not know how to merge, and writes nothi
     [{ loader: LOADER.replace(/^export const __wasm_split_load_agree[\s\S]*$/m, "") }, /0 fetches and 0 streamed instantiations for 0 split modules/],
     [{ loader: LOADER.replace("instantiateStreaming", "instantiateStreamingly") }, /1 fetches and 0 streamed instantiations for 1 split modules/],
     [{ loader: LOADER.replace('import { initSync } from "./consent.js";', "const { initSync } = globalThis;") }, /no import of initSync from \.\/consent\.js/],
+    [{ loader: LOADER.replace("console.error(e);", "console.warn(e);") }, /no console\.error\(e\) where wasm-split-cli logs a failed load/],
     [{ glue: GLUE.replace('import * as import1 from "./__wasm_split.js"\n', "") }, /consent\.js: no import of \.\/__wasm_split\.js/],
     [{ loader: LOADER.replace("(WebAssembly.instantiateStreaming(src, imports))", "(() => WebAssembly.instantiateStreaming(src, imports))") }, /not a module after the merge/],
   ];
