@@ -13,7 +13,10 @@ export interface MynaConsentElementEventMap {
   "myna-error": CustomEvent<MynaConsentEvents["error"]>;
 }
 
-/** `<myna-consent-request backend="/myna" request="phr-90d" locale="ja">` */
+/**
+ * `<myna-consent-request backend="/myna" request="phr-90d" locale="ja">`;
+ * `prefetch="false"` is MynaConsent.create()'s `prefetch: false`.
+ */
 export declare class MynaConsentRequestElement extends HTMLElement {
   /** The request's id on the backend, or a request token from the operator's server. */
   request: string | null;

@@ -6,6 +6,7 @@
 //     property or a JSON child <script type="application/json">, shown as
 //     a preview that sends nothing;
 //   <myna-consent-review backend="/myna" locale="ja">.
+// prefetch="false" on either: MynaConsent.create()'s `prefetch: false`.
 // SDK events are re-dispatched on the element as `myna-granted`,
 // `myna-denied`, `myna-revoked`, `myna-renew` and `myna-error`
 // (CustomEvent, bubbling, with the event's detail).
@@ -44,6 +45,8 @@ class MynaElement extends HTMLElement {
     const options = { backend: this.getAttribute("backend") ?? "/myna" };
     const locale = this.getAttribute("locale");
     if (locale) options.locale = locale;
+    // prefetch="false": the consent screen downloads nothing for the return page.
+    if (this.getAttribute("prefetch") === "false") options.prefetch = false;
     let sdk;
     try {
       sdk = await MynaConsent.create(options);

@@ -9,7 +9,7 @@
 // screens report a `wasm_blocked` error and the rest of the page runs on.
 
 const EVENTS = ["granted", "denied", "revoked", "renew", "error"];
-const OPTIONS = ["backend", "locale", "navigate", "userToken", "fetch"];
+const OPTIONS = ["backend", "locale", "navigate", "userToken", "fetch", "prefetch"];
 const LOCALES = ["ja", "en"];
 const PARTS = ["consent", "account"];
 
@@ -106,18 +106,12 @@ async function instantiate(part) {
   if (typeof WebAssembly === "undefined") {
     throw new MynaConsentError("wasm_unavailable", "This browser does not run WebAssembly (it is switched off or missing).");
   }
-  // Literal specifiers and `new URL(..., import.meta.url)`: what bundlers
-  // (Vite, webpack, esbuild) recognise to emit the files beside the app.
+  // Literal specifiers: what bundlers (Vite, webpack, esbuild) recognise.
   let glue;
   let source;
   try {
-    if (part === "consent") {
-      glue = await import("./consent.js");
-      source = new URL("./consent_bg.wasm", import.meta.url);
-    } else {
-      glue = await import("./account.js");
-      source = new URL("./account_bg.wasm", import.meta.url);
-    }
+    glue = await (part === "consent" ? import("./consent.js") : importAccount());
+    source = wasmUrl(part);
   } catch (cause) {
     // A failed script import stays failed in some browsers' module maps:
     // only a reload of the page tries again.
@@ -131,6 +125,37 @@ async function instantiate(part) {
     throw loadError(part, cause);
   }
   return glue;
+}
+
+/** The account module's glue: one specifier, for bundlers to make one chunk of it. */
+function importAccount() {
+  return import("./account.js");
+}
+
+/** A module's URL, as `new URL(..., import.meta.url)`, which bundlers recognise to emit the file beside the app. */
+function wasmUrl(part) {
+  return part === "consent" ? new URL("./consent_bg.wasm", import.meta.url) : new URL("./account_bg.wasm", import.meta.url);
+}
+
+let prefetched = false;
+
+/**
+ * Puts the account module, which the return page loads, into the HTTP
+ * cache while the citizen reads the consent screen: on a slow phone the
+ * return page after Mynaportal then shows about a second sooner (the
+ * module is most of what it downloads). Run once the agreement's module
+ * has arrived, so only for a screen a citizen can agree to, and after
+ * what the screen itself needs. Once per page; not when the browser asks
+ * to save data. A failure is silent: the return page fetches the module.
+ */
+function prefetchAccount() {
+  if (prefetched || globalThis.navigator?.connection?.saveData === true) return;
+  prefetched = true;
+  const quietly = () => {};
+  importAccount().catch(quietly);
+  fetch(wasmUrl("account"), { priority: "low" })
+    .then((response) => response.arrayBuffer())
+    .catch(quietly);
 }
 
 /**
@@ -197,7 +222,7 @@ function checkOptions(options) {
   if (options === null || typeof options !== "object") {
     throw new MynaConsentError("invalid_options", "MynaConsent.create() needs an options object.", "options");
   }
-  const { backend, locale, navigate, userToken, fetch } = options;
+  const { backend, locale, navigate, userToken, fetch, prefetch } = options;
   // A path on this origin: "//host" and "/\\host" would leave it (browsers
   // read a backslash as a slash), taking the sign-in token along.
   // Nor may it hold a tab, a line break or another control character,
@@ -222,12 +247,22 @@ function checkOptions(options) {
   if (fetch !== undefined && fetch !== null && typeof fetch !== "function") {
     throw new MynaConsentError("invalid_options", "options.fetch must be a function with the signature of the browser's fetch.", "fetch");
   }
+  if (prefetch !== undefined && prefetch !== null && typeof prefetch !== "boolean") {
+    throw new MynaConsentError("invalid_options", "options.prefetch must be true or false.", "prefetch");
+  }
   for (const key of Object.keys(options)) {
     if (!OPTIONS.includes(key)) {
       console.warn(`myna-consent: unknown option "${key}" is ignored; the options are ${OPTIONS.join(", ")}.`);
     }
   }
-  return { backend, locale: locale ?? "ja", navigate: navigate ?? undefined, userToken: userToken ?? undefined, fetch: fetch ?? undefined };
+  return {
+    backend,
+    locale: locale ?? "ja",
+    navigate: navigate ?? undefined,
+    userToken: userToken ?? undefined,
+    fetch: fetch ?? undefined,
+    prefetch: prefetch ?? true,
+  };
 }
 
 /**
@@ -379,9 +414,13 @@ export class MynaConsent {
   #ready = new Map();
   #handles = new Set();
   #destroyed = false;
+  /** Whether the consent screen puts the account module into the HTTP cache (prefetchAccount). */
+  #prefetch;
 
   constructor(options) {
-    this.#options = checkOptions(options);
+    const { prefetch, ...rest } = checkOptions(options);
+    this.#options = rest;
+    this.#prefetch = prefetch;
   }
 
   /** Creates the SDK. Rejects with a MynaConsentError for bad options. Loads nothing yet. */
@@ -570,6 +609,7 @@ export class MynaConsent {
     if (!core) {
       core = bindings(part, this.locale).then(async (glue) => {
         const inner = await glue.MynaConsent.create(this.#options);
+        if (part === "consent" && this.#prefetch) glue.afterSplitModule?.(prefetchAccount);
         for (const name of EVENTS) inner.on(name, (detail) => this.#emit(name, explained(glue, detail)));
         if (!this.#destroyed) this.#ready.set(part, inner);
         return inner;

@@ -8,10 +8,15 @@
 // serves the files uncompressed, so the phone's times are longer than with a CDN's gzip;
 // compare them across commits, not with bench-peer.mjs's.
 //
+// Then the return page after Mynaportal, on the phone: from its navigation
+// to its heading, after a citizen who agreed at once, and after one who
+// read the consent screen for 5 s, while which the screen put the
+// account module into the HTTP cache (prefetchAccount in index.js).
+//
 // BENCH_SITE_ROOTS=a,b alternates the loads between sandboxes serving
 // different site roots (each with pkg/ and www/), to compare two builds of
 // the package in one run.
-import { start, newPage } from "../tests/e2e/harness.mjs";
+import { atAuthority, start, newPage } from "../tests/e2e/harness.mjs";
 import { PHONE, throttle } from "./phone.mjs";
 
 const LOADS = Number(process.env.BENCH_LOADS ?? 7);
@@ -30,6 +35,37 @@ async function once(env, phone) {
   return time;
 }
 
+/** The return page's time after a consent screen read for `reading` ms, on `phone`. */
+async function returnPage(env, phone, reading) {
+  const page = await newPage(env);
+  await page.request.post(`${env.site}/phr/signin`, { form: { member: "member-1001" }, maxRedirects: 0 });
+  await throttle(page.context(), page, phone);
+  await page.goto(`${env.site}/phr/`);
+  const agree = page.getByRole("button", { name: "同意してマイナポータルへ進む" });
+  await agree.waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(reading);
+  await agree.click();
+  await atAuthority(page);
+  await page.waitForURL(/\/phr\/callback\.html/, { waitUntil: "commit", timeout: 60_000 });
+  const time = await page.evaluate(async () => {
+    // From the return page's navigation, by the page's own clock.
+    for (;;) {
+      // The screen is in its host's shadow root.
+      const roots = [document, ...[...document.querySelectorAll("*")].flatMap((e) => (e.shadowRoot ? [e.shadowRoot] : []))];
+      const heading = roots.flatMap((root) => [...root.querySelectorAll("h1, h2, h3")]).find((h) => h.textContent.includes("同意の手続が完了しました"));
+      if (heading) return Math.round(performance.now());
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+    }
+  });
+  await page.context().close();
+  return time;
+}
+
+function median(list) {
+  list.sort((a, b) => a - b);
+  return `median ${list[Math.floor(list.length / 2)]} ms (min ${list[0]}, max ${list.at(-1)}) over ${list.length} loads`;
+}
+
 const envs = [];
 try {
   for (const siteRoot of ROOTS) envs.push(await start(siteRoot ? { siteRoot } : {}));
@@ -41,9 +77,18 @@ try {
       for (const [at, env] of envs.entries()) times[at].push(await once(env, phone));
     }
     for (const [at, list] of times.entries()) {
-      list.sort((a, b) => a - b);
       const which = ROOTS[at] ? ` (${ROOTS[at]})` : "";
-      console.log(`consent screen ready, ${label}${which}: median ${list[Math.floor(list.length / 2)]} ms (min ${list[0]}, max ${list.at(-1)}) over ${list.length} loads`);
+      console.log(`consent screen ready, ${label}${which}: ${median(list)}`);
+    }
+  }
+  for (const reading of [0, 5000]) {
+    const times = envs.map(() => []);
+    for (let i = 0; i < LOADS; i++) {
+      for (const [at, env] of envs.entries()) times[at].push(await returnPage(env, PHONE, reading));
+    }
+    for (const [at, list] of times.entries()) {
+      const which = ROOTS[at] ? ` (${ROOTS[at]})` : "";
+      console.log(`return page ready after the consent screen read for ${reading / 1000} s, ${Object.keys(CONDITIONS)[1]}${which}: ${median(list)}`);
     }
   }
 } finally {

@@ -63,6 +63,16 @@ loader = loader.replace(LOGGED, "$1console.error(e);\n$1lastFailure = e;");
 
 const HELPER = `
 let lastFailure;
+let arrived;
+
+/**
+ * Has \`then\` run once a split module's bytes have arrived in a browser:
+ * the agreement's, which the consent screen fetches once it shows a request
+ * that a citizen can agree to.
+ */
+export function afterSplitModule(then) {
+    arrived = then;
+}
 
 /** Why the last load of a split module failed: a URL and HTTP status, or a file of another build. */
 export function splitFailure() {
@@ -94,7 +104,9 @@ async function splitModule(url, sha256) {
         bytes = await fetched(url, "reload");
         digest = await hex(bytes);
     }
-    return ofThisBuild(url, bytes, digest, sha256);
+    ofThisBuild(url, bytes, digest, sha256);
+    arrived?.();
+    return bytes;
 }
 
 async function fetched(url, cache) {

@@ -14,13 +14,13 @@ const Context = createContext(null);
 /**
  * Provides one SDK to the screens below it. Either pass `sdk` (one you
  * created with MynaConsent.create(), which stays yours to destroy), or the
- * options (`backend`, `locale`, `userToken`, `navigate`, `fetch`): then the
- * provider creates the SDK, re-creates it when `backend` or `locale`
- * change, and destroys it when it unmounts. `onGranted`, `onDenied`,
+ * options (`backend`, `locale`, `userToken`, `navigate`, `fetch`,
+ * `prefetch`): then the provider creates the SDK, re-creates it when
+ * `backend`, `locale` or `prefetch` change, and destroys it when it unmounts. `onGranted`, `onDenied`,
  * `onRevoked`, `onRenew` and `onError` receive the SDK's events.
  */
 export function MynaConsentProvider(props) {
-  const { sdk: given, backend, locale, children } = props;
+  const { sdk: given, backend, locale, prefetch, children } = props;
   const [created, setCreated] = useState(null);
   const latest = useRef(props);
   latest.current = props;
@@ -32,7 +32,7 @@ export function MynaConsentProvider(props) {
     // The functions are read when called, so a new function each render
     // needs no new SDK.
     const call = (name) => (latest.current[name] ? (...args) => latest.current[name](...args) : undefined);
-    MynaConsent.create({ backend, locale, userToken: call("userToken"), navigate: call("navigate"), fetch: call("fetch") }).then(
+    MynaConsent.create({ backend, locale, prefetch, userToken: call("userToken"), navigate: call("navigate"), fetch: call("fetch") }).then(
       (made) => {
         if (!live) {
           made.destroy();
@@ -50,7 +50,7 @@ export function MynaConsentProvider(props) {
       sdk?.destroy();
       setCreated(null);
     };
-  }, [given, backend, locale]);
+  }, [given, backend, locale, prefetch]);
 
   const sdk = given ?? created;
   useEffect(() => {

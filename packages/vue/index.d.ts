@@ -44,7 +44,7 @@ export declare const MynaAuthorizationReturn: DefineComponent<
   { complete: (consent: Consent) => true; fail: (error: MynaConsentError) => true }
 >;
 
-type ElementProps = { backend?: string; locale?: "ja" | "en" };
+type ElementProps = { backend?: string; locale?: "ja" | "en"; prefetch?: "true" | "false" };
 
 declare module "vue" {
   interface GlobalComponents {

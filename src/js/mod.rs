@@ -119,6 +119,14 @@ export interface MynaConsentOptions {
    * `myna-consent/testing`.
    */
   fetch?: (request: Request) => Promise<Response>;
+  /**
+   * Whether a consent screen that shows a request a citizen can agree to
+   * then downloads the account module in the background, so that the
+   * return page after Mynaportal finds it in the HTTP cache. True by
+   * default; never when the browser asks to save data. Set false when the
+   * return page is on another origin, or to download nothing unasked.
+   */
+  prefetch?: boolean;
 }
 
 /** A consent as the operator backend reports it. */

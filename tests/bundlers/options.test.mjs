@@ -34,6 +34,10 @@ test("each bad option names its field", async () => {
   }
   assert.deepEqual(await refusal({ backend: "/myna", userToken: "jwt" }), { code: "invalid_options", field: "userToken" });
   assert.deepEqual(await refusal({ backend: "/myna", navigate: "/next" }), { code: "invalid_options", field: "navigate" });
+  for (const prefetch of ["false", 0]) {
+    assert.deepEqual(await refusal({ backend: "/myna", prefetch }), { code: "invalid_options", field: "prefetch" }, String(prefetch));
+  }
+  await MynaConsent.create({ backend: "/myna", prefetch: false });
 });
 
 test("an unknown option is reported to the developer", async () => {

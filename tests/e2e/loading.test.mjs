@@ -4,7 +4,7 @@
 // never an uncaught error that takes the host page down.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { axe, newPage, start } from "./harness.mjs";
+import { atAuthority, axe, newPage, start } from "./harness.mjs";
 
 let env;
 before(async () => { env = await start(); });
@@ -62,13 +62,17 @@ async function firstOf(page, list) {
 }
 
 describe("a page loads only what it shows", () => {
-  test("the consent page fetches the consent module, the review page the account module", async () => {
+  test("the consent page shows with the consent module, the review page with the account module", async () => {
     const page = await newPage(env);
     const fetched = watchPackage(page);
     await page.goto(`${env.site}/platform/`);
     await page.getByRole("button", { name: AGREE }).waitFor();
     assert.ok(fetched.includes("consent_bg.wasm"), fetched.join(", "));
-    assert.ok(!fetched.some((name) => name.startsWith("account")), `the consent page fetched ${fetched.join(", ")}`);
+    // Before the screen, nothing of the account module; after it, and
+    // after the agreement's module, it comes for the return page (below).
+    const shown = [...fetched];
+    const account = shown.indexOf("account_bg.wasm");
+    assert.ok(account === -1 || account > shown.indexOf("split_agree.wasm") && shown.includes("split_agree.wasm"), `the consent page fetched ${shown.join(", ")}`);
 
     fetched.length = 0;
     await page.goto(`${env.site}/platform/review.html`);
@@ -77,6 +81,61 @@ describe("a page loads only what it shows", () => {
     assert.ok(!fetched.some((name) => name.startsWith("consent")), `the review page fetched ${fetched.join(", ")}`);
     assert.deepEqual(page.problems, []);
     await page.context().close();
+  });
+});
+
+describe("the return page's module", () => {
+  /** Whether the page's resource timing shows `name` as downloaded (not from the HTTP cache, nor a 304). */
+  const downloaded = (page, name) =>
+    page.evaluate((name) => performance.getEntriesByType("resource").filter((e) => e.name.endsWith(`/${name}`)).map((e) => e.transferSize), name);
+
+  test("is put into the HTTP cache while the citizen reads the consent screen, and the return page uses it", async () => {
+    const page = await newPage(env);
+    // The citizen reads until it has arrived (or 10 s): the assertions below say whether it did.
+    const arrived = page.waitForResponse(/\/pkg\/account_bg\.wasm$/, { timeout: 10_000 }).then((r) => r.finished(), () => {});
+    await page.goto(`${env.site}/platform/`);
+    await page.getByRole("button", { name: AGREE }).waitFor();
+    await arrived;
+    await page.getByRole("button", { name: AGREE }).click();
+    await atAuthority(page);
+    await page.waitForURL(/\/platform\/callback\.html/);
+    await page.getByRole("heading", { name: "同意の手続が完了しました" }).waitFor();
+    // 0 from the cache, a few hundred bytes of headers for a 304: not the module's 350 KB.
+    const sizes = await downloaded(page, "account_bg.wasm");
+    assert.equal(sizes.length, 1);
+    assert.ok(sizes[0] < 2000, `the return page downloaded the account module again: ${sizes[0]} bytes`);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test("is not fetched when the browser asks to save data, nor with prefetch: false", async () => {
+    for (const [how, setUp] of [
+      ["Save-Data", async (page) => {
+        await page.addInitScript(() => Object.defineProperty(Navigator.prototype, "connection", { get: () => ({ saveData: true }) }));
+        await page.goto(`${env.site}/platform/`);
+      }],
+      ["prefetch: false", async (page) => {
+        await page.goto(`${env.site}/platform/privacy.html`);
+        await page.evaluate(async () => {
+          const { MynaConsent } = await import("/pkg/index.js");
+          const sdk = await MynaConsent.create({ backend: "/platform/myna", prefetch: false });
+          const host = document.createElement("div");
+          document.body.append(host);
+          sdk.mountConsent(host, { request: "checkups-30d" });
+        });
+      }],
+    ]) {
+      const page = await newPage(env);
+      const fetched = watchPackage(page);
+      const agreement = page.waitForResponse(/\/pkg\/split_agree\.wasm$/);
+      await setUp(page);
+      await page.getByRole("button", { name: AGREE }).waitFor();
+      await (await agreement).finished();
+      // The prefetch would start at once after the agreement's module.
+      await page.waitForTimeout(500);
+      assert.ok(!fetched.some((name) => name.startsWith("account")), `${how}: the consent page fetched ${fetched.join(", ")}`);
+      await page.context().close();
+    }
   });
 });
 
