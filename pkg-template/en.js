@@ -307,6 +307,7 @@ export default {
   "1x0kzk5": "This is a preview (draft) for checking the screen. Nothing is sent when you press a button.",
   mlfc14: "This procedure has already been completed or stopped. You can check your consents on the consent review screen.",
   dtgaob: "This procedure is not available at the moment",
+  g2s846: "This receipt's check value does not match the receipt's contents. Because of a fault in the operator's system, the check value is not shown. Please contact the operator.",
   "1sf512t": "This time only",
   wslfei: "This time only. Your information is shared once, and not again.",
   "15qr9om": "Tick only what you are willing to share. You can go ahead without ticking any.",

@@ -195,6 +195,7 @@ export type ErrorCode =
   | "rate_limited"
   | "refresh_busy"
   | "registration_not_supported"
+  | "receipt_mismatch"
   | "renewal_unknown"
   | "request_changed"
   | "request_invalid"

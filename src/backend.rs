@@ -46,6 +46,13 @@ pub enum BackendError {
     /// `options.userToken` failed or answered no token.
     #[error("options.userToken gave no sign-in token")]
     SignIn,
+    /// A receipt document whose `sha256` is not the SHA-256 of its
+    /// receipt's RFC 8785 form: the value the citizen is told to check a
+    /// saved receipt with would not check it. Only the account screens
+    /// show receipts.
+    #[cfg(feature = "account-screens")]
+    #[error("the operator backend's receipt document has a sha256 that is not the SHA-256 of the receipt's RFC 8785 form")]
+    ReceiptMismatch,
 }
 
 impl BackendError {
@@ -57,6 +64,8 @@ impl BackendError {
             Self::Problem { code, .. } => code,
             Self::Unexpected(..) => "backend_unexpected",
             Self::SignIn => "sign_in_unavailable",
+            #[cfg(feature = "account-screens")]
+            Self::ReceiptMismatch => "receipt_mismatch",
         }
     }
 
@@ -67,6 +76,8 @@ impl BackendError {
             Self::Network => Some("temporary"),
             Self::Problem { cause, .. } => cause.as_deref(),
             Self::Unexpected(..) | Self::SignIn => None,
+            #[cfg(feature = "account-screens")]
+            Self::ReceiptMismatch => None,
         }
     }
 }

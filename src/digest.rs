@@ -13,6 +13,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// SHA-256 of `text`, lowercase hex, by the browser's SubtleCrypto, which
+/// the browser modules use instead of `sha2`: `None` where there is none
+/// (not a secure context) or it fails.
+#[cfg(feature = "browser")]
+pub async fn subtle_sha256_hex(text: &str) -> Option<String> {
+    let subtle = web_sys::window()?.crypto().ok()?.subtle();
+    let promise = subtle
+        .digest_with_str_and_u8_array("SHA-256", text.as_bytes())
+        .ok()?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    Some(hex(&js_sys::Uint8Array::new(&buffer).to_vec()))
+}
+
 /// `bytes` in lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes
@@ -33,9 +46,14 @@ pub fn hex(bytes: &[u8]) -> String {
 /// package ~40 KB gzip; the tests cross-check it against
 /// `serde_json_canonicalizer`.
 pub fn canonical_json(value: &impl Serialize) -> Option<String> {
-    let value = serde_json::to_value(value).ok()?;
+    canonical_value(&serde_json::to_value(value).ok()?)
+}
+
+/// [`canonical_json`] of a JSON value as it is (a receipt as the backend
+/// answered it), without serialising it again.
+pub fn canonical_value(value: &Value) -> Option<String> {
     let mut out = String::new();
-    write_value(&mut out, &value)?;
+    write_value(&mut out, value)?;
     Some(out)
 }
 

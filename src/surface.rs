@@ -111,6 +111,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("rate_limited", &[B], true, "Mynaportal limited this operator's calls; try again after `Retry-After`."),
     code("refresh_busy", &[B], false, "Another call is refreshing this consent's token; try again shortly."),
     code("registration_not_supported", &[A], true, "Mynaportal does not support the registration parameter."),
+    code("receipt_mismatch", &[S], true, "A receipt document's `sha256` is not the SHA-256 of its receipt's RFC 8785 form: the screen shows a warning in place of the value, and the backend needs fixing."),
     code("renewal_unknown", &[B], false, "`renews` names no consent of this citizen."),
     code("request_changed", &[B], true, "The request changed between the screen and the start; the citizen reads it again."),
     code("request_invalid", &[B], true, "The request defined on the backend breaks the rules; `errors` lists every problem."),

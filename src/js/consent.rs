@@ -482,12 +482,5 @@ fn validation_result(request: JsValue, locale: Option<Locale>) -> serde_json::Va
 /// carrying a SHA-256 implementation in the package.
 async fn request_digest(valid: &request::ValidRequest) -> Option<String> {
     let canonical = crate::digest::canonical_json(valid.request())?;
-    let subtle = web_sys::window()?.crypto().ok()?.subtle();
-    let promise = subtle
-        .digest_with_str_and_u8_array("SHA-256", canonical.as_bytes())
-        .ok()?;
-    let buffer = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    Some(crate::digest::hex(
-        &js_sys::Uint8Array::new(&buffer).to_vec(),
-    ))
+    crate::digest::subtle_sha256_hex(&canonical).await
 }

@@ -1,11 +1,39 @@
 //! A consent receipt on screen, and its download: as JSON, and as the
 //! backend's signed JWS when there is one.
 
+use leptos::callback::UnsyncCallback;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::review::format_date_time;
+use crate::backend::BackendError;
 use crate::i18n::{words, Locale};
+
+/// Whether a receipt document's `sha256` is the SHA-256 of its receipt's
+/// RFC 8785 form, which the citizen is told it is: a value that checks a
+/// saved receipt. Without SubtleCrypto (not a secure context) it cannot be
+/// computed, and is taken as the backend gave it; a receipt with no RFC
+/// 8785 form (a fraction, a huge number) is outside the contract and does
+/// not check. A mismatch is reported through `on_error`.
+pub async fn receipt_checks(
+    document: &serde_json::Value,
+    locale: Locale,
+    on_error: UnsyncCallback<(BackendError, Option<&'static str>)>,
+) -> bool {
+    let checks = match crate::digest::canonical_value(&document["receipt"]) {
+        Some(text) => crate::digest::subtle_sha256_hex(&text)
+            .await
+            .is_none_or(|computed| document["sha256"] == computed.as_str()),
+        None => false,
+    };
+    if !checks {
+        on_error.run((
+            BackendError::ReceiptMismatch,
+            Some(words(locale).receipt_mismatch()),
+        ));
+    }
+    checks
+}
 
 /// The key facts of a receipt document (`{receipt, sha256}`) and a button
 /// that saves it as a JSON file.
@@ -15,6 +43,9 @@ pub fn ReceiptView(
     document: serde_json::Value,
     /// The language.
     locale: Locale,
+    /// Whether its `sha256` is the receipt's ([`receipt_checks`]): if not,
+    /// a warning is shown in place of the value.
+    checks: bool,
 ) -> impl IntoView {
     let w = words(locale);
     let receipt = &document["receipt"];
@@ -78,7 +109,11 @@ pub fn ReceiptView(
                 <dt>{when_label}</dt>
                 <dd>{when}</dd>
                 <dt>{w.receipt_digest()}</dt>
-                <dd><code class="digest">{digest}</code></dd>
+                <dd>{if checks {
+                    view! { <code class="digest">{digest}</code> }.into_any()
+                } else {
+                    view! { <span role="alert" class="failure">{w.receipt_mismatch()}</span> }.into_any()
+                }}</dd>
             </dl>
             {renewal_note.map(|note| view! { <p>{note}</p> })}
             <p class="hint">{w.receipt_digest_explained()}</p>

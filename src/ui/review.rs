@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use time::OffsetDateTime;
 
 use super::groups::group;
-use super::receipt::ReceiptView;
+use super::receipt::{receipt_checks, ReceiptView};
 use super::recipients::RecipientList;
 use super::revocation::RevocationDialog;
 use crate::backend::{Backend, BackendError, ConsentView};
@@ -222,7 +222,7 @@ fn ConsentCard(
     let can_revoke = status != ConsentStatus::Revoked;
     // The receipt once fetched; `Err` when it could not be, which the card
     // says (the button tries again).
-    let receipt: RwSignal<Option<Result<serde_json::Value, ()>>> = RwSignal::new(None);
+    let receipt: RwSignal<Option<Result<(serde_json::Value, bool), ()>>> = RwSignal::new(None);
     let show_receipt = {
         let backend = backend.clone();
         let id = c.id.clone();
@@ -232,9 +232,16 @@ fn ConsentCard(
             // A second failure is a new alert, announced again.
             receipt.set(None);
             spawn_local(async move {
-                let fetched = backend.receipt(&id).await.map_err(|error| {
-                    on_error.run((error, Some(w.receipt_unavailable())));
-                });
+                let fetched = match backend.receipt(&id).await {
+                    Ok(document) => {
+                        let checks = receipt_checks(&document, locale, on_error).await;
+                        Ok((document, checks))
+                    }
+                    Err(error) => {
+                        on_error.run((error, Some(w.receipt_unavailable())));
+                        Err(())
+                    }
+                };
                 receipt.try_set(Some(fetched));
             });
         }
@@ -278,7 +285,7 @@ fn ConsentCard(
                 <button type="button" class="secondary" on:click=show_receipt>{w.show_receipt()}</button>
             </div>
             {move || receipt.get().map(|fetched| match fetched {
-                Ok(document) => view! { <ReceiptView document=document locale=locale /> }.into_any(),
+                Ok((document, checks)) => view! { <ReceiptView document=document locale=locale checks=checks /> }.into_any(),
                 Err(()) => view! { <p role="alert" class="failure">{w.receipt_unavailable()}</p> }.into_any(),
             })}
         </article>

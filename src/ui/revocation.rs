@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
-use super::receipt::ReceiptView;
+use super::receipt::{receipt_checks, ReceiptView};
 use crate::backend::{Backend, BackendError, ConsentView};
 use crate::i18n::{fill, words, Locale};
 
@@ -18,7 +18,8 @@ enum Step {
     Confirm,
     Revoking,
     Failed,
-    Done(serde_json::Value),
+    /// The receipt document, and whether its check value is its own.
+    Done(serde_json::Value, bool),
 }
 
 /// The dialog; open while `target` holds a consent.
@@ -83,8 +84,9 @@ pub fn RevocationDialog(
             let id = consent.consent.id.clone();
             match backend.revoke(&id).await {
                 Ok(document) => {
-                    step.try_set(Step::Done(document.clone()));
-                    on_revoked.run((id, document));
+                    on_revoked.run((id, document.clone()));
+                    let checks = receipt_checks(&document, locale, on_error).await;
+                    step.try_set(Step::Done(document, checks));
                 }
                 Err(error) => {
                     step.try_set(Step::Failed);
@@ -110,10 +112,10 @@ pub fn RevocationDialog(
         let operator = consent.consent.operator.name.clone();
         let retention = consent.consent.retention.clone();
         Some(match step.get() {
-            Step::Done(document) => view! {
+            Step::Done(document, checks) => view! {
                 <h2 id="myna-revoke-title">{w.revoked_title()}</h2>
                 <p role="status" class="text">{fill(w.revoked_body(), &[&operator])}</p>
-                <ReceiptView document=document locale=locale />
+                <ReceiptView document=document locale=locale checks=checks />
                 <div class="actions single">
                     <button type="button" class="primary" on:click=move |_| close()>{w.close()}</button>
                 </div>

@@ -110,6 +110,10 @@ describe("the PHR journey", () => {
     await done.getByRole("button", { name: "控えをダウンロードする（JSON形式）" }).click();
     const file = await download;
     assert.match(file.suggestedFilename(), /^myna-consent-receipt-.+\.json$/);
+    // The check value shown is the saved file's, which the SDK checked.
+    const saved = JSON.parse(readFileSync(await file.path(), "utf8"));
+    assert.match(saved.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(await receipt.locator("code.digest").textContent(), saved.sha256);
     // The signed receipt verifies, as a third party would check it, with
     // the key the backend publishes (docs/receipts.md).
     const signedDownload = page.waitForEvent("download");

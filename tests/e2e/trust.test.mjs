@@ -118,6 +118,42 @@ describe("consents belong to the operator's member", () => {
   });
 });
 
+describe("a receipt whose check value is not its own", () => {
+  test("is shown without that value, with a warning, and reported as receipt_mismatch", async () => {
+    const page = await newPage(env);
+    const errors = [];
+    page.on("console", (message) => {
+      const match = message.text().match(/^myna-consent error: (\w+): /);
+      if (match) errors.push(match[1]);
+    });
+    await signIn(page, env);
+    await page.getByRole("button", { name: AGREE }).click();
+    await atAuthority(page);
+    await page.getByRole("heading", { name: "同意の手続が完了しました" }).waitFor();
+    // The backend's answer, with a sha256 of something else.
+    const wrong = "0".repeat(64);
+    await page.route(/\/phr\/myna\/consents\/[^/]+\/revocation$/, async (route) => {
+      const response = await route.fetch();
+      const document = await response.json();
+      await route.fulfill({ response, json: { ...document, sha256: wrong } });
+    });
+    await page.goto(`${env.site}/phr/review.html`);
+    const card = page.getByRole("article", { name: "すこやか手帳株式会社" })
+      .filter({ has: page.getByRole("button", { name: "同意を撤回する" }) }).first();
+    await card.getByRole("button", { name: "同意を撤回する" }).click();
+    await page.getByRole("dialog", { name: "同意を撤回しますか" }).getByRole("button", { name: "撤回する" }).click();
+    const done = page.getByRole("dialog", { name: "同意を撤回しました" });
+    // The withdrawal itself succeeded, and is said so.
+    await done.waitFor();
+    const receipt = done.getByRole("region", { name: "同意の撤回の控え" });
+    await receipt.getByRole("alert").filter({ hasText: "確認用の値は、控えの内容と一致しませんでした" }).waitFor();
+    assert.ok(!(await receipt.textContent()).includes(wrong), "the wrong value is not shown as the check value");
+    assert.deepEqual(errors, ["receipt_mismatch"]);
+    assert.deepEqual(await axe(page), []);
+    await page.context().close();
+  });
+});
+
 describe("one validator", () => {
   test("a request with a carriage return or a tab is refused by the SDK before 同意", async () => {
     const page = await newPage(env);
