@@ -222,10 +222,13 @@ export async function checkApp(browser, outDir, { glue }) {
     await page.goto(`${site.url}?agree`);
     const agree = page.getByRole("button", { name: "同意してマイナポータルへ進む" });
     await agree.waitFor({ timeout: 20_000 }).catch(explain("no consent screen for the defined request"));
-    for (let waited = 0; wasm.length < 2 && waited < 5000; waited += 50) await page.waitForTimeout(50);
+    // Then, in the background, the account module for the return page,
+    // at the URL the bundler gave it.
+    for (let waited = 0; wasm.length < 3 && waited < 10_000; waited += 50) await page.waitForTimeout(50);
     const names = wasm.map((response) => response.url());
-    assert.equal(wasm.length, 2, `the consent module, then the agreement's: ${names}`);
+    assert.equal(wasm.length, 3, `the consent module, the agreement's, then the account module: ${names}`);
     assert.equal(sha256(await wasm[1].body()), sha256(readFileSync(join(PKG, "split_agree.wasm"))), names.join(", "));
+    assert.equal(sha256(await wasm[2].body()), sha256(readFileSync(join(PKG, "account_bg.wasm"))), names.join(", "));
     await agree.click();
     await page.waitForFunction((url) => document.body.dataset.left === url, AUTHORIZATION_URL, { timeout: 10_000 })
       .catch(explain("同意 did not leave for Mynaportal"));
