@@ -203,11 +203,25 @@ impl<'de> Deserialize<'de> for ConsentView {
 pub struct RetrievalView {
     /// The retrieval's id.
     pub id: String,
-    /// `waiting`, `done`, `error` or `timeout`.
-    pub status: String,
+    /// Where it is; any other value is not an answer of the contract.
+    pub status: RetrievalStatus,
     /// Records per item, once done.
     #[serde(default)]
     pub items: Vec<RetrievedItem>,
+}
+
+/// A retrieval's status, as the contract names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetrievalStatus {
+    /// Still running: the SDK asks again.
+    Waiting,
+    /// Finished, with `items`.
+    Done,
+    /// Failed at the authority.
+    Error,
+    /// The authority did not finish in time.
+    Timeout,
 }
 
 /// How many records an item returned.

@@ -15,7 +15,7 @@ use super::{
     citizen_error, keep, now, parse_locale, resolve_target, to_js, Event, MountHandle, MynaConsent,
     Sdk,
 };
-use crate::backend::{Backend, BackendError, ConsentView, RetrievalView};
+use crate::backend::{Backend, BackendError, ConsentView, RetrievalStatus, RetrievalView};
 use crate::catalogue;
 use crate::flow;
 use crate::i18n::words;
@@ -305,14 +305,24 @@ async fn complete(
         let sdk = Rc::clone(&sdk);
         let id = consent.consent.id.clone();
         leptos::task::spawn_local(async move {
-            let outcome = retrieve_first(&sdk.backend, &id).await;
-            if outcome != Retrieval::Done {
-                sdk.emit_failure(
+            let settled = retrieve_until_settled(&sdk.backend, &id).await;
+            let outcome = match &settled {
+                Ok(view) if view.status == RetrievalStatus::Done => Retrieval::Done,
+                Ok(view) if view.status == RetrievalStatus::Timeout => Retrieval::Timeout,
+                _ => Retrieval::Error,
+            };
+            let citizen = Some(words(sdk.locale).retrieval_error());
+            match settled {
+                // A call that failed is said as itself: a backend's problem
+                // or an answer outside the contract, not Mynaportal's.
+                Err(e) => sdk.emit_backend_error(&e, citizen),
+                Ok(_) if outcome != Retrieval::Done => sdk.emit_failure(
                     "retrieval_failed",
                     "The first retrieval after the grant ended in an error or timed out.",
-                    Some(words(sdk.locale).retrieval_error()),
+                    citizen,
                     None,
-                );
+                ),
+                Ok(_) => {}
             }
             retrieval.try_set(outcome);
         });
@@ -327,9 +337,10 @@ async fn retrieve_until_settled(
 ) -> Result<RetrievalView, BackendError> {
     let started = backend.start_retrieval(consent_id).await?;
     let mut view = started.clone();
-    for _ in 0..60 {
-        if view.status != "waiting" {
-            return Ok(view);
+    // The answer to the start, then to at most 60 polls a second apart.
+    for poll in 0..=60 {
+        if view.status != RetrievalStatus::Waiting || poll == 60 {
+            break;
         }
         sleep_ms(1000).await;
         view = match backend.retrieval(consent_id, &started.id).await {
@@ -339,22 +350,10 @@ async fn retrieve_until_settled(
             Err(error) => return Err(error),
         };
     }
-    Ok(RetrievalView {
-        status: "timeout".to_owned(),
-        ..view
-    })
-}
-
-/// The first retrieval after a grant, as the return screen shows it.
-async fn retrieve_first(backend: &Backend, consent_id: &str) -> Retrieval {
-    match retrieve_until_settled(backend, consent_id)
-        .await
-        .map(|view| view.status)
-    {
-        Ok(status) if status == "done" => Retrieval::Done,
-        Ok(status) if status == "timeout" => Retrieval::Timeout,
-        _ => Retrieval::Error,
+    if view.status == RetrievalStatus::Waiting {
+        view.status = RetrievalStatus::Timeout;
     }
+    Ok(view)
 }
 
 async fn sleep_ms(ms: i32) {

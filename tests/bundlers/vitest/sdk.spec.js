@@ -182,5 +182,23 @@ describe("the consent screen over the test kit", () => {
       expect(errors[0].message).toBe("unexpected answer from the operator backend to POST /authorizations (HTTP 201)");
       sdk.destroy();
     });
+
+    test("a retrieval status outside the contract names its call, at the start or in a poll", async () => {
+      let poll = false;
+      const { sdk } = await sdkAnswering((request) => {
+        const path = new URL(request.url).pathname;
+        if (request.method === "POST" && path === "/myna/consents/c-1/retrievals") {
+          return Response.json({ id: "r-1", status: poll ? "waiting" : "pending" }, { status: 202 });
+        }
+        if (request.method === "GET" && path === "/myna/consents/c-1/retrievals/r-1") return Response.json({ id: "r-1", status: "pending" });
+        return null;
+      });
+      const started = await sdk.retrieve("c-1").catch((error) => error);
+      expect([started.code, started.message]).toEqual(["backend_unexpected", "unexpected answer from the operator backend to POST /consents/{id}/retrievals (HTTP 202)"]);
+      poll = true;
+      const polled = await sdk.retrieve("c-1").catch((error) => error);
+      expect([polled.code, polled.message]).toEqual(["backend_unexpected", "unexpected answer from the operator backend to GET /consents/{id}/retrievals/{rid} (HTTP 200)"]);
+      sdk.destroy();
+    });
   });
 });
