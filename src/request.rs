@@ -1049,7 +1049,7 @@ fn is_forbidden_char(c: char, lines: Lines) -> bool {
 }
 
 /// https, or http to a loopback host (local development); no credentials.
-fn check_policy_url(text: &str) -> Result<(), ErrorKind> {
+pub(crate) fn check_policy_url(text: &str) -> Result<(), ErrorKind> {
     let url = weburl::parse(text).ok_or(ErrorKind::InvalidUrl)?;
     if url.host.is_empty() {
         return Err(ErrorKind::InvalidUrl);

@@ -1190,7 +1190,10 @@ fn review_routes(revocation: &[&str]) -> JsValue {
         "operator": { "name": "つなぐヘルス株式会社", "contact": "help@example.jp", "privacyPolicyUrl": "https://example.jp/tsunagu", "approvalId": "MPA-2025-1010" },
         "items": ["insurance.drugs"],
         "purposes": [{ "category": "healthManagement", "description": "お薬の記録" }],
-        "recipients": [], "period": { "kind": "linkage", "days": 90 },
+        "recipients": [{ "name": "あやしい解析株式会社", "contact": "0120-333-444",
+          "privacyPolicyUrl": "javascript:alert(document.domain)",
+          "purposeCategory": "healthManagement", "purpose": "解析のため" }],
+        "period": { "kind": "linkage", "days": 90 },
         "retention": "30日以内に削除します。",
         "grantedAt": "2026-11-01T10:00:00+09:00",
         "lastRetrievalAt": "2026-11-23T01:00:00Z",
@@ -1207,7 +1210,7 @@ fn review_routes(revocation: &[&str]) -> JsValue {
 }
 
 const REVOKE_FAILS: &str = r#"{ "status": 502, "body": { "code": "revocation_failed", "title": "The authority could not be reached" } }"#;
-const REVOKE_OK: &str = r#"{ "status": 200, "body": { "receipt": { "receiptId": "r-77", "event": "revocation", "issuedAt": "2026-11-25T09:00:00+09:00" }, "sha256": "abc123" } }"#;
+const REVOKE_OK: &str = r#"{ "status": 200, "body": { "receipt": { "receiptId": "r-77", "event": "revocation", "issuedAt": "2026-11-25T09:00:00+09:00" }, "sha256": "5dbcf9c5ea5e248c8e08355cb5fb747352cbb9c25ae9fefecbfaddaa7bfd5597" } }"#;
 
 #[wasm_bindgen_test]
 async fn review_lists_each_consent_with_dates_status_and_actions() {
@@ -1247,6 +1250,12 @@ async fn review_lists_each_consent_with_dates_status_and_actions() {
         policy.get_attribute("href").as_deref(),
         Some("https://yuyu.example.jp/privacy")
     );
+    // A consent from the backend is not checked as a request is: its
+    // recipient is said, but a policy URL the request rules refuse (here
+    // javascript:) is no link.
+    let other = one(&root, "article", "つなぐヘルス株式会社");
+    assert!(text_of(&other).contains("あやしい解析株式会社"));
+    assert_eq!(find_all(&other, "link", None).length(), 0);
     none(&active, "button", "同意を更新する");
     one(&active, "button", "同意を撤回する");
     // Issue 12: a live consent's items are what is being shared, with the
@@ -1365,7 +1374,7 @@ async fn a_receipt_that_cannot_be_fetched_says_so_and_can_be_fetched_again() {
     let answers = Array::new();
     answers.push(&json(r#"{ "network": true }"#));
     answers.push(&json(
-        r#"{ "status": 200, "body": { "receipt": { "receiptId": "r-12", "event": "grant", "grantedAt": "2026-11-24T10:00:00+09:00" }, "sha256": "abc123" } }"#,
+        r#"{ "status": 200, "body": { "receipt": { "receiptId": "r-12", "event": "grant", "grantedAt": "2026-11-24T10:00:00+09:00" }, "sha256": "27683e383a6fa1719a6c5f2a5cce04c4de2f27d7dec645256c64634654ad1701" } }"#,
     ));
     Reflect::set(&routes, &"GET /consents/c-1/receipt".into(), &answers).expect("set");
     let Fake { sdk, .. } = fake(&routes, None);

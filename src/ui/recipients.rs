@@ -24,7 +24,11 @@ pub fn RecipientList(
         .into_iter()
         .map(|r| {
             let link = fill(w.recipient_policy_link(), &[&r.name]);
-            let policy = (!r.privacy_policy_url.is_empty()).then(|| {
+            // A consent from the backend is not checked as a request is:
+            // a link only to a policy the request rules allow (https), never
+            // a javascript: or data: URL.
+            let linkable = crate::request::check_policy_url(&r.privacy_policy_url).is_ok();
+            let policy = linkable.then(|| {
                 view! {
                     <a href=r.privacy_policy_url.clone() target="_blank" rel="noopener noreferrer" class="text">{link}</a>
                 }
