@@ -168,8 +168,11 @@ export function createFakeBackend(options = {}) {
       const left = Math.round((Date.parse(`${jstDate(ends)}T00:00:00+09:00`) - Date.parse(`${jstDate(now())}T00:00:00+09:00`)) / DAY_MS);
       shown.endDate = jstDate(ends);
       shown.daysLeft = Math.max(left, 0);
-      shown.status = left <= 0 ? "expired" : left <= 14 ? "endingSoon" : "active";
+      // As the reference backend: the last day is still endingSoon (daysLeft 0), until the end instant.
+      shown.status = now() >= ends ? "expired" : left <= 14 ? "endingSoon" : "active";
     }
+    // A one-time consent is active until revoked or suspended.
+    shown.status ??= "active";
     return shown;
   }
 
@@ -290,7 +293,11 @@ export function createFakeBackend(options = {}) {
         return answer(200, receipts.get(consent.id) ?? (await receipt(consent, consent.revokedAt ? "revocation" : "grant", locale)));
       }
       if (method === "POST" && rest === "/revocation") {
-        if (consent.revokedAt) return answer(200, receipts.get(consent.id));
+        if (consent.revokedAt) {
+          // Idempotent: the revocation receipt again, made now for a consent seeded as revoked.
+          const kept = receipts.get(consent.id);
+          return answer(200, kept?.receipt.event === "revocation" ? kept : await receipt(consent, "revocation", locale));
+        }
         if (script.revocation === "failed") {
           return problem(502, "revocation_failed", "Mynaportal could not be reached", { step: "revocation", cause: "temporary" });
         }

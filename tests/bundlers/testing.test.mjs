@@ -15,6 +15,13 @@ function call(fake, method, path, body, headers = { "X-Myna-Request": "1" }) {
   return fake.fetch(new Request(`${PAGE}/myna${path}`, init));
 }
 
+/** The SHA-256 of a receipt's RFC 8785 form (sorted keys, no spaces), as the contract defines `sha256`. */
+function receiptDigest(receipt) {
+  const sorted = (value) => Array.isArray(value) ? value.map(sorted)
+    : value && typeof value === "object" ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted(value[k])])) : value;
+  return createHash("sha256").update(JSON.stringify(sorted(receipt))).digest("hex");
+}
+
 async function json(response) {
   return { status: response.status, body: await response.json() };
 }
@@ -118,11 +125,7 @@ test("revocation: a failure changes nothing; then it succeeds once and is idempo
   assert.deepEqual(again.body, first.body, "a second call answers the same receipt");
   assert.equal(first.body.receipt.event, "revocation");
   assert.equal(fake.consents[0].status, "revoked");
-  // The digest is over the receipt's RFC 8785 form (sorted keys, no spaces).
-  const sorted = (value) => Array.isArray(value) ? value.map(sorted)
-    : value && typeof value === "object" ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted(value[k])])) : value;
-  const digest = createHash("sha256").update(JSON.stringify(sorted(first.body.receipt))).digest("hex");
-  assert.equal(first.body.sha256, digest);
+  assert.equal(first.body.sha256, receiptDigest(first.body.receipt));
   const receipt = await json(await call(fake, "GET", `/consents/${consent.id}/receipt`));
   assert.deepEqual(receipt.body, first.body);
 });
@@ -171,3 +174,26 @@ test("seeded consents are reported with status computed on the fake's clock", as
   assert.equal(body.consents[0].daysLeft, 7);
   assert.equal(body.consents[0].status, "endingSoon");
 });
+
+test("a seeded one-time consent is active, the last day is endingSoon, and a seeded revoked one revokes again", async () => {
+  const lastDay = new Date("2026-01-31T09:00:00+09:00");
+  const fake = createFakeBackend({
+    now: () => lastDay,
+    consents: [
+      { ...SAMPLE_REQUEST, id: "once", items: ["insurance.drugs"], recipients: [], period: { kind: "oneTime" }, grantedAt: "2026-01-30T10:00:00+09:00" },
+      { ...SAMPLE_REQUEST, id: "last", items: ["insurance.drugs"], recipients: [], period: { kind: "linkage", days: 30 }, grantedAt: "2026-01-01T10:00:00+09:00" },
+      { ...SAMPLE_REQUEST, id: "gone", items: ["insurance.drugs"], recipients: [], grantedAt: "2026-01-01T10:00:00+09:00", revokedAt: "2026-01-02T10:00:00+09:00" },
+    ],
+  });
+  const { body } = await json(await call(fake, "GET", "/consents"));
+  const byId = Object.fromEntries(body.consents.map((c) => [c.id, c]));
+  assert.equal(byId.once.status, "active");
+  assert.deepEqual([byId.last.status, byId.last.daysLeft], ["endingSoon", 0]);
+  assert.equal(byId.gone.status, "revoked");
+  const again = await json(await call(fake, "POST", "/consents/gone/revocation", {}));
+  assert.equal(again.status, 200);
+  assert.equal(again.body.receipt.event, "revocation");
+  assert.equal(again.body.receipt.revokedAt, "2026-01-02T10:00:00+09:00");
+  assert.equal(again.body.sha256, receiptDigest(again.body.receipt));
+});
+
