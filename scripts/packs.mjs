@@ -8,7 +8,7 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PACKAGES = {
   pkg: ["index.js", "index.d.ts", "generated.d.ts", "consent_bg.wasm", "split_agree.wasm", "account_bg.wasm", "en.js", "elements.js", "testing.js",
     "index.js.map", "consent.js.map",
-    "testing.d.ts", "reference/items.md", "reference/errors.md", "reference/css-variables.md", "reference/validation.md"],
+    "testing.d.ts", "reference/items.md", "reference/errors.md", "reference/css-variables.md", "reference/validation.md", "reference/backend.md"],
   "packages/react": ["index.js", "index.d.ts"],
   "packages/vue": ["index.js", "index.d.ts"],
 };
