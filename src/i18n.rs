@@ -365,6 +365,8 @@ words! {
         // Review screen: what a consent shares.
         items_shared_now,
         items_shared_before,
+        recipients_intro_before,
+        no_recipients_before,
         // Return screen.
         returning,
         granted_title,
@@ -458,6 +460,8 @@ pub static JA: Words = Words::new(Texts {
     items_heading: "提供する情報",
     items_shared_now: "提供している情報",
     items_shared_before: "提供していた情報",
+    recipients_intro_before: "次の事業者にも提供していました。",
+    no_recipients_before: "この事業者から、ほかの事業者に提供されることはありませんでした。",
     required_items: "必ず提供する情報",
     optional_items: "選んで提供できる情報（任意）",
     optional_hint: "提供してもよいものにだけ、チェックを入れてください。チェックを入れなくても手続を進められます。",
@@ -597,6 +601,8 @@ pub static EN: Words = Words::new(Texts {
     items_heading: "Information to be shared",
     items_shared_now: "Information being shared",
     items_shared_before: "Information that was shared",
+    recipients_intro_before: "Your information was also passed on to:",
+    no_recipients_before: "The operator did not pass your information on to any other company.",
     required_items: "Always shared",
     optional_items: "Shared only if you choose (optional)",
     optional_hint: "Tick only what you are willing to share. You can go ahead without ticking any.",

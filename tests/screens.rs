@@ -1268,7 +1268,9 @@ async fn review_lists_each_consent_with_dates_status_and_actions() {
     let expired = one(&root, "article", "みらいローン株式会社");
     one(&expired, "heading", "提供していた情報");
     one(&expired, "heading", "ほかの事業者への提供");
-    assert!(text_of(&expired).contains("ほかの事業者に提供されることはありません"));
+    // An ended consent's recipients are said in the past tense.
+    assert!(text_of(&expired).contains("ほかの事業者に提供されることはありませんでした。"));
+    assert!(text.contains("次の事業者にも提供されます。"), "{text}");
     assert!(text_of(&expired).contains("期間終了"));
     one(&expired, "button", "同意を更新する");
     assert!(

@@ -250,7 +250,7 @@ pub fn ConsentScreen(
 
             <section aria-labelledby="myna-recipients">
                 <h3 id="myna-recipients">{w.recipients_heading()}</h3>
-                <RecipientList recipients=req.recipients.clone() locale=locale />
+                <RecipientList recipients=req.recipients.clone() locale=locale intro=w.recipients_intro() none=w.no_recipients() />
             </section>
 
             <section aria-labelledby="myna-period">

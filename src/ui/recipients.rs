@@ -15,10 +15,15 @@ pub fn RecipientList(
     recipients: Vec<Recipient>,
     /// The language.
     locale: Locale,
+    /// The sentences before the list, and in its place when there is no
+    /// one: present tense for a consent that shares, past for one that
+    /// ended.
+    intro: &'static str,
+    none: &'static str,
 ) -> impl IntoView {
     let w = words(locale);
     if recipients.is_empty() {
-        return view! { <p>{w.no_recipients()}</p> }.into_any();
+        return view! { <p>{none}</p> }.into_any();
     }
     let rows = recipients
         .into_iter()
@@ -57,7 +62,7 @@ pub fn RecipientList(
         })
         .collect_view();
     view! {
-        <p>{w.recipients_intro()}</p>
+        <p>{intro}</p>
         <ul class="plain recipients">{rows}</ul>
     }
     .into_any()

@@ -211,9 +211,19 @@ fn ConsentCard(
         })
         .collect_view();
     // A live consent shares now; an ended one shared before.
-    let items_heading = match status {
-        ConsentStatus::Expired | ConsentStatus::Revoked => w.items_shared_before(),
-        _ => w.items_shared_now(),
+    let ended = matches!(status, ConsentStatus::Expired | ConsentStatus::Revoked);
+    let (items_heading, recipients_intro, no_recipients) = if ended {
+        (
+            w.items_shared_before(),
+            w.recipients_intro_before(),
+            w.no_recipients_before(),
+        )
+    } else {
+        (
+            w.items_shared_now(),
+            w.recipients_intro(),
+            w.no_recipients(),
+        )
     };
     let can_renew = matches!(
         status,
@@ -272,7 +282,7 @@ fn ConsentCard(
             <ul class="plain">{purposes}</ul>
             // Who else receives the data, always said, even when no one does.
             <h4>{w.recipients_heading()}</h4>
-            <RecipientList recipients=c.recipients.clone() locale=locale />
+            <RecipientList recipients=c.recipients.clone() locale=locale intro=recipients_intro none=no_recipients />
             <h4>{w.retention_label()}</h4>
             <p class="text">{c.retention.clone()}</p>
             <div class="card-actions">
