@@ -335,7 +335,6 @@ export default {
   y46tks: "Vaccinations",
   l55tbc: "Verifying identity or eligibility",
   lhg1iu: "We are sorry: this screen cannot be shown because of a problem on the operator's side. Please contact the operator.",
-  "1br9z1d": "We could not connect. Please check your internet connection and try again.",
   "16tb5go": "We could not take you to Mynaportal because of a problem in the operator's system settings. Trying again will give the same result. Please contact the operator.",
   "1pp1jzd": "We could not take you to Mynaportal. Please try again later.",
   "16qttz6": "Welfare services and discounts",

@@ -1162,6 +1162,40 @@ async fn each_failed_completion_says_what_happened() {
     }
 }
 
+#[wasm_bindgen_test]
+async fn a_completion_the_network_dropped_is_uncertain_not_nothing_shared() {
+    // The backend may have exchanged the code and stored the consent, its
+    // answer lost on the way: the citizen is sent to check, never told
+    // that nothing was shared.
+    let routes = Object::new();
+    Reflect::set(
+        &routes,
+        &"POST /authorizations/complete".into(),
+        &json(r#"{ "network": true }"#),
+    )
+    .expect("set");
+    let Fake { sdk, base, .. } = fake(&routes.into(), None);
+    set_pending(&base, "st-1", 1.0, false);
+    let errors = record(&sdk, "error");
+    let host = host();
+    let options = Object::new();
+    Reflect::set(&options, &"target".into(), &host).expect("set");
+    let url = format!("https://op.example/cb?code=c&state=st-1&{ISS}");
+    let refused = JsFuture::from(sdk.complete_authorization(url, options.into()))
+        .await
+        .expect_err("not completed");
+    settle().await;
+    assert_eq!(string(&refused, "code"), "outcome_uncertain");
+    assert_eq!(string(&errors.get(0), "cause"), "uncertain");
+    let text = text_of(&shadow(&host));
+    assert!(
+        text.contains("完了したかどうかを確認できませんでした"),
+        "{text}"
+    );
+    assert!(!text.contains("あなたの情報は提供されていません"), "{text}");
+    sdk.destroy();
+}
+
 // ---- Review and revocation. ----
 
 fn review_routes(revocation: &[&str]) -> JsValue {

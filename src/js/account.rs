@@ -292,7 +292,13 @@ async fn complete(
         Err(e) => {
             let failure = Failure::from_backend(&e);
             let code = failure.code().unwrap_or(e.code());
-            return Err(fail_because(failure, code, &e.to_string(), e.cause()));
+            // A dropped completion is an uncertain outcome, and said so.
+            let cause = if failure == Failure::Uncertain {
+                Some("uncertain")
+            } else {
+                e.cause()
+            };
+            return Err(fail_because(failure, code, &e.to_string(), cause));
         }
     };
     state.try_set(ReturnState::Granted {

@@ -31,8 +31,6 @@ pub enum Failure {
     Uncertain,
     /// The operator's backend failed in a way it did not explain.
     Backend,
-    /// The network failed.
-    Network,
 }
 
 impl Failure {
@@ -64,7 +62,9 @@ impl Failure {
             _ => {}
         }
         match error.code() {
-            "network" => Self::Network,
+            // The completion is single-use: a call the network dropped may
+            // have been done at the backend, its answer lost on the way.
+            "network" => Self::Uncertain,
             "access_denied" => Self::DeclinedAtPortal,
             "transaction_expired" => Self::Expired,
             "state_used" => Self::Used,
@@ -85,7 +85,6 @@ impl Failure {
             Self::Temporary => w.temporarily_unavailable(),
             Self::Uncertain => w.outcome_uncertain(),
             Self::Backend => w.backend_problem(),
-            Self::Network => w.network(),
         }
     }
 
@@ -112,7 +111,7 @@ impl Failure {
         match self {
             Self::DeclinedAtPortal | Self::Expired | Self::Tampered => Some(w.start_again()),
             Self::NothingGranted | Self::Configuration => Some(w.contact_operator()),
-            Self::Temporary | Self::Uncertain | Self::Used | Self::Backend | Self::Network => None,
+            Self::Temporary | Self::Uncertain | Self::Used | Self::Backend => None,
         }
     }
 }
