@@ -73,7 +73,7 @@ class MynaElement extends HTMLElement {
 
 /** The consent screen for one request. */
 export class MynaConsentRequestElement extends MynaElement {
-  static observedAttributes = ["backend", "locale", "request"];
+  static observedAttributes = ["backend", "locale", "request", "prefetch"];
   #request = null;
   #draft = null;
 
@@ -111,7 +111,7 @@ export class MynaConsentRequestElement extends MynaElement {
 
 /** The review screen with revocation. */
 export class MynaConsentReviewElement extends MynaElement {
-  static observedAttributes = ["backend", "locale"];
+  static observedAttributes = ["backend", "locale", "prefetch"];
 
   mount(sdk) {
     return sdk.mountReview(this);

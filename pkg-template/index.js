@@ -110,7 +110,7 @@ async function instantiate(part) {
   let glue;
   let source;
   try {
-    glue = await (part === "consent" ? import("./consent.js") : importAccount());
+    glue = await (part === "consent" ? import("./consent.js") : import("./account.js"));
     source = wasmUrl(part);
   } catch (cause) {
     // A failed script import stays failed in some browsers' module maps:
@@ -127,16 +127,13 @@ async function instantiate(part) {
   return glue;
 }
 
-/** The account module's glue: one specifier, for bundlers to make one chunk of it. */
-function importAccount() {
-  return import("./account.js");
-}
-
 /** A module's URL, as `new URL(..., import.meta.url)`, which bundlers recognise to emit the file beside the app. */
 function wasmUrl(part) {
   return part === "consent" ? new URL("./consent_bg.wasm", import.meta.url) : new URL("./account_bg.wasm", import.meta.url);
 }
 
+/** The SDKs on this page, not destroyed, whose consent screens may prefetch. */
+const prefetching = new Set();
 let prefetched = false;
 
 /**
@@ -145,17 +142,18 @@ let prefetched = false;
  * return page after Mynaportal then shows about a second sooner (the
  * module is most of what it downloads). Run once the agreement's module
  * has arrived, so only for a screen a citizen can agree to, and after
- * what the screen itself needs. Once per page; not when the browser asks
- * to save data. A failure is silent: the return page fetches the module.
+ * what the screen itself needs. Once per page, while an SDK that allows
+ * it lives; not when the browser asks to save data. Only the .wasm, by
+ * fetch: an import of account.js that failed would stay failed in some
+ * browsers' module maps, and break a later screen of this page. A
+ * failure is silent: the return page fetches the module.
  */
 function prefetchAccount() {
-  if (prefetched || globalThis.navigator?.connection?.saveData === true) return;
+  if (prefetched || prefetching.size === 0 || globalThis.navigator?.connection?.saveData === true) return;
   prefetched = true;
-  const quietly = () => {};
-  importAccount().catch(quietly);
   fetch(wasmUrl("account"), { priority: "low" })
     .then((response) => response.arrayBuffer())
-    .catch(quietly);
+    .catch(() => {});
 }
 
 /**
@@ -549,6 +547,7 @@ export class MynaConsent {
   /** Removes every screen and every listener; the SDK does nothing more. */
   destroy() {
     this.#destroyed = true;
+    prefetching.delete(this);
     for (const list of this.#listeners.values()) list.length = 0;
     for (const handle of [...this.#handles]) {
       try {
@@ -609,7 +608,10 @@ export class MynaConsent {
     if (!core) {
       core = bindings(part, this.locale).then(async (glue) => {
         const inner = await glue.MynaConsent.create(this.#options);
-        if (part === "consent" && this.#prefetch) glue.afterSplitModule?.(prefetchAccount);
+        if (part === "consent") {
+          if (this.#prefetch && !this.#destroyed) prefetching.add(this);
+          glue.afterSplitModule?.(prefetchAccount);
+        }
         for (const name of EVENTS) inner.on(name, (detail) => this.#emit(name, explained(glue, detail)));
         if (!this.#destroyed) this.#ready.set(part, inner);
         return inner;

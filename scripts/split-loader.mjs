@@ -84,6 +84,7 @@ export function splitFailure() {
  * only if they are the split module of this build (\`sha256\`, in hex).
  */
 async function splitModule(url, sha256) {
+    lastFailure = undefined;
     const fromDisk = typeof globalThis.process?.versions?.node === "string"
         && (url.protocol === "file:" || url.pathname.startsWith("/@fs/"));
     if (fromDisk) {
@@ -105,7 +106,11 @@ async function splitModule(url, sha256) {
         digest = await hex(bytes);
     }
     ofThisBuild(url, bytes, digest, sha256);
-    arrived?.();
+    try {
+        arrived?.();
+    } catch {
+        // A hint for later pages: never a reason for this module not to load.
+    }
     return bytes;
 }
 

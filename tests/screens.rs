@@ -1163,37 +1163,54 @@ async fn each_failed_completion_says_what_happened() {
 }
 
 #[wasm_bindgen_test]
-async fn a_completion_the_network_dropped_is_uncertain_not_nothing_shared() {
+async fn a_completion_whose_answer_was_lost_is_uncertain_not_nothing_shared() {
     // The backend may have exchanged the code and stored the consent, its
-    // answer lost on the way: the citizen is sent to check, never told
-    // that nothing was shared.
-    let routes = Object::new();
-    Reflect::set(
-        &routes,
-        &"POST /authorizations/complete".into(),
-        &json(r#"{ "network": true }"#),
-    )
-    .expect("set");
-    let Fake { sdk, base, .. } = fake(&routes.into(), None);
-    set_pending(&base, "st-1", 1.0, false);
-    let errors = record(&sdk, "error");
-    let host = host();
-    let options = Object::new();
-    Reflect::set(&options, &"target".into(), &host).expect("set");
-    let url = format!("https://op.example/cb?code=c&state=st-1&{ISS}");
-    let refused = JsFuture::from(sdk.complete_authorization(url, options.into()))
-        .await
-        .expect_err("not completed");
-    settle().await;
-    assert_eq!(string(&refused, "code"), "outcome_uncertain");
-    assert_eq!(string(&errors.get(0), "cause"), "uncertain");
-    let text = text_of(&shadow(&host));
-    assert!(
-        text.contains("完了したかどうかを確認できませんでした"),
-        "{text}"
-    );
-    assert!(!text.contains("あなたの情報は提供されていません"), "{text}");
-    sdk.destroy();
+    // answer lost on the way (the network, a gateway, an unreadable 2xx):
+    // the citizen is sent to check, never told that nothing was shared. A
+    // 4xx that is no problem is the backend's refusal: nothing was shared.
+    let cases = [
+        (r#"{ "network": true }"#, true),
+        (r#"{ "status": 504, "body": "Gateway Timeout" }"#, true),
+        (r#"{ "status": 201, "body": {} }"#, true),
+        (r#"{ "status": 400, "body": "Bad Request" }"#, false),
+    ];
+    for (answer, uncertain) in cases {
+        let routes = Object::new();
+        Reflect::set(
+            &routes,
+            &"POST /authorizations/complete".into(),
+            &json(answer),
+        )
+        .expect("set");
+        let Fake { sdk, base, .. } = fake(&routes.into(), None);
+        set_pending(&base, "st-1", 1.0, false);
+        let errors = record(&sdk, "error");
+        let host = host();
+        let options = Object::new();
+        Reflect::set(&options, &"target".into(), &host).expect("set");
+        let url = format!("https://op.example/cb?code=c&state=st-1&{ISS}");
+        let refused = JsFuture::from(sdk.complete_authorization(url, options.into()))
+            .await
+            .expect_err("not completed");
+        settle().await;
+        let text = text_of(&shadow(&host));
+        if uncertain {
+            assert_eq!(string(&refused, "code"), "outcome_uncertain", "{answer}");
+            assert_eq!(string(&errors.get(0), "cause"), "uncertain", "{answer}");
+            assert!(
+                text.contains("完了したかどうかを確認できませんでした"),
+                "{answer}: {text}"
+            );
+        } else {
+            assert_eq!(string(&refused, "code"), "backend_unexpected", "{answer}");
+        }
+        assert_eq!(
+            text.contains("あなたの情報は提供されていません"),
+            !uncertain,
+            "{answer}: {text}"
+        );
+        sdk.destroy();
+    }
 }
 
 // ---- Review and revocation. ----

@@ -54,6 +54,14 @@ impl Failure {
     /// The failure a backend error reports: by the backend's `cause` when
     /// it gives one, else by its code.
     pub fn from_backend(error: &BackendError) -> Self {
+        // A 2xx whose answer could not be read, or a 5xx without a problem
+        // (a gateway's 502 or 504, a crash page): the backend may have
+        // stored the consent. Only the completion calls this.
+        if let BackendError::Unexpected(status, _) = error {
+            if (200..300).contains(status) || *status >= 500 {
+                return Self::Uncertain;
+            }
+        }
         match error.cause() {
             Some("nothing_granted") => return Self::NothingGranted,
             Some("configuration") => return Self::Configuration,

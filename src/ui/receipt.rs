@@ -112,11 +112,11 @@ pub fn ReceiptView(
                 <dd>{if checks {
                     view! { <code class="digest">{digest}</code> }.into_any()
                 } else {
-                    view! { <span role="alert" class="failure">{w.receipt_mismatch()}</span> }.into_any()
+                    view! { <span class="failure">{w.receipt_mismatch()}</span> }.into_any()
                 }}</dd>
             </dl>
             {renewal_note.map(|note| view! { <p>{note}</p> })}
-            <p class="hint">{w.receipt_digest_explained()}</p>
+            {checks.then(|| view! { <p class="hint">{w.receipt_digest_explained()}</p> })}
             <button type="button" class="secondary" on:click=print>{w.print_receipt()}</button>
             <button type="button" class="secondary" on:click=download>{w.download_receipt()}</button>
             {signed}

@@ -139,6 +139,47 @@ describe("the return page's module", () => {
   });
 });
 
+describe("the return page's module, with several SDKs on a page", () => {
+  test("is not fetched for a destroyed SDK that allowed it, once the one left says prefetch: false", async () => {
+    const page = await newPage(env);
+    const fetched = watchPackage(page);
+    // The agreement's module arrives only once the first SDK is gone.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route(/\/pkg\/split_agree\.wasm$/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${env.site}/platform/privacy.html`);
+    await page.evaluate(async () => {
+      const { MynaConsent } = await import("/pkg/index.js");
+      const mount = async (options) => {
+        const sdk = await MynaConsent.create({ backend: "/platform/myna", ...options });
+        const host = document.createElement("div");
+        document.body.append(host);
+        sdk.mountConsent(host, { request: "checkups-30d" });
+        return { sdk, host };
+      };
+      const shown = (host) => new Promise((resolve) => {
+        const screen = () => host.querySelector(":scope > [data-myna-consent]")?.shadowRoot;
+        const look = () => (screen()?.querySelector("button.primary") ? resolve() : setTimeout(look, 50));
+        look();
+      });
+      const first = await mount({});
+      await shown(first.host);
+      first.sdk.destroy();
+      const second = await mount({ prefetch: false });
+      await shown(second.host);
+    });
+    const agreement = page.waitForResponse(/\/pkg\/split_agree\.wasm$/);
+    release();
+    await (await agreement).finished();
+    await page.waitForTimeout(500);
+    assert.ok(!fetched.some((name) => name.startsWith("account")), `the page fetched ${fetched.join(", ")}`);
+    await page.context().close();
+  });
+});
+
 describe("a request defined on the backend", () => {
   test("is asked for while the consent module downloads, once", async () => {
     const page = await newPage(env);
