@@ -33,7 +33,7 @@ pub enum BackendError {
         /// Its detail, if any.
         detail: Option<String>,
         /// For a failed call to the authority: `configuration`,
-        /// `nothing_granted`, `grant_ended` or `temporary`.
+        /// `nothing_granted`, `grant_ended`, `temporary` or `uncertain`.
         cause: Option<String>,
     },
     /// The backend answered something this SDK does not understand: the
