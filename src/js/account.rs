@@ -136,6 +136,14 @@ impl MynaConsent {
                         Event::Revoked,
                         &serde_json::json!({ "consentId": consent_id, "receipt": receipt }),
                     );
+                    // Withdrawn either way; a receipt whose sha256 is not
+                    // its own is said, as the screens say it.
+                    let reporting = Rc::clone(&sdk);
+                    let on_error =
+                        UnsyncCallback::new(move |(e, citizen): (BackendError, Option<&str>)| {
+                            reporting.emit_backend_error(&e, citizen)
+                        });
+                    crate::ui::receipt::receipt_checks(&receipt, sdk.locale, on_error).await;
                     to_js(&receipt)
                 }
                 Err(e) => {

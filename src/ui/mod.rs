@@ -11,7 +11,7 @@ mod groups;
 #[cfg(feature = "account-screens")]
 pub mod outcome;
 #[cfg(feature = "account-screens")]
-mod receipt;
+pub mod receipt;
 pub mod recipients;
 #[cfg(feature = "account-screens")]
 pub mod review;

@@ -183,6 +183,19 @@ describe("the consent screen over the test kit", () => {
       sdk.destroy();
     });
 
+    test("revoke() resolves with a receipt whose sha256 is not its own, and says receipt_mismatch", async () => {
+      const document = { receipt: { receiptId: "r-1", event: "revocation", consentId: "c-1" }, sha256: "0".repeat(64) };
+      const { sdk, errors } = await sdkAnswering((request) =>
+        request.method === "POST" && new URL(request.url).pathname === "/myna/consents/c-1/revocation" ? Response.json(document) : null);
+      const revoked = [];
+      sdk.on("revoked", (detail) => revoked.push(detail.consentId));
+      // Withdrawn: the backend said so.
+      expect(await sdk.revoke("c-1")).toEqual(document);
+      expect(revoked).toEqual(["c-1"]);
+      expect(errors.map((e) => e.code)).toEqual(["receipt_mismatch"]);
+      sdk.destroy();
+    });
+
     test("a retrieval status outside the contract names its call, at the start or in a poll", async () => {
       let poll = false;
       const { sdk } = await sdkAnswering((request) => {
