@@ -829,6 +829,25 @@ async fn complete(sdk: &MynaConsent, url: &str) -> Result<JsValue, JsValue> {
     JsFuture::from(sdk.complete_authorization(url.to_owned(), JsValue::UNDEFINED)).await
 }
 
+/// [`complete`], showing the outcome in `target`.
+async fn complete_in(sdk: &MynaConsent, url: &str, target: &Element) -> Result<JsValue, JsValue> {
+    let options = Object::new();
+    Reflect::set(&options, &"target".into(), target).expect("set");
+    JsFuture::from(sdk.complete_authorization(url.to_owned(), options.into())).await
+}
+
+/// A backend that answers the completion with `answer` (as `json` takes it).
+fn completion_answered(answer: &str) -> JsValue {
+    let routes = Object::new();
+    Reflect::set(
+        &routes,
+        &"POST /authorizations/complete".into(),
+        &json(answer),
+    )
+    .expect("set");
+    routes.into()
+}
+
 const ISS: &str = "iss=http%3A%2F%2Flocalhost%3A8081";
 
 #[wasm_bindgen_test]
@@ -1027,12 +1046,7 @@ async fn reloading_the_return_page_does_not_claim_nothing_was_shared() {
     let Fake { sdk, calls, base } = fake(&no_routes(), None);
     set_pending(&base, "st-1", 1.0, true);
     let host = host();
-    let options = Object::new();
-    Reflect::set(&options, &"target".into(), &host).expect("set");
-    let result = JsFuture::from(
-        sdk.complete_authorization("https://op.example/callback.html".into(), options.into()),
-    )
-    .await;
+    let result = complete_in(&sdk, "https://op.example/callback.html", &host).await;
     let error = result.expect_err("no callback to complete");
     assert_eq!(string(&error, "code"), "no_callback");
     settle().await;
@@ -1051,10 +1065,8 @@ async fn the_return_screen_shows_the_outcome_in_plain_words() {
     let Fake { sdk, base, .. } = fake(&no_routes(), None);
     set_pending(&base, "st-1", 1.0, false);
     let host = host();
-    let options = Object::new();
-    Reflect::set(&options, &"target".into(), &host).expect("set");
     let url = format!("https://op.example/cb?error=access_denied&state=st-1&{ISS}");
-    let _ = JsFuture::from(sdk.complete_authorization(url, options.into())).await;
+    let _ = complete_in(&sdk, &url, &host).await;
     settle().await;
     let root = shadow(&host);
     one(&root, "heading", "手続は完了していません");
@@ -1104,25 +1116,16 @@ async fn each_failed_completion_says_what_happened() {
         ),
     ];
     for (status, cause, code, words, nothing_shared) in cases {
-        let routes = Object::new();
         let problem = format!(
             r#"{{ "status": {status}, "body": {{ "code": "authority_failed", "title": "t", "cause": "{cause}", "step": "token" }} }}"#
         );
-        Reflect::set(
-            &routes,
-            &"POST /authorizations/complete".into(),
-            &json(&problem),
-        )
-        .expect("set");
-        let Fake { sdk, calls, base } = fake(&routes.into(), None);
+        let Fake { sdk, calls, base } = fake(&completion_answered(&problem), None);
         set_pending(&base, "st-1", 1.0, false);
         let errors = record(&sdk, "error");
         let denied = record(&sdk, "denied");
         let host = host();
-        let options = Object::new();
-        Reflect::set(&options, &"target".into(), &host).expect("set");
         let url = format!("https://op.example/cb?code=c&state=st-1&{ISS}");
-        let refused = JsFuture::from(sdk.complete_authorization(url, options.into()))
+        let refused = complete_in(&sdk, &url, &host)
             .await
             .expect_err("not completed");
         settle().await;
@@ -1175,21 +1178,12 @@ async fn a_completion_whose_answer_was_lost_is_uncertain_not_nothing_shared() {
         (r#"{ "status": 400, "body": "Bad Request" }"#, false),
     ];
     for (answer, uncertain) in cases {
-        let routes = Object::new();
-        Reflect::set(
-            &routes,
-            &"POST /authorizations/complete".into(),
-            &json(answer),
-        )
-        .expect("set");
-        let Fake { sdk, base, .. } = fake(&routes.into(), None);
+        let Fake { sdk, base, .. } = fake(&completion_answered(answer), None);
         set_pending(&base, "st-1", 1.0, false);
         let errors = record(&sdk, "error");
         let host = host();
-        let options = Object::new();
-        Reflect::set(&options, &"target".into(), &host).expect("set");
         let url = format!("https://op.example/cb?code=c&state=st-1&{ISS}");
-        let refused = JsFuture::from(sdk.complete_authorization(url, options.into()))
+        let refused = complete_in(&sdk, &url, &host)
             .await
             .expect_err("not completed");
         settle().await;
