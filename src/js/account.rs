@@ -351,9 +351,10 @@ async fn retrieve_until_settled(
 ) -> Result<RetrievalView, BackendError> {
     let started = backend.start_retrieval(consent_id).await?;
     let mut view = started.clone();
-    // The answer to the start, then to at most 60 polls a second apart.
-    for poll in 0..=60 {
-        if view.status != RetrievalStatus::Waiting || poll == 60 {
+    // The answer to the start, then to at most 60 polls a second apart;
+    // the last poll's answer is read below.
+    for _ in 0..60 {
+        if view.status != RetrievalStatus::Waiting {
             break;
         }
         sleep_ms(1000).await;

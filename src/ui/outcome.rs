@@ -52,27 +52,29 @@ impl Failure {
     }
 
     /// The failure a backend error reports: by the backend's `cause` when
-    /// it gives one, else by its code.
+    /// it gives one, else by its code. Only the completion calls this.
     pub fn from_backend(error: &BackendError) -> Self {
-        // A 2xx whose answer could not be read, or a 5xx without a problem
-        // (a gateway's 502 or 504, a crash page): the backend may have
-        // stored the consent. Only the completion calls this.
-        if let BackendError::Unexpected(status, _) = error {
-            if (200..300).contains(status) || *status >= 500 {
-                return Self::Uncertain;
+        match error {
+            // The completion is single-use, and its answer was lost: the
+            // network dropped it, or a 2xx could not be read, or a 5xx is
+            // no problem (a gateway's 502 or 504, a crash page). The
+            // backend may have stored the consent.
+            BackendError::Network => return Self::Uncertain,
+            BackendError::Unexpected(status, _)
+                if (200..300).contains(status) || *status >= 500 =>
+            {
+                return Self::Uncertain
             }
+            _ => {}
         }
         match error.cause() {
             Some("nothing_granted") => return Self::NothingGranted,
             Some("configuration") => return Self::Configuration,
             Some("uncertain") => return Self::Uncertain,
-            Some("temporary") if error.code() != "network" => return Self::Temporary,
+            Some("temporary") => return Self::Temporary,
             _ => {}
         }
         match error.code() {
-            // The completion is single-use: a call the network dropped may
-            // have been done at the backend, its answer lost on the way.
-            "network" => Self::Uncertain,
             "access_denied" => Self::DeclinedAtPortal,
             "transaction_expired" => Self::Expired,
             "state_used" => Self::Used,
