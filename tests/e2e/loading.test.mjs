@@ -61,6 +61,23 @@ async function firstOf(page, list) {
   for (let waited = 0; list.length === 0 && waited < 5000; waited += 50) await page.waitForTimeout(50);
 }
 
+/**
+ * Creates an SDK in the page with `options` and mounts the platform
+ * site's request in an element of its own; answers the SDK's index in
+ * the page's `mynaSdks`.
+ */
+function mountInPage(page, options) {
+  return page.evaluate(async (options) => {
+    const { MynaConsent } = await import("/pkg/index.js");
+    const sdk = await MynaConsent.create({ backend: "/platform/myna", ...options });
+    const host = document.createElement("div");
+    document.body.append(host);
+    sdk.mountConsent(host, { request: "checkups-30d" });
+    window.mynaSdks = [...(window.mynaSdks ?? []), sdk];
+    return window.mynaSdks.length - 1;
+  }, options);
+}
+
 describe("a page loads only what it shows", () => {
   test("the consent page shows with the consent module, the review page with the account module", async () => {
     const page = await newPage(env);
@@ -116,13 +133,7 @@ describe("the return page's module", () => {
       }],
       ["prefetch: false", async (page) => {
         await page.goto(`${env.site}/platform/privacy.html`);
-        await page.evaluate(async () => {
-          const { MynaConsent } = await import("/pkg/index.js");
-          const sdk = await MynaConsent.create({ backend: "/platform/myna", prefetch: false });
-          const host = document.createElement("div");
-          document.body.append(host);
-          sdk.mountConsent(host, { request: "checkups-30d" });
-        });
+        await mountInPage(page, { prefetch: false });
       }],
     ]) {
       const page = await newPage(env);
@@ -151,26 +162,12 @@ describe("the return page's module, with several SDKs on a page", () => {
       await route.continue();
     });
     await page.goto(`${env.site}/platform/privacy.html`);
-    await page.evaluate(async () => {
-      const { MynaConsent } = await import("/pkg/index.js");
-      const mount = async (options) => {
-        const sdk = await MynaConsent.create({ backend: "/platform/myna", ...options });
-        const host = document.createElement("div");
-        document.body.append(host);
-        sdk.mountConsent(host, { request: "checkups-30d" });
-        return { sdk, host };
-      };
-      const shown = (host) => new Promise((resolve) => {
-        const screen = () => host.querySelector(":scope > [data-myna-consent]")?.shadowRoot;
-        const look = () => (screen()?.querySelector("button.primary") ? resolve() : setTimeout(look, 50));
-        look();
-      });
-      const first = await mount({});
-      await shown(first.host);
-      first.sdk.destroy();
-      const second = await mount({ prefetch: false });
-      await shown(second.host);
-    });
+    const agree = page.getByRole("button", { name: AGREE });
+    const first = await mountInPage(page, {});
+    await agree.waitFor();
+    await page.evaluate((at) => window.mynaSdks[at].destroy(), first);
+    await mountInPage(page, { prefetch: false });
+    await agree.waitFor();
     const agreement = page.waitForResponse(/\/pkg\/split_agree\.wasm$/);
     release();
     await (await agreement).finished();
